@@ -1,0 +1,43 @@
+# patd: `make run` and `make test` do everything on a fresh Debian machine.
+BUILD      ?= build
+TEST_BUILD ?= build-test
+PYTHON     ?= python3
+ARGS       ?=
+
+.PHONY: all build run test unit blackbox bench clean install deps
+
+all: build
+
+deps:
+	@tools/deps.sh build
+
+build: deps
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
+	@ninja -C $(BUILD) >/dev/null
+	@echo "built $(BUILD)/patd and $(BUILD)/pat"
+
+run: build
+	./$(BUILD)/patd $(ARGS)
+
+# The test build runs under ASan+UBSan; any report fails the run.
+$(TEST_BUILD)/build.ninja:
+	meson setup $(TEST_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dtests=enabled >/dev/null
+
+test:
+	@tools/deps.sh test
+	@$(MAKE) --no-print-directory $(TEST_BUILD)/build.ninja
+	@ninja -C $(TEST_BUILD) >/dev/null
+	@$(MAKE) --no-print-directory unit blackbox
+
+unit:
+	meson test -C $(TEST_BUILD) --print-errorlogs
+
+blackbox:
+	PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd $(PYTHON) tests/blackbox/run.py
+
+install: build
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) build-bench

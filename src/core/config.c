@@ -1,0 +1,236 @@
+#include "core/config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+#include "util/mem.h"
+
+void pat_config_defaults(pat_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    strcpy(cfg->listen, "127.0.0.1:8080");
+    strcpy(cfg->data_dir, "./var");
+    strcpy(cfg->token_prefix, "pat_");
+    pat_catalog_init(&cfg->catalog);
+}
+
+static int set_string(char *dst, size_t dstsz, const char *key, const char *value)
+{
+    if (strlen(value) >= dstsz)
+        return pat_error_set(PAT_EINVAL, key, "%s is too long", key);
+    strcpy(dst, value);
+    return PAT_OK;
+}
+
+int pat_config_set(pat_config *cfg, const char *key, const char *value)
+{
+    if (strcmp(key, "listen") == 0) {
+        const char *colon = strrchr(value, ':');
+        if (!colon || colon == value || !colon[1])
+            return pat_error_set(PAT_EINVAL, key, "listen must be ADDR:PORT");
+        return set_string(cfg->listen, sizeof(cfg->listen), key, value);
+    }
+    if (strcmp(key, "data_dir") == 0) {
+        if (!*value)
+            return pat_error_set(PAT_EINVAL, key, "data_dir must not be empty");
+        return set_string(cfg->data_dir, sizeof(cfg->data_dir), key, value);
+    }
+    if (strcmp(key, "db") == 0)
+        return set_string(cfg->db, sizeof(cfg->db), key, value);
+    if (strcmp(key, "public_url") == 0)
+        return set_string(cfg->public_url, sizeof(cfg->public_url), key, value);
+    if (strcmp(key, "token_prefix") == 0) {
+        int rc = pat_token_prefix_valid(value);
+        return rc < 0 ? rc : set_string(cfg->token_prefix, sizeof(cfg->token_prefix), key, value);
+    }
+    if (strcmp(key, "threads") == 0) {
+        char *end;
+        long n = strtol(value, &end, 10);
+        if (!*value || *end || n < 0 || n > 256)
+            return pat_error_set(PAT_EINVAL, key, "threads must be 0 to 256");
+        cfg->threads = (int)n;
+        return PAT_OK;
+    }
+    return pat_error_set(PAT_EINVAL, key, "unknown setting %s", key);
+}
+
+static int parse_roles(const char *value, unsigned *roles)
+{
+    char copy[256];
+    char *save = NULL;
+
+    if (strlen(value) >= sizeof(copy))
+        return pat_error_set(PAT_EINVAL, "roles", "roles is too long");
+    strcpy(copy, value);
+    *roles = 0;
+    for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+        if (strcmp(w, "member") == 0)
+            *roles |= PAT_ROLE_MEMBER;
+        else if (strcmp(w, "superuser") == 0)
+            *roles |= PAT_ROLE_SUPERUSER;
+        else
+            return pat_error_set(PAT_EINVAL, "roles", "unknown role %s", w);
+    }
+    return PAT_OK;
+}
+
+/* A section being read: kind is 0 (top level), 's' (scope) or 'S' (set). */
+typedef struct section {
+    int kind;
+    char name[PAT_SCOPE_NAME_MAX + 1];
+    char description[PAT_SCOPE_DESC_MAX];
+    char scopes[PAT_SCOPES_STR_MAX];
+    unsigned roles;
+    int line;
+} section;
+
+/* Adds the finished section; pass 1 adds scopes, pass 2 sets, so a set may
+ * name a scope defined further down the file. */
+static int finish(pat_config *cfg, section *sec, int pass)
+{
+    int rc = PAT_OK;
+
+    if (sec->kind == 's' && pass == 1)
+        rc = pat_catalog_add_scope(&cfg->catalog, sec->name, sec->description, sec->roles);
+    else if (sec->kind == 'S' && pass == 2)
+        rc = pat_catalog_add_set(&cfg->catalog, sec->name, sec->description, sec->scopes);
+    if (rc < 0)
+        return pat_error_set(rc == PAT_EEXISTS ? PAT_EINVAL : rc, NULL, "line %d: %s",
+                             sec->line, pat_error_last()->message);
+    return PAT_OK;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+static int open_section(section *sec, char *head, int lineno)
+{
+    char *sp = strchr(head, ' ');
+    char *name;
+
+    memset(sec, 0, sizeof(*sec));
+    sec->line = lineno;
+    sec->roles = PAT_ROLES_ALL;
+    if (!sp)
+        return pat_error_set(PAT_EINVAL, NULL, "line %d: expected [scope NAME] or [set NAME]",
+                             lineno);
+    *sp = '\0';
+    name = trim(sp + 1);
+    if (strcmp(head, "scope") == 0)
+        sec->kind = 's';
+    else if (strcmp(head, "set") == 0)
+        sec->kind = 'S';
+    else
+        return pat_error_set(PAT_EINVAL, NULL, "line %d: unknown section [%s]", lineno, head);
+    if (!*name || strlen(name) > PAT_SCOPE_NAME_MAX)
+        return pat_error_set(PAT_EINVAL, NULL, "line %d: section name must be 1 to %d characters",
+                             lineno, PAT_SCOPE_NAME_MAX);
+    strcpy(sec->name, name);
+    return PAT_OK;
+}
+
+static int section_key(section *sec, const char *key, const char *value, int lineno)
+{
+    char *dst = NULL;
+    size_t dstsz = 0;
+
+    if (strcmp(key, "description") == 0) {
+        dst = sec->description;
+        dstsz = sizeof(sec->description);
+    } else if (sec->kind == 'S' && strcmp(key, "scopes") == 0) {
+        dst = sec->scopes;
+        dstsz = sizeof(sec->scopes);
+    } else if (sec->kind == 's' && strcmp(key, "roles") == 0) {
+        if (parse_roles(value, &sec->roles) < 0)
+            return pat_error_set(PAT_EINVAL, NULL, "line %d: %s", lineno,
+                                 pat_error_last()->message);
+        return PAT_OK;
+    } else {
+        return pat_error_set(PAT_EINVAL, NULL, "line %d: unknown key %s in [%s %s]", lineno, key,
+                             sec->kind == 's' ? "scope" : "set", sec->name);
+    }
+    if (strlen(value) >= dstsz)
+        return pat_error_set(PAT_EINVAL, NULL, "line %d: %s is too long", lineno, key);
+    strcpy(dst, value);
+    return PAT_OK;
+}
+
+static int parse_pass(pat_config *cfg, const char *text, size_t len, int pass)
+{
+    section sec;
+    size_t pos = 0;
+    int lineno = 0;
+    int rc = PAT_OK;
+    char line[PAT_SCOPES_STR_MAX + 64];
+
+    memset(&sec, 0, sizeof(sec));
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        char *s, *eq;
+
+        lineno++;
+        if (n >= sizeof(line))
+            return pat_error_set(PAT_EINVAL, NULL, "line %d: line too long", lineno);
+        memcpy(line, text + pos, n);
+        line[n] = '\0';
+        pos += n + (nl ? 1 : 0);
+        if (memchr(line, '\0', n))
+            return pat_error_set(PAT_EINVAL, NULL, "line %d: NUL byte", lineno);
+        s = trim(line);
+        if (*s == '\0' || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (!close || close[1] != '\0')
+                return pat_error_set(PAT_EINVAL, NULL, "line %d: unterminated section", lineno);
+            *close = '\0';
+            if ((rc = finish(cfg, &sec, pass)) < 0)
+                return rc;
+            if ((rc = open_section(&sec, trim(s + 1), lineno)) < 0)
+                return rc;
+            continue;
+        }
+        eq = strchr(s, '=');
+        if (!eq)
+            return pat_error_set(PAT_EINVAL, NULL, "line %d: expected key = value", lineno);
+        *eq = '\0';
+        {
+            char *key = trim(s), *value = trim(eq + 1);
+            if (sec.kind) {
+                rc = section_key(&sec, key, value, lineno);
+            } else if (pass == 1) {
+                if (pat_config_set(cfg, key, value) < 0)
+                    rc = pat_error_set(PAT_EINVAL, key, "line %d: %s", lineno,
+                                       pat_error_last()->message);
+            }
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return finish(cfg, &sec, pass);
+}
+
+int pat_config_parse(pat_config *cfg, const char *text, size_t len)
+{
+    int rc;
+
+    if (len > PAT_CONFIG_TEXT_MAX)
+        return pat_error_set(PAT_EINVAL, NULL, "configuration is larger than %d bytes",
+                             PAT_CONFIG_TEXT_MAX);
+    if ((rc = parse_pass(cfg, text, len, 1)) < 0)
+        return rc;
+    return parse_pass(cfg, text, len, 2);
+}

@@ -1,0 +1,32 @@
+#ifndef PAT_CORE_CONFIG_H
+#define PAT_CORE_CONFIG_H
+#include <stddef.h>
+
+#include "core/scope.h"
+#include "core/token.h"
+
+#define PAT_CONFIG_TEXT_MAX (1024 * 1024) /* a config file larger than this is refused */
+#define PAT_CONFIG_PATH_MAX 1024
+
+/* Everything the configuration file (etc/patd.conf.example) can set. */
+typedef struct pat_config {
+    char listen[128];                   /* "ADDR:PORT" */
+    char data_dir[PAT_CONFIG_PATH_MAX];
+    char db[PAT_CONFIG_PATH_MAX];       /* "" = SQLite file in data_dir */
+    char token_prefix[PAT_TOKEN_PREFIX_MAX + 1];
+    char public_url[256];               /* base URL shown in curl examples; "" = from listen */
+    int threads;                        /* HTTP worker threads; 0 = one per core */
+    pat_catalog catalog;
+} pat_config;
+
+/* Sets the defaults of DESIGN.md ("Running") and the built-in scopes. */
+void pat_config_defaults(pat_config *cfg);
+
+/* Parses the text of a configuration file (len bytes) over cfg. On error
+ * returns PAT_EINVAL whose message starts with "line N:". */
+int pat_config_parse(pat_config *cfg, const char *text, size_t len);
+
+/* Sets one top-level key (as from the file, an option or PATD_* variable). */
+int pat_config_set(pat_config *cfg, const char *key, const char *value);
+
+#endif

@@ -1,0 +1,14 @@
+#ifndef PAT_CORE_TEXT_H
+#define PAT_CORE_TEXT_H
+#include <stddef.h>
+
+/* PAT_OK if s is valid UTF-8 of min_chars..max_chars code points with no
+ * control characters (newline and tab allowed when multiline); otherwise
+ * PAT_EINVAL naming field. */
+int pat_text_check(const char *s, const char *field, size_t min_chars, size_t max_chars,
+                   int multiline);
+
+/* Number of UTF-8 code points in s, or (size_t)-1 if s is not valid UTF-8. */
+size_t pat_text_utf8_len(const char *s);
+
+#endif

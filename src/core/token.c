@@ -1,0 +1,105 @@
+#include "core/token.h"
+
+#include <string.h>
+
+#include <sodium.h>
+#include <zlib.h>
+
+#include "util/error.h"
+
+static const char BASE62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static int is_base62(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+int pat_token_prefix_valid(const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    if (n < 1 || n > PAT_TOKEN_PREFIX_MAX)
+        return pat_error_set(PAT_EINVAL, "token_prefix", "token prefix must be 1 to %d characters",
+                             PAT_TOKEN_PREFIX_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (!is_base62(prefix[i]) && prefix[i] != '_')
+            return pat_error_set(PAT_EINVAL, "token_prefix",
+                                 "token prefix may hold only letters, digits and '_'");
+    }
+    return PAT_OK;
+}
+
+void pat_token_checksum(const char *random_part, char out[PAT_TOKEN_CHECKSUM_LEN])
+{
+    uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)random_part, PAT_TOKEN_RANDOM_LEN);
+
+    for (int i = PAT_TOKEN_CHECKSUM_LEN - 1; i >= 0; i--) {
+        out[i] = BASE62[crc % 62];
+        crc /= 62;
+    }
+}
+
+void pat_token_generate(char out[PAT_TOKEN_BUF], const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    char *random_part = out + plen;
+
+    memcpy(out, prefix, plen);
+    /* randombytes_uniform is unbiased, unlike byte % 62. */
+    for (int i = 0; i < PAT_TOKEN_RANDOM_LEN; i++)
+        random_part[i] = BASE62[randombytes_uniform(62)];
+    pat_token_checksum(random_part, random_part + PAT_TOKEN_RANDOM_LEN);
+    out[plen + PAT_TOKEN_RANDOM_LEN + PAT_TOKEN_CHECKSUM_LEN] = '\0';
+}
+
+int pat_token_check_format(const char *token, size_t len, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    char sum[PAT_TOKEN_CHECKSUM_LEN];
+    const char *random_part;
+
+    if (len != plen + PAT_TOKEN_RANDOM_LEN + PAT_TOKEN_CHECKSUM_LEN)
+        goto bad;
+    if (memcmp(token, prefix, plen) != 0)
+        goto bad;
+    random_part = token + plen;
+    for (size_t i = 0; i < PAT_TOKEN_RANDOM_LEN + PAT_TOKEN_CHECKSUM_LEN; i++) {
+        if (!is_base62(random_part[i]))
+            goto bad;
+    }
+    pat_token_checksum(random_part, sum);
+    if (memcmp(sum, random_part + PAT_TOKEN_RANDOM_LEN, PAT_TOKEN_CHECKSUM_LEN) != 0)
+        goto bad;
+    return PAT_OK;
+bad:
+    return pat_error_set(PAT_EAUTH, NULL, "the token is malformed");
+}
+
+void pat_token_hash(uint8_t out[PAT_HASH_LEN], const uint8_t key[PAT_KEY_LEN], const char *token,
+                    size_t len)
+{
+    crypto_auth_hmacsha256_state st;
+
+    crypto_auth_hmacsha256_init(&st, key, PAT_KEY_LEN);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)token, len);
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof(st));
+}
+
+void pat_token_display(char out[PAT_TOKEN_DISPLAY_LEN + 1], const char *token)
+{
+    size_t n = strnlen(token, PAT_TOKEN_DISPLAY_LEN);
+
+    memcpy(out, token, n);
+    out[n] = '\0';
+}
+
+int pat_token_hash_equal(const uint8_t a[PAT_HASH_LEN], const uint8_t b[PAT_HASH_LEN])
+{
+    return sodium_memcmp(a, b, PAT_HASH_LEN) == 0;
+}
+
+void pat_secret_wipe(void *p, size_t n)
+{
+    sodium_memzero(p, n);
+}

@@ -1,0 +1,69 @@
+#include "http/format.h"
+
+#include <string.h>
+
+#include "util/time.h"
+
+json_t *pat_format_time(int64_t t)
+{
+    char buf[PAT_TIME_STR];
+
+    if (t == 0)
+        return json_null();
+    pat_time_format(t, buf);
+    return json_string(buf);
+}
+
+json_t *pat_format_words(const char *list)
+{
+    json_t *a = json_array();
+    const char *p = list;
+
+    while (*p) {
+        const char *end = strchr(p, ' ');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n)
+            json_array_append_new(a, json_stringn(p, n));
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return a;
+}
+
+json_t *pat_format_token(const pat_token_rec *t, int64_t now)
+{
+    json_t *o = json_object();
+    json_t *last = json_null();
+
+    if (t->last_use.at) {
+        last = json_pack("{s:o, s:s, s:s, s:s, s:s}", "at", pat_format_time(t->last_use.at), "ip",
+                         t->last_use.ip, "method", t->last_use.method, "path", t->last_use.path,
+                         "user_agent", t->last_use.user_agent);
+    }
+    json_object_set_new(o, "id", json_integer(t->id));
+    json_object_set_new(o, "name", json_string(t->name));
+    json_object_set_new(o, "description", json_string(t->description));
+    json_object_set_new(o, "prefix", json_string(t->prefix));
+    json_object_set_new(o, "scopes", pat_format_words(t->scopes));
+    json_object_set_new(o, "status", json_string(pat_tokens_status(t, now)));
+    json_object_set_new(o, "created_at", pat_format_time(t->created_at));
+    json_object_set_new(o, "updated_at", pat_format_time(t->updated_at));
+    json_object_set_new(o, "expires_at", pat_format_time(t->expires_at));
+    json_object_set_new(o, "remaining_seconds",
+                        t->expires_at ? json_integer(pat_expiry_remaining(t->expires_at, now))
+                                      : json_null());
+    json_object_set_new(o, "disabled_at", pat_format_time(t->disabled_at));
+    json_object_set_new(o, "last_used", last);
+    json_object_set_new(o, "use_count", json_integer(t->use_count));
+    json_object_set_new(o, "allowed_cidrs", pat_format_words(t->allowed_cidrs));
+    json_object_set_new(o, "previous_valid_until", pat_format_time(t->previous_valid_until));
+    return o;
+}
+
+json_t *pat_format_principal(const pat_principal *p)
+{
+    return json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)p->user_id, "username",
+                     p->username, "role", p->role == PAT_ROLE_SUPERUSER ? "superuser" : "member",
+                     "can_manage_tokens", p->can_manage_tokens);
+}

@@ -1,0 +1,21 @@
+#ifndef PAT_HTTP_FORMAT_H
+#define PAT_HTTP_FORMAT_H
+#include <jansson.h>
+
+#include "service/service.h"
+
+/* The token object of API.md for t at now (new reference). Never holds the
+ * value or the hash. */
+json_t *pat_format_token(const pat_token_rec *t, int64_t now);
+
+/* An RFC 3339 string, or JSON null for 0 (new reference). */
+json_t *pat_format_time(int64_t t);
+
+/* A space-separated word list (scopes, networks) as a JSON array of
+ * strings (new reference). */
+json_t *pat_format_words(const char *list);
+
+/* The public view of a signed-in person (new reference). */
+json_t *pat_format_principal(const pat_principal *p);
+
+#endif

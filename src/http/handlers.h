@@ -1,0 +1,37 @@
+#ifndef PAT_HTTP_HANDLERS_H
+#define PAT_HTTP_HANDLERS_H
+#include "http/request.h"
+
+/* A handler parses the request, calls the service and formats the answer.
+ * It either responds itself and returns PAT_OK, or returns a PAT_E* code
+ * whose error (pat_error_last) the router sends. */
+typedef int (*pat_handler)(pat_req *r);
+
+/* Dispatches r to its route: authentication, CSRF, then the handler. */
+void pat_router_dispatch(pat_req *r);
+
+/* http/h_session.c */
+int pat_h_session_create(pat_req *r);
+int pat_h_session_delete(pat_req *r);
+int pat_h_session_get(pat_req *r);
+int pat_h_session_confirm(pat_req *r);
+
+/* http/h_tokens.c */
+int pat_h_tokens_list(pat_req *r);
+int pat_h_tokens_create(pat_req *r);
+int pat_h_tokens_get(pat_req *r);
+int pat_h_tokens_update(pat_req *r);
+int pat_h_tokens_disable(pat_req *r);
+int pat_h_tokens_enable(pat_req *r);
+int pat_h_tokens_regenerate(pat_req *r);
+int pat_h_tokens_copy(pat_req *r);
+int pat_h_tokens_delete(pat_req *r);
+int pat_h_tokens_bulk_delete(pat_req *r);
+int pat_h_tokens_self(pat_req *r);
+int pat_h_scopes(pat_req *r);
+
+/* http/h_ops.c */
+int pat_h_healthz(pat_req *r);
+int pat_h_readyz(pat_req *r);
+
+#endif

@@ -1,0 +1,83 @@
+#ifndef PAT_HTTP_REQUEST_H
+#define PAT_HTTP_REQUEST_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "service/service.h"
+#include "util/buf.h"
+
+#define PAT_BODY_MAX (64 * 1024)
+#define PAT_JSON_DEPTH_MAX 16
+
+typedef struct pat_server pat_server;
+
+/* One request, from its first byte to the completion callback, which frees
+ * it: its scratch memory lives and dies with it. */
+typedef struct pat_req {
+    pat_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;           /* borrowed from MHD for the request */
+    const char *path;             /* decoded, without query; borrowed */
+    pat_buf body;
+    bool body_too_big;
+    int64_t start_us;
+    char ip[64];                  /* peer address */
+    pat_principal who;            /* valid when who.kind != PAT_AUTH_NONE */
+    int64_t id;                   /* {id} of the route, when it has one */
+    unsigned status;              /* status sent, for the access log */
+    struct MHD_Response *resp;    /* owned until queued */
+} pat_req;
+
+/* Server facts a handler may need. */
+pat_service *pat_req_service(const pat_req *r);
+const char *pat_req_public_url(const pat_req *r);
+
+/* A request header, or NULL (borrowed). */
+const char *pat_req_header(const pat_req *r, const char *name);
+
+/* A query parameter, or NULL (borrowed). */
+const char *pat_req_query(const pat_req *r, const char *name);
+
+/* Request info for audit (borrowed pointers into r). */
+pat_request_info pat_req_info(const pat_req *r);
+
+/* Sends obj (stolen) as JSON with status. */
+void pat_respond_json(pat_req *r, unsigned status, json_t *obj);
+
+/* Sends an empty answer with status (204, say). */
+void pat_respond_empty(pat_req *r, unsigned status);
+
+/* Sends the API error for code, from this thread's last error: the one
+ * place where statuses and error codes are chosen. */
+void pat_respond_error(pat_req *r, int code);
+
+/* Adds a header to the pending response (after a respond_* call). */
+void pat_respond_header(pat_req *r, const char *name, const char *value);
+
+/* ---- JSON bodies (http/json_body.c) ---- */
+
+/* Parses the body as one strict JSON object (duplicate keys, invalid UTF-8,
+ * depth > PAT_JSON_DEPTH_MAX refused) into *out (owned). An empty body is
+ * {}. PAT_EMEDIA unless Content-Type is application/json, PAT_ETOOBIG over
+ * the limit, PAT_EINVAL otherwise. */
+int pat_json_body(pat_req *r, json_t **out);
+
+/* PAT_EINVAL naming the first key of obj not in allowed (NULL-terminated). */
+int pat_json_only_keys(json_t *obj, const char *const *allowed);
+
+/* Optional typed members: *present (may be NULL) tells whether key was
+ * there and not null; a wrong type is PAT_EINVAL naming key. Strings are
+ * borrowed from obj. */
+int pat_json_string(json_t *obj, const char *key, const char **out, bool *present);
+int pat_json_int(json_t *obj, const char *key, int64_t *out, bool *present);
+int pat_json_bool(json_t *obj, const char *key, bool *out, bool *present);
+
+/* An array of strings of at most max items into *out (caller frees the
+ * array; the strings are borrowed from obj). */
+int pat_json_strings(json_t *obj, const char *key, size_t max, const char ***out, size_t *n,
+                     bool *present);
+
+#endif

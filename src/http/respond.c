@@ -1,0 +1,111 @@
+/* Responses, and the single mapping from PAT_E* to HTTP status and API
+ * error code (API.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "http/request.h"
+#include "util/error.h"
+
+static void set_response(pat_req *r, unsigned status, struct MHD_Response *resp)
+{
+    if (r->resp)
+        MHD_destroy_response(r->resp);
+    r->resp = resp;
+    r->status = status;
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+void pat_respond_json(pat_req *r, unsigned status, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    struct MHD_Response *resp;
+
+    json_decref(obj);
+    if (!text)
+        abort(); /* only out of memory makes jansson fail here */
+    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    set_response(r, status, resp);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+}
+
+void pat_respond_empty(pat_req *r, unsigned status)
+{
+    set_response(r, status, MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT));
+}
+
+void pat_respond_header(pat_req *r, const char *name, const char *value)
+{
+    if (r->resp)
+        MHD_add_response_header(r->resp, name, value);
+}
+
+static const struct {
+    int code;
+    unsigned status;
+    const char *error;
+} error_map[] = {
+    {PAT_EINVAL, 400, "invalid_request"},
+    {PAT_EPOLICY, 400, "invalid_request"},
+    {PAT_EAUTH, 401, "invalid_token"},
+    {PAT_EUNAUTH, 401, "unauthenticated"},
+    {PAT_EFORBIDDEN, 403, "forbidden"},
+    {PAT_ESCOPE, 403, "insufficient_scope"},
+    {PAT_ECONFIRM, 403, "confirmation_required"},
+    {PAT_ENOTFOUND, 404, "not_found"},
+    {PAT_EEXISTS, 409, "conflict"},
+    {PAT_ECONFLICT, 409, "conflict"},
+    {PAT_ETOOBIG, 413, "payload_too_large"},
+    {PAT_EMEDIA, 415, "unsupported_media_type"},
+    {PAT_ERATE, 429, "rate_limited"},
+};
+
+/* Quotes s for a WWW-Authenticate parameter (our messages hold no quotes or
+ * backslashes, but be safe). */
+static void quote(char *out, size_t outsz, const char *s)
+{
+    size_t n = 0;
+
+    for (; *s && n + 2 < outsz; s++)
+        out[n++] = (*s == '"' || *s == '\\') ? '\'' : *s;
+    out[n] = '\0';
+}
+
+void pat_respond_error(pat_req *r, int code)
+{
+    const pat_error *e = pat_error_last();
+    unsigned status = 500;
+    const char *error = "internal";
+    const char *message = "internal error";
+    json_t *obj;
+    char header[512], desc[300];
+
+    for (size_t i = 0; i < sizeof(error_map) / sizeof(error_map[0]); i++) {
+        if (error_map[i].code == code) {
+            status = error_map[i].status;
+            error = error_map[i].error;
+            message = e->code == code && e->message[0] ? e->message : error;
+            break;
+        }
+    }
+    obj = json_pack("{s:s, s:s}", "error", error, "message", message);
+    if (status == 400 && e->code == code && e->field[0])
+        json_object_set_new(obj, "field", json_string(e->field));
+    pat_respond_json(r, status, obj);
+    /* RFC 6750: say how to authenticate, and why the credential failed. */
+    quote(desc, sizeof(desc), message);
+    if (code == PAT_EUNAUTH) {
+        pat_respond_header(r, "WWW-Authenticate", "Bearer realm=\"patd\"");
+    } else if (code == PAT_EAUTH) {
+        snprintf(header, sizeof(header),
+                 "Bearer realm=\"patd\", error=\"invalid_token\", error_description=\"%s\"", desc);
+        pat_respond_header(r, "WWW-Authenticate", header);
+    } else if (code == PAT_ESCOPE) {
+        snprintf(header, sizeof(header),
+                 "Bearer realm=\"patd\", error=\"insufficient_scope\", error_description=\"%s\"",
+                 desc);
+        pat_respond_header(r, "WWW-Authenticate", header);
+    } else if (code == PAT_ERATE) {
+        pat_respond_header(r, "Retry-After", e->field[0] ? e->field : "60");
+    }
+}

@@ -1,0 +1,154 @@
+/* Routes, caller authentication and CSRF, in front of the handlers. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/handlers.h"
+#include "util/error.h"
+
+enum { PUBLIC = 0, AUTH = 1 };
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* "{id}" matches a positive integer */
+    pat_handler fn;
+    int auth;
+} route;
+
+/* Literal paths before patterns that could shadow them (/tokens/self). */
+static const route routes[] = {
+    {"POST", "/api/v1/session", pat_h_session_create, PUBLIC},
+    {"GET", "/api/v1/session", pat_h_session_get, AUTH},
+    {"DELETE", "/api/v1/session", pat_h_session_delete, AUTH},
+    {"POST", "/api/v1/session/confirm", pat_h_session_confirm, AUTH},
+    {"GET", "/api/v1/tokens", pat_h_tokens_list, AUTH},
+    {"POST", "/api/v1/tokens", pat_h_tokens_create, AUTH},
+    {"GET", "/api/v1/tokens/self", pat_h_tokens_self, AUTH},
+    {"POST", "/api/v1/tokens/bulk-delete", pat_h_tokens_bulk_delete, AUTH},
+    {"GET", "/api/v1/tokens/{id}", pat_h_tokens_get, AUTH},
+    {"PATCH", "/api/v1/tokens/{id}", pat_h_tokens_update, AUTH},
+    {"DELETE", "/api/v1/tokens/{id}", pat_h_tokens_delete, AUTH},
+    {"POST", "/api/v1/tokens/{id}/disable", pat_h_tokens_disable, AUTH},
+    {"POST", "/api/v1/tokens/{id}/enable", pat_h_tokens_enable, AUTH},
+    {"POST", "/api/v1/tokens/{id}/regenerate", pat_h_tokens_regenerate, AUTH},
+    {"POST", "/api/v1/tokens/{id}/copy", pat_h_tokens_copy, AUTH},
+    {"GET", "/api/v1/scopes", pat_h_scopes, AUTH},
+    {"GET", "/healthz", pat_h_healthz, PUBLIC},
+    {"GET", "/readyz", pat_h_readyz, PUBLIC},
+};
+
+/* 1 if path matches pattern; a "{id}" segment's value goes to *id. */
+static int match(const char *pattern, const char *path, int64_t *id)
+{
+    while (*pattern && *path) {
+        if (strncmp(pattern, "{id}", 4) == 0) {
+            int64_t v = 0;
+            int digits = 0;
+            while (*path >= '0' && *path <= '9') {
+                if (++digits > 18)
+                    return 0;
+                v = v * 10 + (*path++ - '0');
+            }
+            if (digits == 0 || v == 0)
+                return 0;
+            *id = v;
+            pattern += 4;
+            continue;
+        }
+        if (*pattern++ != *path++)
+            return 0;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* Reads "Bearer X" or "Token X" (scheme case-insensitive) into *token. */
+static int credential(const char *authz, const char **token, size_t *len)
+{
+    const char *p;
+
+    if (strncasecmp(authz, "Bearer ", 7) == 0)
+        p = authz + 7;
+    else if (strncasecmp(authz, "Token ", 6) == 0)
+        p = authz + 6;
+    else
+        return pat_error_set(PAT_EAUTH, NULL, "use Authorization: Bearer <token>");
+    while (*p == ' ')
+        p++;
+    *len = strlen(p);
+    while (*len && p[*len - 1] == ' ')
+        (*len)--;
+    *token = p;
+    return PAT_OK;
+}
+
+static int is_safe_method(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+static int authenticate(pat_req *r)
+{
+    pat_service *svc = pat_req_service(r);
+    const char *authz = pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *sid;
+    int rc;
+
+    if (authz) {
+        const char *token = NULL;
+        size_t len = 0;
+        if ((rc = credential(authz, &token, &len)) < 0)
+            return rc;
+        return pat_service_verify_token(svc, token, len, r->ip, &r->who);
+    }
+    sid = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "patd_session");
+    if (!sid)
+        return pat_error_set(PAT_EUNAUTH, NULL,
+                             "sign in, or send Authorization: Bearer <token>");
+    if ((rc = pat_service_session_resolve(svc, sid, &r->who)) < 0)
+        return rc;
+    /* A cookie rides along on cross-site requests; the header cannot. */
+    if (!is_safe_method(r->method))
+        return pat_service_session_check_csrf(svc, &r->who, pat_req_header(r, "X-CSRF-Token"));
+    return PAT_OK;
+}
+
+void pat_router_dispatch(pat_req *r)
+{
+    const route *found = NULL;
+    int path_known = 0;
+    int rc;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int64_t id = 0;
+        if (!match(routes[i].pattern, r->path, &id))
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, r->method) == 0) {
+            found = &routes[i];
+            r->id = id;
+            break;
+        }
+    }
+    if (!found) {
+        if (path_known)
+            pat_respond_json(r, 405,
+                             json_pack("{s:s,s:s}", "error", "method_not_allowed", "message",
+                                       "this method is not allowed on this path"));
+        else
+            pat_respond_error(r, pat_error_set(PAT_ENOTFOUND, NULL, "no such endpoint"));
+        return;
+    }
+    if (r->body_too_big) {
+        pat_respond_error(r, pat_error_set(PAT_ETOOBIG, NULL, "the request body exceeds %d bytes",
+                                           PAT_BODY_MAX));
+        return;
+    }
+    if (found->auth == AUTH && (rc = authenticate(r)) < 0) {
+        memset(&r->who, 0, sizeof(r->who));
+        pat_respond_error(r, rc);
+        return;
+    }
+    pat_error_clear();
+    if ((rc = found->fn(r)) < 0)
+        pat_respond_error(r, rc);
+}

@@ -1,0 +1,226 @@
+/* libmicrohttpd glue: listening, per-request state, body limits, access log. */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "http/handlers.h"
+#include "http/server.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#define CONNECTION_TIMEOUT_S 30
+#define CONNECTION_LIMIT_MAX 16384
+
+struct pat_server {
+    struct MHD_Daemon *daemon;
+    pat_service *svc;
+    char public_url[256];
+};
+
+pat_service *pat_req_service(const pat_req *r)
+{
+    return r->srv->svc;
+}
+
+const char *pat_req_public_url(const pat_req *r)
+{
+    return r->srv->public_url;
+}
+
+const char *pat_req_header(const pat_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *pat_req_query(const pat_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+pat_request_info pat_req_info(const pat_req *r)
+{
+    pat_request_info info;
+
+    info.ip = r->ip;
+    info.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
+    info.method = r->method;
+    info.path = r->path;
+    return info;
+}
+
+static void peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    out[0] = '\0';
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outsz);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+                  (socklen_t)outsz);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    pat_req *r = *con_cls;
+    enum MHD_Result ok;
+
+    (void)version;
+    if (!r) {
+        r = pat_calloc(1, sizeof(*r));
+        r->srv = cls;
+        r->conn = conn;
+        r->method = method;
+        r->path = url;
+        r->start_us = pat_time_mono_us();
+        pat_buf_init(&r->body, PAT_BODY_MAX);
+        peer_address(conn, r->ip, sizeof(r->ip));
+        *con_cls = r;
+        /* Answering on this first call would make MHD close the connection. */
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!r->body_too_big && pat_buf_append(&r->body, upload_data, *upload_size) < 0) {
+            r->body_too_big = true;
+            pat_buf_dispose(&r->body);
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    pat_router_dispatch(r);
+    if (!r->resp)
+        pat_respond_error(r, pat_error_set(PAT_EIO, NULL, "no response"));
+    ok = MHD_queue_response(conn, r->status, r->resp);
+    MHD_destroy_response(r->resp);
+    r->resp = NULL;
+    return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    pat_req *r = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    if (!r)
+        return;
+    /* Method and path only: the query may hold a credential. */
+    pat_log("access", "%s %s %u %.2fms ip=%s token=%lld user=%lld%s", r->method, r->path,
+            r->status, (double)(pat_time_mono_us() - r->start_us) / 1000.0, r->ip,
+            (long long)(r->who.kind == PAT_AUTH_TOKEN ? r->who.token_id : 0),
+            (long long)r->who.user_id, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+    if (r->resp)
+        MHD_destroy_response(r->resp);
+    pat_buf_dispose(&r->body);
+    sodium_memzero(&r->who, sizeof(r->who));
+    free(r);
+    *con_cls = NULL;
+}
+
+/* Splits "host:port" or "[v6]:port" and resolves it numerically or by name. */
+static int resolve(const char *listen, struct sockaddr_storage *out, socklen_t *outlen)
+{
+    char host[128], port[16];
+    const char *colon = strrchr(listen, ':');
+    struct addrinfo hints, *res = NULL;
+    size_t hlen;
+
+    if (!colon || strlen(colon + 1) >= sizeof(port) || colon == listen)
+        return pat_error_set(PAT_EINVAL, "listen", "listen must be ADDR:PORT");
+    hlen = (size_t)(colon - listen);
+    if (listen[0] == '[' && hlen >= 2 && listen[hlen - 1] == ']') {
+        listen++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof(host))
+        return pat_error_set(PAT_EINVAL, "listen", "listen address is too long");
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    strcpy(port, colon + 1);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
+        return pat_error_set(PAT_EINVAL, "listen", "cannot resolve the listen address");
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    *outlen = (socklen_t)res->ai_addrlen;
+    freeaddrinfo(res);
+    return PAT_OK;
+}
+
+/* Raises the open-file limit and returns a connection limit that fits it:
+ * MHD's default of 1020 makes further clients hang. */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (rl.rlim_cur > 128) {
+            rlim_t n = rl.rlim_cur - 64;
+            return n > CONNECTION_LIMIT_MAX ? CONNECTION_LIMIT_MAX : (unsigned)n;
+        }
+    }
+    return 512;
+}
+
+int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *opts)
+{
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    pat_server *srv;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = opts->threads > 0 ? (unsigned)opts->threads : (unsigned)(cores > 0 ? cores : 1);
+    int rc;
+
+    if ((rc = resolve(opts->listen, &addr, &addrlen)) < 0)
+        return rc;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv = pat_calloc(1, sizeof(*srv));
+    srv->svc = svc;
+    if (opts->public_url && *opts->public_url)
+        snprintf(srv->public_url, sizeof(srv->public_url), "%s", opts->public_url);
+    else
+        snprintf(srv->public_url, sizeof(srv->public_url), "http://%s", opts->listen);
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+    if (!srv->daemon) {
+        free(srv);
+        return pat_error_set(PAT_EIO, "listen", "cannot listen on %s", opts->listen);
+    }
+    *out = srv;
+    return PAT_OK;
+}
+
+void pat_http_stop(pat_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}

@@ -1,0 +1,228 @@
+/* patd: the daemon. Reads configuration (defaults < file < PATD_* < flags),
+ * prepares the data dir, server key and database, creates the first
+ * superuser, and serves until SIGTERM or SIGINT. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/config.h"
+#include "http/server.h"
+#include "service/service.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static void usage(FILE *to)
+{
+    fputs("usage: patd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] [--db URL]\n"
+          "\n"
+          "  --config FILE      configuration file (see etc/patd.conf.example)\n"
+          "  --listen ADDR:PORT address to serve on (default 127.0.0.1:8080)\n"
+          "  --data-dir DIR     data directory: server key, SQLite database (default ./var)\n"
+          "  --db URL           database: sqlite:PATH (default: DIR/patd.db)\n"
+          "  --help             this text\n"
+          "\n"
+          "Every option can also be set as PATD_<NAME> (PATD_LISTEN, PATD_DATA_DIR, PATD_DB,\n"
+          "PATD_CONFIG, PATD_TOKEN_PREFIX, PATD_PUBLIC_URL, PATD_THREADS). On first start the\n"
+          "superuser 'admin' is created with PATD_ADMIN_PASSWORD, or a random password that\n"
+          "is printed once.\n",
+          to);
+}
+
+static int read_file(const char *path, pat_buf *out)
+{
+    char chunk[4096];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int rc = PAT_OK;
+
+    if (!f)
+        return pat_error_set(PAT_EIO, NULL, "cannot open %s: %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if ((rc = pat_buf_append(out, chunk, n)) < 0)
+            break;
+    }
+    fclose(f);
+    return rc;
+}
+
+static int load_config(pat_config *cfg, const char *path)
+{
+    pat_buf text;
+    int rc;
+
+    pat_buf_init(&text, PAT_CONFIG_TEXT_MAX);
+    if ((rc = read_file(path, &text)) == PAT_OK)
+        rc = pat_config_parse(cfg, text.data ? text.data : "", text.len);
+    pat_buf_dispose(&text);
+    return rc;
+}
+
+/* Reads the server key, creating it (mode 0600) on first start. */
+static int server_key(const char *data_dir, uint8_t key[PAT_KEY_LEN])
+{
+    char path[PAT_CONFIG_PATH_MAX + 32];
+    int fd;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "%s/server.key", data_dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return pat_error_set(PAT_EIO, NULL, "cannot create %s: %s", path, strerror(errno));
+        randombytes_buf(key, PAT_KEY_LEN);
+        n = write(fd, key, PAT_KEY_LEN);
+        if (n != PAT_KEY_LEN || fsync(fd) != 0) {
+            close(fd);
+            unlink(path);
+            return pat_error_set(PAT_EIO, NULL, "cannot write %s", path);
+        }
+        close(fd);
+        pat_log_info("created server key %s", path);
+        return PAT_OK;
+    }
+    if (fd < 0)
+        return pat_error_set(PAT_EIO, NULL, "cannot open %s: %s", path, strerror(errno));
+    n = read(fd, key, PAT_KEY_LEN);
+    close(fd);
+    if (n != PAT_KEY_LEN)
+        return pat_error_set(PAT_EIO, NULL, "%s is not a %d-byte key", path, PAT_KEY_LEN);
+    return PAT_OK;
+}
+
+static int apply_env(pat_config *cfg)
+{
+    static const struct {
+        const char *env, *key;
+    } vars[] = {
+        {"PATD_LISTEN", "listen"},     {"PATD_DATA_DIR", "data_dir"},
+        {"PATD_DB", "db"},             {"PATD_TOKEN_PREFIX", "token_prefix"},
+        {"PATD_PUBLIC_URL", "public_url"}, {"PATD_THREADS", "threads"},
+    };
+    int rc;
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i].env);
+        if (v && *v && (rc = pat_config_set(cfg, vars[i].key, v)) < 0)
+            return pat_error_set(rc, NULL, "%s: %s", vars[i].env, pat_error_last()->message);
+    }
+    return PAT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'}, {"db", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *flag_listen = NULL, *flag_data_dir = NULL, *flag_db = NULL;
+    const char *config_path = getenv("PATD_CONFIG");
+    pat_config *cfg = pat_calloc(1, sizeof(*cfg));
+    pat_store *store = NULL;
+    pat_service *svc = NULL;
+    pat_server *srv = NULL;
+    pat_service_options so;
+    pat_http_options ho;
+    char db_url[PAT_CONFIG_PATH_MAX + 32];
+    char generated[33];
+    bool created = false, was_generated = false;
+    sigset_t sigs;
+    int sig, opt, rc = PAT_OK, status = 1;
+
+    memset(&so, 0, sizeof(so));
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'l': flag_listen = optarg; break;
+        case 'd': flag_data_dir = optarg; break;
+        case 'b': flag_db = optarg; break;
+        case 'h': usage(stdout); status = 0; goto out;
+        default: usage(stderr); status = 2; goto out;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        status = 2;
+        goto out;
+    }
+    if (sodium_init() < 0) {
+        fputs("patd: libsodium failed to start\n", stderr);
+        goto out;
+    }
+    pat_config_defaults(cfg);
+    if ((config_path && *config_path && (rc = load_config(cfg, config_path)) < 0) ||
+        (rc = apply_env(cfg)) < 0 ||
+        (flag_listen && (rc = pat_config_set(cfg, "listen", flag_listen)) < 0) ||
+        (flag_data_dir && (rc = pat_config_set(cfg, "data_dir", flag_data_dir)) < 0) ||
+        (flag_db && (rc = pat_config_set(cfg, "db", flag_db)) < 0))
+        goto fail;
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        rc = pat_error_set(PAT_EIO, NULL, "cannot create %s: %s", cfg->data_dir, strerror(errno));
+        goto fail;
+    }
+    if ((rc = server_key(cfg->data_dir, so.key)) < 0)
+        goto fail;
+    if (cfg->db[0])
+        snprintf(db_url, sizeof(db_url), "%s", cfg->db);
+    else
+        snprintf(db_url, sizeof(db_url), "sqlite:%s/patd.db", cfg->data_dir);
+    if ((rc = pat_store_open(&store, db_url)) < 0)
+        goto fail;
+    so.store = store;
+    so.catalog = &cfg->catalog;
+    so.token_prefix = cfg->token_prefix;
+    if ((rc = pat_service_new(&svc, &so)) < 0)
+        goto fail;
+    if ((rc = pat_service_bootstrap(svc, getenv("PATD_ADMIN_PASSWORD"), generated, &was_generated,
+                                    &created)) < 0)
+        goto fail;
+    /* Handle signals in this thread only, from here on. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ho.listen = cfg->listen;
+    ho.threads = cfg->threads;
+    ho.public_url = cfg->public_url;
+    if ((rc = pat_http_start(&srv, svc, &ho)) < 0)
+        goto fail;
+    pat_log_info("patd listening on %s (data dir %s)", cfg->listen, cfg->data_dir);
+    printf("patd is running: open http://%s/ (stop with Ctrl-C)\n", cfg->listen);
+    if (created && was_generated) {
+        /* stdout, once, for the person starting it; never the log. */
+        printf("first start: created superuser 'admin' with password: %s\n"
+               "(shown once; set PATD_ADMIN_PASSWORD before the first start to choose it)\n",
+               generated);
+    } else if (created) {
+        printf("first start: created superuser 'admin' with the password in "
+               "PATD_ADMIN_PASSWORD\n");
+    }
+    fflush(stdout);
+    sodium_memzero(generated, sizeof(generated));
+    sigwait(&sigs, &sig);
+    pat_log_info("signal %d: shutting down", sig);
+    status = 0;
+    goto out;
+fail:
+    fprintf(stderr, "patd: %s\n", pat_error_last()->message);
+out:
+    pat_http_stop(srv);
+    pat_service_free(svc);
+    pat_store_close(store);
+    sodium_memzero(&so, sizeof(so));
+    free(cfg);
+    return status;
+}

@@ -1,0 +1,52 @@
+/* The organization's policy, kept in the settings table as one value so a
+ * change is atomic and every instance sharing the store sees the same. */
+#include <stdio.h>
+#include <string.h>
+
+#include "service/service_int.h"
+#include "util/error.h"
+
+#define POLICY_KEY "policy"
+#define POLICY_FMT "default=%d max=%d never=%d confirm=%d query=%d"
+
+int pat_service_policy_get(pat_service *svc, pat_policy *out)
+{
+    char value[128];
+    int d, m, n, c, q;
+    pat_policy p;
+    int rc;
+
+    pat_policy_defaults(&p);
+    rc = pat_store_setting_get(svc->store, POLICY_KEY, value, sizeof(value));
+    if (rc == PAT_OK) {
+        if (sscanf(value, POLICY_FMT, &d, &m, &n, &c, &q) != 5)
+            return pat_error_set(PAT_EIO, NULL, "stored policy is unreadable");
+        p.default_expires_in_days = d;
+        p.max_lifetime_days = m;
+        p.allow_never_expires = n != 0;
+        p.require_confirmation = c != 0;
+        p.query_tokens_enabled = q != 0;
+    } else if (rc != PAT_ENOTFOUND) {
+        return rc;
+    }
+    *out = p;
+    return PAT_OK;
+}
+
+int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
+                           const pat_request_info *info, const pat_policy *p)
+{
+    char value[128];
+    int rc;
+
+    if (actor && actor->role != PAT_ROLE_SUPERUSER)
+        return pat_error_set(PAT_EFORBIDDEN, NULL, "only a superuser may change the policy");
+    if ((rc = pat_policy_validate(p)) < 0)
+        return rc;
+    snprintf(value, sizeof(value), POLICY_FMT, p->default_expires_in_days, p->max_lifetime_days,
+             p->allow_never_expires, p->require_confirmation, p->query_tokens_enabled);
+    if ((rc = pat_store_setting_set(svc->store, POLICY_KEY, value)) < 0)
+        return rc;
+    pat_audit_record(svc, actor, info, "policy.updated", "policy", "%s", value);
+    return PAT_OK;
+}

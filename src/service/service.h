@@ -1,0 +1,199 @@
+#ifndef PAT_SERVICE_SERVICE_H
+#define PAT_SERVICE_SERVICE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/policy.h"
+#include "core/scope.h"
+#include "core/token.h"
+#include "store/store.h"
+
+/* The use cases of patd over core and store. Every rule (who may do what,
+ * what a valid expiry is, what a disabled token may not do) lives here or in
+ * core; the HTTP layer and the CLI only parse, call and format. */
+typedef struct pat_service pat_service;
+
+typedef struct pat_service_options {
+    pat_store *store;                  /* borrowed; outlives the service */
+    const pat_catalog *catalog;        /* borrowed; outlives the service */
+    uint8_t key[PAT_KEY_LEN];          /* server key; copied, and wiped on free */
+    const char *token_prefix;          /* copied */
+    int64_t (*clock)(void);            /* UTC seconds; NULL = the real clock */
+} pat_service_options;
+
+/* Creates a service; *out is owned by the caller (pat_service_free). */
+int pat_service_new(pat_service **out, const pat_service_options *opts);
+
+/* Wipes the key and frees; NULL is a no-op. */
+void pat_service_free(pat_service *svc);
+
+/* The service's notion of now (UTC seconds). */
+int64_t pat_service_now(const pat_service *svc);
+
+/* The scope catalog (borrowed). */
+const pat_catalog *pat_service_catalog(const pat_service *svc);
+
+/* PAT_OK if the store answers. */
+int pat_service_ping(pat_service *svc);
+
+/* The configured token prefix (borrowed). */
+const char *pat_service_token_prefix(const pat_service *svc);
+
+/* Where a request came from, for audit and last use. Strings are borrowed. */
+typedef struct pat_request_info {
+    const char *ip;
+    const char *user_agent;
+    const char *method;
+    const char *path;
+} pat_request_info;
+
+typedef enum pat_auth_kind { PAT_AUTH_NONE = 0, PAT_AUTH_SESSION, PAT_AUTH_TOKEN } pat_auth_kind;
+
+/* Who is calling: a person through a console session or through a token. */
+typedef struct pat_principal {
+    pat_auth_kind kind;
+    int64_t user_id;
+    char username[PAT_USERNAME_MAX + 1];
+    int role;
+    bool can_manage_tokens;
+    /* PAT_AUTH_TOKEN */
+    int64_t token_id;
+    char scopes[PAT_SCOPES_STR_MAX];
+    int64_t token_expires_at; /* 0 = never */
+    int64_t token_issued_at;
+    /* PAT_AUTH_SESSION */
+    uint8_t session_hash[PAT_HASH_LEN];
+    uint8_t csrf_hash[PAT_HASH_LEN];
+    int64_t confirmed_until;
+} pat_principal;
+
+/* ---- policy (service/policy.c) ---- */
+
+/* The organization's current policy (defaults where unset). */
+int pat_service_policy_get(pat_service *svc, pat_policy *out);
+
+/* Validates and stores a new policy. */
+int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
+                           const pat_request_info *info, const pat_policy *p);
+
+/* ---- people and sign-in (service/auth.c, service/users.c) ---- */
+
+#define PAT_PASSWORD_MIN 12
+#define PAT_PASSWORD_MAX 1024
+#define PAT_SESSION_SECRET_BUF 64 /* base64url of 32 bytes and a NUL */
+#define PAT_SESSION_LIFETIME (12 * 3600)
+#define PAT_CONFIRM_WINDOW 300
+
+/* Creates the superuser "admin" if there is no user yet. password is used
+ * when non-NULL, otherwise a random one is written to generated (room for
+ * 32 bytes; caller wipes it) and *was_generated set. *created tells whether
+ * anything was done. */
+int pat_service_bootstrap(pat_service *svc, const char *password, char generated[33],
+                          bool *was_generated, bool *created);
+
+/* Signs in: on success writes a new session id (the cookie value) and CSRF
+ * token into sid and csrf (caller wipes them) and fills *who. A wrong
+ * password, unknown user or disabled account are all PAT_EUNAUTH alike. */
+int pat_service_login(pat_service *svc, const char *username, const char *password,
+                      const pat_request_info *info, char sid[PAT_SESSION_SECRET_BUF],
+                      char csrf[PAT_SESSION_SECRET_BUF], pat_principal *who);
+
+/* Resolves a session cookie value into *out; PAT_EUNAUTH if unknown,
+ * expired, or its account is disabled. */
+int pat_service_session_resolve(pat_service *svc, const char *sid, pat_principal *out);
+
+/* PAT_OK if csrf matches the session's CSRF token (constant time);
+ * PAT_EFORBIDDEN otherwise. */
+int pat_service_session_check_csrf(pat_service *svc, const pat_principal *who, const char *csrf);
+
+/* Ends the caller's session. */
+int pat_service_logout(pat_service *svc, const pat_principal *who, const pat_request_info *info);
+
+/* Opens the password confirmation window of the caller's session. */
+int pat_service_session_confirm(pat_service *svc, pat_principal *who, const char *password,
+                                const pat_request_info *info);
+
+/* ---- verification (service/verify.c) ---- */
+
+/* Verifies a presented token value (len bytes) from client_ip: well formed,
+ * known, enabled, not expired at the current second, owner enabled and
+ * permitted, source address allowed. Fills *out; PAT_EAUTH otherwise. */
+int pat_service_verify_token(pat_service *svc, const char *token, size_t len,
+                             const char *client_ip, pat_principal *out);
+
+/* ---- own tokens (service/tokens.c) ---- */
+
+#define PAT_BULK_IDS_MAX 1000
+#define PAT_GRACE_MAX_SECONDS 86400
+#define PAT_QUERY_MAX 200
+
+/* What a create, edit or copy request asks for; a NULL pointer or false
+ * has_* flag means "not given". Strings are borrowed. */
+typedef struct pat_token_input {
+    const char *name;
+    const char *description;
+    bool has_expiry;
+    pat_expiry_request expiry;
+    bool has_scopes;
+    const char *const *scopes;
+    size_t nscopes;
+    const char *scope_set;
+    bool has_cidrs;
+    const char *const *cidrs;
+    size_t ncidrs;
+} pat_token_input;
+
+/* "active", "disabled" or "expired" for t at now. */
+const char *pat_tokens_status(const pat_token_rec *t, int64_t now);
+
+/* Creates a token for the caller; writes the value (shown once) into value,
+ * which the caller wipes. */
+int pat_tokens_create(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      const pat_token_input *in, pat_token_rec *out, char value[PAT_TOKEN_BUF]);
+
+/* The caller's tokens, filtered by status ("" or NULL = all) and q (a
+ * case-insensitive substring of name or description). *out caller-freed. */
+int pat_tokens_list(pat_service *svc, const pat_principal *actor, const char *status,
+                    const char *q, pat_token_rec **out, size_t *n);
+
+/* One of the caller's tokens; PAT_ENOTFOUND for anyone else's. */
+int pat_tokens_get(pat_service *svc, const pat_principal *actor, int64_t id, pat_token_rec *out);
+
+/* Edits name, description, scopes, expiry (PAT_EXPIRY_NEVER clears). A
+ * disabled token is PAT_ECONFLICT. */
+int pat_tokens_update(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      int64_t id, const pat_token_input *in, pat_token_rec *out);
+
+/* Disables or enables a token (idempotent). */
+int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
+                            const pat_request_info *info, int64_t id, bool disabled,
+                            pat_token_rec *out);
+
+/* New value, same settings; the old value keeps working for grace_seconds
+ * (0..PAT_GRACE_MAX_SECONDS). An expired token gets the policy's default
+ * duration anew. */
+int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
+                          const pat_request_info *info, int64_t id, int64_t grace_seconds,
+                          pat_token_rec *out, char value[PAT_TOKEN_BUF]);
+
+/* A new token from token id's settings; in->name is required, other given
+ * fields override the source's. */
+int pat_tokens_copy(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                    int64_t id, const pat_token_input *in, pat_token_rec *out,
+                    char value[PAT_TOKEN_BUF]);
+
+/* Deletes one of the caller's tokens for good. */
+int pat_tokens_delete(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      int64_t id);
+
+/* Deletes those of ids the caller owns, atomically; the deleted ids go to
+ * deleted (room for n). Ids of others are skipped, never reported. */
+int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
+                           const pat_request_info *info, const int64_t *ids, size_t n,
+                           int64_t *deleted, size_t *ndeleted);
+
+/* The token the caller authenticated with. */
+int pat_tokens_self(pat_service *svc, const pat_principal *actor, pat_token_rec *out);
+
+#endif

@@ -1,0 +1,31 @@
+#ifndef PAT_SERVICE_SERVICE_INT_H
+#define PAT_SERVICE_SERVICE_INT_H
+#include "service/service.h"
+
+struct pat_service {
+    pat_store *store;
+    const pat_catalog *catalog;
+    uint8_t key[PAT_KEY_LEN];
+    char token_prefix[PAT_TOKEN_PREFIX_MAX + 1];
+    int64_t (*clock)(void);
+};
+
+/* Appends an audit event for actor (may be NULL) from info (may be NULL).
+ * Failures are logged, never passed up: an audit write must not undo the
+ * change it records. */
+void pat_audit_record(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      const char *action, const char *target, const char *detail_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Keyed hash of a secret (session id, CSRF token) with the server key. */
+void pat_service_hash_secret(const pat_service *svc, const char *secret,
+                             uint8_t out[PAT_HASH_LEN]);
+
+/* Hashes a password with argon2id into out; PAT_EINVAL if its length is out
+ * of range. */
+int pat_service_password_hash(const char *password, char out[PAT_PWHASH_MAX]);
+
+/* Fills the user part of a principal. */
+void pat_principal_set_user(pat_principal *p, const pat_user *u);
+
+#endif

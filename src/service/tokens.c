@@ -1,0 +1,477 @@
+/* A person's own tokens: create, list, edit, disable/enable, regenerate,
+ * copy, delete. Access rules, expiry and scope rules are all decided here. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cidr.h"
+#include "core/text.h"
+#include "service/service_int.h"
+#include "util/error.h"
+#include "util/mem.h"
+
+const char *pat_tokens_status(const pat_token_rec *t, int64_t now)
+{
+    if (t->disabled_at)
+        return "disabled";
+    if (pat_expiry_passed(t->expires_at, now))
+        return "expired";
+    return "active";
+}
+
+/* May actor read and manage its own tokens? A token caller needs the
+ * tokens scope; a person needs the token permission. */
+static int may_manage(const pat_principal *actor)
+{
+    if (!actor->can_manage_tokens)
+        return pat_error_set(PAT_EFORBIDDEN, NULL,
+                             "you do not have permission to create and manage personal access "
+                             "tokens; ask an organization superuser");
+    if (actor->kind == PAT_AUTH_TOKEN && !pat_scopes_has(actor->scopes, PAT_SCOPE_TOKENS))
+        return pat_error_set(PAT_ESCOPE, NULL, "managing tokens needs the tokens scope");
+    return PAT_OK;
+}
+
+/* may_manage, and for a change through the console a recent password
+ * confirmation when the policy asks for one. */
+static int may_change(pat_service *svc, const pat_principal *actor, pat_policy *policy)
+{
+    int rc;
+
+    if ((rc = may_manage(actor)) < 0)
+        return rc;
+    if ((rc = pat_service_policy_get(svc, policy)) < 0)
+        return rc;
+    if (actor->kind == PAT_AUTH_SESSION && policy->require_confirmation &&
+        actor->confirmed_until <= svc->clock())
+        return pat_error_set(PAT_ECONFIRM, NULL,
+                             "confirm your password first (POST /api/v1/session/confirm)");
+    return PAT_OK;
+}
+
+/* Loads token id if actor owns it; anyone else's is "not found". */
+static int load_own(pat_service *svc, const pat_principal *actor, int64_t id, pat_token_rec *out)
+{
+    int rc = pat_store_token_get(svc->store, id, out);
+
+    if (rc == PAT_OK && out->user_id != actor->user_id)
+        rc = PAT_ENOTFOUND;
+    if (rc == PAT_ENOTFOUND)
+        return pat_error_set(PAT_ENOTFOUND, NULL, "no token with id %lld", (long long)id);
+    return rc;
+}
+
+static int check_name(const char *name)
+{
+    int rc = pat_text_check(name, "name", 1, PAT_NAME_MAX_CHARS, 0);
+    const char *p = name;
+
+    if (rc < 0)
+        return rc;
+    while (*p == ' ')
+        p++;
+    if (!*p)
+        return pat_error_set(PAT_EINVAL, "name", "name is required");
+    return PAT_OK;
+}
+
+/* Resolves the scopes of in into out (canonical), checked against the
+ * actor's role and, for a token caller, the calling token's own scopes. */
+static int resolve_scopes(pat_service *svc, const pat_principal *actor, const pat_token_input *in,
+                          char out[PAT_SCOPES_STR_MAX])
+{
+    int rc;
+
+    if (in->has_scopes && in->scope_set)
+        return pat_error_set(PAT_EINVAL, "scope_set", "give scopes or scope_set, not both");
+    if (in->scope_set) {
+        const pat_scope_set_def *set = pat_catalog_find_set(svc->catalog, in->scope_set);
+        if (!set)
+            return pat_error_set(PAT_EINVAL, "scope_set", "unknown scope set: %.64s",
+                                 in->scope_set);
+        strcpy(out, set->scopes);
+    } else if ((rc = pat_scopes_canonical(svc->catalog, in->scopes, in->nscopes, out)) < 0) {
+        return rc;
+    }
+    if (!out[0])
+        return pat_error_set(PAT_EINVAL, "scopes", "choose at least one scope");
+    if ((rc = pat_scopes_check_role(svc->catalog, out, (unsigned)actor->role)) < 0)
+        return rc;
+    if (actor->kind == PAT_AUTH_TOKEN)
+        return pat_scopes_check_subset(out, actor->scopes);
+    return PAT_OK;
+}
+
+static int resolve_cidrs(const pat_token_input *in, char out[PAT_CIDRS_STR_MAX])
+{
+    size_t len = 0;
+
+    if (in->ncidrs > PAT_CIDRS_PER_TOKEN_MAX)
+        return pat_error_set(PAT_EINVAL, "allowed_cidrs", "at most %d networks",
+                             PAT_CIDRS_PER_TOKEN_MAX);
+    out[0] = '\0';
+    for (size_t i = 0; i < in->ncidrs; i++) {
+        pat_cidr c;
+        char text[PAT_CIDR_STR_MAX];
+        int rc = pat_cidr_parse(in->cidrs[i], &c);
+        if (rc < 0)
+            return rc;
+        pat_cidr_format(&c, text);
+        if (pat_scopes_has(out, text))
+            continue; /* a duplicate: the word-list test serves networks too */
+        len += (size_t)snprintf(out + len, PAT_CIDRS_STR_MAX - len, "%s%s", len ? " " : "", text);
+    }
+    return PAT_OK;
+}
+
+/* Resolves an expiry request under the policy and the calling token's own
+ * lifetime. */
+static int resolve_expiry(pat_service *svc, const pat_principal *actor, const pat_policy *policy,
+                          const pat_expiry_request *req, int64_t *expires_at)
+{
+    int64_t ceiling = 0;
+
+    if (actor->kind == PAT_AUTH_TOKEN)
+        ceiling = actor->token_expires_at ? actor->token_expires_at : -1;
+    return pat_expiry_resolve(req, policy, svc->clock(), ceiling, expires_at);
+}
+
+/* Fills a new token's value, hash and prefix. */
+static void new_secret(pat_service *svc, pat_token_rec *t, char value[PAT_TOKEN_BUF])
+{
+    pat_token_generate(value, svc->token_prefix);
+    pat_token_hash(t->hash, svc->key, value, strlen(value));
+    pat_token_display(t->prefix, value);
+}
+
+static int name_taken(void)
+{
+    return pat_error_set(PAT_EEXISTS, "name", "you already have a token with this name");
+}
+
+/* Creates t from in over defaults already in t; shared by create and copy. */
+static int create_from(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                       const pat_token_input *in, const pat_policy *policy, pat_token_rec *t,
+                       char value[PAT_TOKEN_BUF], const char *action)
+{
+    int64_t now = svc->clock();
+    int rc;
+
+    if (!in->name)
+        return pat_error_set(PAT_EINVAL, "name", "name is required");
+    if ((rc = check_name(in->name)) < 0)
+        return rc;
+    strcpy(t->name, in->name);
+    if (in->description) {
+        if ((rc = pat_text_check(in->description, "description", 0, PAT_DESC_MAX_CHARS, 1)) < 0)
+            return rc;
+        strcpy(t->description, in->description);
+    }
+    if (in->has_scopes || in->scope_set || !t->scopes[0]) {
+        if ((rc = resolve_scopes(svc, actor, in, t->scopes)) < 0)
+            return rc;
+    } else if ((rc = pat_scopes_check_role(svc->catalog, t->scopes, (unsigned)actor->role)) < 0 ||
+               (actor->kind == PAT_AUTH_TOKEN &&
+                (rc = pat_scopes_check_subset(t->scopes, actor->scopes)) < 0)) {
+        return rc;
+    }
+    if (in->has_cidrs && (rc = resolve_cidrs(in, t->allowed_cidrs)) < 0)
+        return rc;
+    {
+        pat_expiry_request req = in->expiry;
+        if (!in->has_expiry)
+            req.kind = PAT_EXPIRY_DEFAULT;
+        if ((rc = resolve_expiry(svc, actor, policy, &req, &t->expires_at)) < 0)
+            return rc;
+    }
+    t->user_id = actor->user_id;
+    t->created_at = t->updated_at = now;
+    t->disabled_at = 0;
+    t->previous_valid_until = 0;
+    memset(&t->last_use, 0, sizeof(t->last_use));
+    t->use_count = 0;
+    new_secret(svc, t, value);
+    rc = pat_store_token_insert(svc->store, t);
+    if (rc == PAT_EEXISTS)
+        rc = name_taken();
+    if (rc < 0) {
+        pat_secret_wipe(value, PAT_TOKEN_BUF);
+        return rc;
+    }
+    pat_audit_record(svc, actor, info, action, "token", "id=%lld name=%s scopes=%s",
+                     (long long)t->id, t->name, t->scopes);
+    return PAT_OK;
+}
+
+int pat_tokens_create(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      const pat_token_input *in, pat_token_rec *out, char value[PAT_TOKEN_BUF])
+{
+    pat_policy policy;
+    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    int rc;
+
+    if ((rc = may_change(svc, actor, &policy)) < 0)
+        goto out;
+    if ((rc = create_from(svc, actor, info, in, &policy, t, value, "token.created")) == PAT_OK)
+        *out = *t;
+out:
+    free(t);
+    return rc;
+}
+
+int pat_tokens_copy(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                    int64_t id, const pat_token_input *in, pat_token_rec *out,
+                    char value[PAT_TOKEN_BUF])
+{
+    pat_policy policy;
+    pat_token_input eff = *in;
+    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    int rc;
+
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+        goto out;
+    /* Unless told otherwise, the copy lives as long as its source was made
+     * to live, counted from now. */
+    if (!eff.has_expiry) {
+        eff.has_expiry = true;
+        if (t->expires_at == 0) {
+            eff.expiry.kind = PAT_EXPIRY_NEVER;
+        } else {
+            eff.expiry.kind = PAT_EXPIRY_AT;
+            eff.expiry.at = svc->clock() + (t->expires_at - t->created_at);
+        }
+    }
+    if ((rc = create_from(svc, actor, info, &eff, &policy, t, value, "token.copied")) == PAT_OK)
+        *out = *t;
+out:
+    free(t);
+    return rc;
+}
+
+/* 1 if t matches the lowercase needle in name or description. */
+static int matches(const pat_token_rec *t, const char *needle)
+{
+    const char *fields[2] = {t->name, t->description};
+
+    for (int f = 0; f < 2; f++) {
+        const char *h = fields[f];
+        size_t nl = strlen(needle);
+        for (; *h; h++) {
+            size_t i = 0;
+            while (i < nl && h[i] && tolower((unsigned char)h[i]) == needle[i])
+                i++;
+            if (i == nl)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int pat_tokens_list(pat_service *svc, const pat_principal *actor, const char *status,
+                    const char *q, pat_token_rec **out, size_t *n)
+{
+    char needle[PAT_QUERY_MAX * 4 + 1];
+    pat_token_rec *list = NULL;
+    size_t count = 0, kept = 0;
+    int64_t now = svc->clock();
+    int rc;
+
+    if ((rc = may_manage(actor)) < 0)
+        return rc;
+    if (status && *status && strcmp(status, "active") != 0 && strcmp(status, "disabled") != 0 &&
+        strcmp(status, "expired") != 0)
+        return pat_error_set(PAT_EINVAL, "status",
+                             "status must be active, disabled or expired");
+    needle[0] = '\0';
+    if (q) {
+        if ((rc = pat_text_check(q, "q", 0, PAT_QUERY_MAX, 0)) < 0)
+            return rc;
+        for (size_t i = 0; q[i]; i++)
+            needle[i] = (char)tolower((unsigned char)q[i]);
+        needle[strlen(q)] = '\0';
+    }
+    if ((rc = pat_store_token_list(svc->store, actor->user_id, &list, &count)) < 0)
+        return rc;
+    for (size_t i = 0; i < count; i++) {
+        if (status && *status && strcmp(pat_tokens_status(&list[i], now), status) != 0)
+            continue;
+        if (needle[0] && !matches(&list[i], needle))
+            continue;
+        if (kept != i)
+            list[kept] = list[i];
+        kept++;
+    }
+    *out = list;
+    *n = kept;
+    return PAT_OK;
+}
+
+int pat_tokens_get(pat_service *svc, const pat_principal *actor, int64_t id, pat_token_rec *out)
+{
+    int rc;
+
+    if ((rc = may_manage(actor)) < 0)
+        return rc;
+    return load_own(svc, actor, id, out);
+}
+
+int pat_tokens_self(pat_service *svc, const pat_principal *actor, pat_token_rec *out)
+{
+    if (actor->kind != PAT_AUTH_TOKEN)
+        return pat_error_set(PAT_EINVAL, NULL, "this request was not made with a token");
+    return load_own(svc, actor, actor->token_id, out);
+}
+
+int pat_tokens_update(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      int64_t id, const pat_token_input *in, pat_token_rec *out)
+{
+    pat_policy policy;
+    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    int rc;
+
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+        goto out;
+    if (t->disabled_at) {
+        rc = pat_error_set(PAT_ECONFLICT, NULL, "the token is disabled; enable it to edit it");
+        goto out;
+    }
+    if (in->name) {
+        if ((rc = check_name(in->name)) < 0)
+            goto out;
+        strcpy(t->name, in->name);
+    }
+    if (in->description) {
+        if ((rc = pat_text_check(in->description, "description", 0, PAT_DESC_MAX_CHARS, 1)) < 0)
+            goto out;
+        strcpy(t->description, in->description);
+    }
+    if ((in->has_scopes || in->scope_set) && (rc = resolve_scopes(svc, actor, in, t->scopes)) < 0)
+        goto out;
+    if (in->has_cidrs && (rc = resolve_cidrs(in, t->allowed_cidrs)) < 0)
+        goto out;
+    if (in->has_expiry && (rc = resolve_expiry(svc, actor, &policy, &in->expiry,
+                                               &t->expires_at)) < 0)
+        goto out;
+    t->updated_at = svc->clock();
+    rc = pat_store_token_update(svc->store, t);
+    if (rc == PAT_EEXISTS)
+        rc = name_taken();
+    if (rc < 0)
+        goto out;
+    pat_audit_record(svc, actor, info, "token.updated", "token", "id=%lld name=%s scopes=%s",
+                     (long long)t->id, t->name, t->scopes);
+    *out = *t;
+out:
+    free(t);
+    return rc;
+}
+
+int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
+                            const pat_request_info *info, int64_t id, bool disabled,
+                            pat_token_rec *out)
+{
+    pat_policy policy;
+    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    int rc;
+
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+        goto out;
+    if ((t->disabled_at != 0) != disabled) {
+        t->disabled_at = disabled ? svc->clock() : 0;
+        t->updated_at = svc->clock();
+        if ((rc = pat_store_token_update(svc->store, t)) < 0)
+            goto out;
+        pat_audit_record(svc, actor, info, disabled ? "token.disabled" : "token.enabled", "token",
+                         "id=%lld name=%s", (long long)t->id, t->name);
+    }
+    *out = *t;
+out:
+    free(t);
+    return rc;
+}
+
+int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
+                          const pat_request_info *info, int64_t id, int64_t grace_seconds,
+                          pat_token_rec *out, char value[PAT_TOKEN_BUF])
+{
+    pat_policy policy;
+    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    int64_t now = svc->clock();
+    int rc;
+
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+        goto out;
+    if (grace_seconds < 0 || grace_seconds > PAT_GRACE_MAX_SECONDS) {
+        rc = pat_error_set(PAT_EINVAL, "grace_seconds", "grace_seconds must be 0 to %d",
+                           PAT_GRACE_MAX_SECONDS);
+        goto out;
+    }
+    if (t->disabled_at) {
+        rc = pat_error_set(PAT_ECONFLICT, NULL,
+                           "the token is disabled; enable it to regenerate it");
+        goto out;
+    }
+    if (pat_expiry_passed(t->expires_at, now)) {
+        pat_expiry_request req = {PAT_EXPIRY_DEFAULT, 0, 0};
+        if ((rc = resolve_expiry(svc, actor, &policy, &req, &t->expires_at)) < 0)
+            goto out;
+    }
+    if (grace_seconds > 0) {
+        memcpy(t->previous_hash, t->hash, PAT_HASH_LEN);
+        t->previous_valid_until = now + grace_seconds;
+    } else {
+        t->previous_valid_until = 0;
+    }
+    new_secret(svc, t, value);
+    t->updated_at = now;
+    if ((rc = pat_store_token_update(svc->store, t)) < 0) {
+        pat_secret_wipe(value, PAT_TOKEN_BUF);
+        goto out;
+    }
+    pat_audit_record(svc, actor, info, "token.regenerated", "token", "id=%lld name=%s grace=%lld",
+                     (long long)t->id, t->name, (long long)grace_seconds);
+    *out = *t;
+out:
+    free(t);
+    return rc;
+}
+
+int pat_tokens_delete(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      int64_t id)
+{
+    pat_policy policy;
+    int rc;
+
+    if ((rc = may_change(svc, actor, &policy)) < 0)
+        return rc;
+    rc = pat_store_token_delete(svc->store, actor->user_id, id);
+    if (rc == PAT_ENOTFOUND)
+        return pat_error_set(PAT_ENOTFOUND, NULL, "no token with id %lld", (long long)id);
+    if (rc < 0)
+        return rc;
+    pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld", (long long)id);
+    return PAT_OK;
+}
+
+int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
+                           const pat_request_info *info, const int64_t *ids, size_t n,
+                           int64_t *deleted, size_t *ndeleted)
+{
+    pat_policy policy;
+    int rc;
+
+    if ((rc = may_change(svc, actor, &policy)) < 0)
+        return rc;
+    if (n == 0)
+        return pat_error_set(PAT_EINVAL, "ids", "ids must name at least one token");
+    if (n > PAT_BULK_IDS_MAX)
+        return pat_error_set(PAT_EINVAL, "ids", "at most %d ids per request", PAT_BULK_IDS_MAX);
+    if ((rc = pat_store_token_delete_many(svc->store, actor->user_id, ids, n, deleted,
+                                          ndeleted)) < 0)
+        return rc;
+    for (size_t i = 0; i < *ndeleted; i++)
+        pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld bulk=1",
+                         (long long)deleted[i]);
+    return PAT_OK;
+}

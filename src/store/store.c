@@ -1,0 +1,120 @@
+/* Dispatch from the pat_store_* interface to the backend's vtable. */
+#include <string.h>
+
+#include "store/store_int.h"
+#include "util/error.h"
+
+int pat_store_open(pat_store **out, const char *url)
+{
+    if (strncmp(url, "sqlite:", 7) == 0)
+        return pat_store_sqlite_open(out, url + 7);
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return pat_error_set(PAT_EINVAL, "db", "the PostgreSQL backend is not available yet");
+    if (strstr(url, "://"))
+        return pat_error_set(PAT_EINVAL, "db", "unknown database URL scheme");
+    return pat_store_sqlite_open(out, url);
+}
+
+void pat_store_close(pat_store *s)
+{
+    if (s)
+        s->vt->close(s);
+}
+
+int pat_store_ping(pat_store *s)
+{
+    return s->vt->ping(s);
+}
+
+int pat_store_user_create(pat_store *s, pat_user *u)
+{
+    return s->vt->user_create(s, u);
+}
+
+int pat_store_user_get(pat_store *s, int64_t id, pat_user *out)
+{
+    return s->vt->user_get(s, id, out);
+}
+
+int pat_store_user_get_by_name(pat_store *s, const char *username, pat_user *out)
+{
+    return s->vt->user_get_by_name(s, username, out);
+}
+
+int pat_store_user_count(pat_store *s, int64_t *out)
+{
+    return s->vt->user_count(s, out);
+}
+
+int pat_store_token_insert(pat_store *s, pat_token_rec *t)
+{
+    return s->vt->token_insert(s, t);
+}
+
+int pat_store_token_get(pat_store *s, int64_t id, pat_token_rec *out)
+{
+    return s->vt->token_get(s, id, out);
+}
+
+int pat_store_token_get_by_hash(pat_store *s, const uint8_t hash[PAT_HASH_LEN], int64_t now,
+                                pat_token_rec *out, int *is_previous)
+{
+    return s->vt->token_get_by_hash(s, hash, now, out, is_previous);
+}
+
+int pat_store_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n)
+{
+    return s->vt->token_list(s, user_id, out, n);
+}
+
+int pat_store_token_update(pat_store *s, const pat_token_rec *t)
+{
+    return s->vt->token_update(s, t);
+}
+
+int pat_store_token_delete(pat_store *s, int64_t user_id, int64_t id)
+{
+    return s->vt->token_delete(s, user_id, id);
+}
+
+int pat_store_token_delete_many(pat_store *s, int64_t user_id, const int64_t *ids, size_t n,
+                                int64_t *deleted, size_t *ndeleted)
+{
+    return s->vt->token_delete_many(s, user_id, ids, n, deleted, ndeleted);
+}
+
+int pat_store_session_insert(pat_store *s, const pat_session_rec *r)
+{
+    return s->vt->session_insert(s, r);
+}
+
+int pat_store_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out)
+{
+    return s->vt->session_get(s, id_hash, out);
+}
+
+int pat_store_session_delete(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN])
+{
+    return s->vt->session_delete(s, id_hash);
+}
+
+int pat_store_session_set_confirmed(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN],
+                                    int64_t confirmed_until)
+{
+    return s->vt->session_set_confirmed(s, id_hash, confirmed_until);
+}
+
+int pat_store_setting_get(pat_store *s, const char *key, char *out, size_t outsz)
+{
+    return s->vt->setting_get(s, key, out, outsz);
+}
+
+int pat_store_setting_set(pat_store *s, const char *key, const char *value)
+{
+    return s->vt->setting_set(s, key, value);
+}
+
+int pat_store_audit_append(pat_store *s, pat_audit_rec *r)
+{
+    return s->vt->audit_append(s, r);
+}

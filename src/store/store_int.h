@@ -1,0 +1,42 @@
+#ifndef PAT_STORE_STORE_INT_H
+#define PAT_STORE_STORE_INT_H
+#include "store/store.h"
+
+/* What a backend implements; every function has the contract of the
+ * pat_store_* function of the same name in store.h. Version 1. */
+typedef struct pat_store_vtable {
+    int version;
+    void (*close)(pat_store *s);
+    int (*ping)(pat_store *s);
+    int (*user_create)(pat_store *s, pat_user *u);
+    int (*user_get)(pat_store *s, int64_t id, pat_user *out);
+    int (*user_get_by_name)(pat_store *s, const char *username, pat_user *out);
+    int (*user_count)(pat_store *s, int64_t *out);
+    int (*token_insert)(pat_store *s, pat_token_rec *t);
+    int (*token_get)(pat_store *s, int64_t id, pat_token_rec *out);
+    int (*token_get_by_hash)(pat_store *s, const uint8_t hash[PAT_HASH_LEN], int64_t now,
+                             pat_token_rec *out, int *is_previous);
+    int (*token_list)(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n);
+    int (*token_update)(pat_store *s, const pat_token_rec *t);
+    int (*token_delete)(pat_store *s, int64_t user_id, int64_t id);
+    int (*token_delete_many)(pat_store *s, int64_t user_id, const int64_t *ids, size_t n,
+                             int64_t *deleted, size_t *ndeleted);
+    int (*session_insert)(pat_store *s, const pat_session_rec *r);
+    int (*session_get)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);
+    int (*session_delete)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);
+    int (*session_set_confirmed)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN],
+                                 int64_t confirmed_until);
+    int (*setting_get)(pat_store *s, const char *key, char *out, size_t outsz);
+    int (*setting_set)(pat_store *s, const char *key, const char *value);
+    int (*audit_append)(pat_store *s, pat_audit_rec *r);
+} pat_store_vtable;
+
+/* Every backend's struct starts with this header. */
+struct pat_store {
+    const pat_store_vtable *vt;
+};
+
+/* Backend constructors. */
+int pat_store_sqlite_open(pat_store **out, const char *path);
+
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a target needs, and only those missing.
+# Usage: tools/deps.sh build|test|bench
+# Quiet when everything is already present; uses sudo when not root.
+set -euo pipefail
+
+build_pkgs=(gcc make meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev
+            libsodium-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev zlib1g-dev
+            python3)
+test_pkgs=(libcmocka-dev curl)
+bench_pkgs=(wrk nginx)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  test)  want+=("${test_pkgs[@]}") ;;
+  bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "installing missing packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >/dev/null
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
