@@ -87,8 +87,10 @@ int pat_time_parse(const char *s, int64_t *out)
     if (tm.tm_year < 70 || tm.tm_year > 8000)
         goto bad;
     tm.tm_isdst = 0;
-    t = timegm(&tm);
-    /* strptime accepts 31 February; the round trip catches it. */
+    check = tm;
+    /* strptime accepts 30 February and timegm quietly normalises it (in
+     * place), so compare against the fields as written. */
+    t = timegm(&check);
     gmtime_r(&t, &check);
     if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon)
         goto bad;

@@ -1,1 +1,107 @@
-int main(void){return 0;}
+/* Tests of src/core/text.c, src/core/cidr.c and src/util/time.c: the small
+ * validators every input passes through. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/cidr.h"
+#include "core/text.h"
+#include "util/error.h"
+#include "util/time.h"
+
+static void test_text__counts_code_points(void **state)
+{
+    char s[401];
+
+    (void)state;
+    assert_int_equal(pat_text_utf8_len("h\xc3\xa9llo"), 5);
+    assert_int_equal(pat_text_utf8_len("\xff"), (size_t)-1);
+    /* 100 two-byte characters: within a 100-character limit. */
+    for (int i = 0; i < 100; i++)
+        memcpy(s + 2 * i, "\xc3\xa9", 2);
+    s[200] = '\0';
+    assert_int_equal(pat_text_check(s, "name", 1, 100, 0), PAT_OK);
+    assert_int_equal(pat_text_check(s, "name", 1, 99, 0), PAT_EINVAL);
+}
+
+static void test_text__rejects_bad_utf8_and_controls(void **state)
+{
+    (void)state;
+    assert_int_equal(pat_text_check("a\xc0\xafz", "name", 1, 10, 0), PAT_EINVAL);  /* overlong */
+    assert_int_equal(pat_text_check("\xed\xa0\x80", "name", 1, 10, 0), PAT_EINVAL); /* surrogate */
+    assert_int_equal(pat_text_check("a\x01", "name", 1, 10, 0), PAT_EINVAL);
+    assert_int_equal(pat_text_check("a\nb", "name", 1, 10, 0), PAT_EINVAL);
+    assert_int_equal(pat_text_check("a\nb", "description", 0, 10, 1), PAT_OK);
+    assert_int_equal(pat_text_check("", "name", 1, 10, 0), PAT_EINVAL);
+    assert_string_equal(pat_error_last()->field, "name");
+}
+
+static void test_cidr__parse_and_match(void **state)
+{
+    pat_cidr c;
+    char text[PAT_CIDR_STR_MAX];
+
+    (void)state;
+    assert_int_equal(pat_cidr_parse("10.1.2.3/8", &c), PAT_OK);
+    pat_cidr_format(&c, text);
+    assert_string_equal(text, "10.0.0.0/8");
+    assert_true(pat_cidr_contains(&c, "10.200.0.1"));
+    assert_true(pat_cidr_contains(&c, "::ffff:10.0.0.9"));
+    assert_false(pat_cidr_contains(&c, "11.0.0.1"));
+    assert_int_equal(pat_cidr_parse("2001:db8::/32", &c), PAT_OK);
+    assert_true(pat_cidr_contains(&c, "2001:db8::1"));
+    assert_false(pat_cidr_contains(&c, "2001:db9::1"));
+    assert_int_equal(pat_cidr_parse("10.0.0.0/33", &c), PAT_EINVAL);
+    assert_int_equal(pat_cidr_parse("nope", &c), PAT_EINVAL);
+    assert_int_equal(pat_cidr_parse("1.2.3.4/", &c), PAT_EINVAL);
+    assert_true(pat_cidr_list_allows("", "1.2.3.4"));
+    assert_true(pat_cidr_list_allows("10.0.0.0/8 127.0.0.1/32", "127.0.0.1"));
+    assert_false(pat_cidr_list_allows("10.0.0.0/8", "127.0.0.1"));
+}
+
+static void test_time__rfc3339_round_trip(void **state)
+{
+    int64_t t = 0;
+    char s[PAT_TIME_STR];
+
+    (void)state;
+    assert_int_equal(pat_time_parse("2026-11-22T10:00:00Z", &t), PAT_OK);
+    assert_int_equal(t, 1795341600);
+    pat_time_format(t, s);
+    assert_string_equal(s, "2026-11-22T10:00:00Z");
+    assert_int_equal(pat_time_parse("2026-11-22T12:00:00+02:00", &t), PAT_OK);
+    assert_int_equal(t, 1795341600);
+    assert_int_equal(pat_time_parse("2026-11-22T10:00:00.123Z", &t), PAT_OK);
+    assert_int_equal(t, 1795341600);
+    assert_int_equal(pat_time_parse("2026-11-22", &t), PAT_OK);
+    assert_int_equal(t, 1795305600);
+}
+
+static void test_time__rejects_bad_dates(void **state)
+{
+    int64_t t = 0;
+
+    (void)state;
+    assert_int_equal(pat_time_parse("2026-02-30", &t), PAT_EINVAL);
+    assert_int_equal(pat_time_parse("2026-11-22T10:00:00", &t), PAT_EINVAL);
+    assert_int_equal(pat_time_parse("tomorrow", &t), PAT_EINVAL);
+    assert_int_equal(pat_time_parse("2026-11-22T25:00:00Z", &t), PAT_EINVAL);
+    assert_int_equal(pat_time_parse("2026-11-22Tx", &t), PAT_EINVAL);
+    assert_int_equal(pat_time_parse("", &t), PAT_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text__counts_code_points),
+        cmocka_unit_test(test_text__rejects_bad_utf8_and_controls),
+        cmocka_unit_test(test_cidr__parse_and_match),
+        cmocka_unit_test(test_time__rfc3339_round_trip),
+        cmocka_unit_test(test_time__rejects_bad_dates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,1 +1,149 @@
-int main(void){return 0;}
+/* Tests of src/core/token.c. The fixed vectors were computed outside patd
+ * with Python's zlib.crc32 and hmac modules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "core/token.h"
+#include "util/error.h"
+
+#define VECTOR "pat_AbCdEfGhIjKlMnOpQrStUvWxYz0123451HTd0k"
+
+static void test_token__checksum_matches_independent_vector(void **state)
+{
+    char sum[PAT_TOKEN_CHECKSUM_LEN];
+
+    (void)state;
+    pat_token_checksum("AbCdEfGhIjKlMnOpQrStUvWxYz012345", sum);
+    assert_memory_equal(sum, "1HTd0k", 6);
+    /* 0xa0f292d0: a checksum that needs all six digits. */
+    pat_token_checksum("00000000000000000000000000000000", sum);
+    assert_memory_equal(sum, "2wjyrI", 6);
+}
+
+static void test_token__accepts_vector(void **state)
+{
+    (void)state;
+    assert_int_equal(pat_token_check_format(VECTOR, strlen(VECTOR), "pat_"), PAT_OK);
+}
+
+static void test_token__generated_has_format(void **state)
+{
+    char t[PAT_TOKEN_BUF], u[PAT_TOKEN_BUF];
+
+    (void)state;
+    pat_token_generate(t, "pat_");
+    assert_int_equal(strlen(t), 42);
+    assert_memory_equal(t, "pat_", 4);
+    assert_int_equal(pat_token_check_format(t, strlen(t), "pat_"), PAT_OK);
+    pat_token_generate(u, "pat_");
+    assert_string_not_equal(t, u);
+    pat_token_generate(t, "acme_");
+    assert_int_equal(strlen(t), 43);
+    assert_int_equal(pat_token_check_format(t, strlen(t), "acme_"), PAT_OK);
+    assert_int_equal(pat_token_check_format(t, strlen(t), "pat_"), PAT_EAUTH);
+}
+
+static void test_token__rejects_bad_checksum(void **state)
+{
+    char t[] = VECTOR;
+
+    (void)state;
+    t[41] = t[41] == 'k' ? 'j' : 'k';
+    assert_int_equal(pat_token_check_format(t, strlen(t), "pat_"), PAT_EAUTH);
+    /* A change in the random part breaks the checksum too. */
+    strcpy(t, VECTOR);
+    t[10] = 'Z';
+    assert_int_equal(pat_token_check_format(t, strlen(t), "pat_"), PAT_EAUTH);
+}
+
+static void test_token__rejects_wrong_length_prefix_alphabet(void **state)
+{
+    char t[64];
+
+    (void)state;
+    assert_int_equal(pat_token_check_format(VECTOR, 41, "pat_"), PAT_EAUTH);
+    assert_int_equal(pat_token_check_format("", 0, "pat_"), PAT_EAUTH);
+    strcpy(t, VECTOR "x");
+    assert_int_equal(pat_token_check_format(t, strlen(t), "pat_"), PAT_EAUTH);
+    strcpy(t, VECTOR);
+    t[0] = 'q';
+    assert_int_equal(pat_token_check_format(t, strlen(t), "pat_"), PAT_EAUTH);
+    strcpy(t, VECTOR);
+    t[20] = '-';
+    assert_int_equal(pat_token_check_format(t, strlen(t), "pat_"), PAT_EAUTH);
+    strcpy(t, VECTOR);
+    t[20] = '\0';
+    assert_int_equal(pat_token_check_format(t, 42, "pat_"), PAT_EAUTH);
+}
+
+static void test_token__hmac_matches_independent_vector(void **state)
+{
+    static const uint8_t want[32] = {
+        0xf0, 0xe2, 0x00, 0x17, 0xdf, 0x67, 0x07, 0x93, 0x6f, 0xe0, 0x52, 0x12, 0xf1, 0x45, 0x79, 0x45,
+        0x7d, 0x8c, 0xb4, 0x30, 0x7e, 0xdf, 0xe0, 0xef, 0x7e, 0x0a, 0xca, 0x27, 0xf3, 0x00, 0x6a, 0x4f};
+    uint8_t key[PAT_KEY_LEN], out[PAT_HASH_LEN], other[PAT_HASH_LEN];
+
+    (void)state;
+    for (int i = 0; i < PAT_KEY_LEN; i++)
+        key[i] = (uint8_t)i;
+    pat_token_hash(out, key, VECTOR, strlen(VECTOR));
+    assert_memory_equal(out, want, 32);
+    assert_true(pat_token_hash_equal(out, want));
+    key[0] ^= 1;
+    pat_token_hash(other, key, VECTOR, strlen(VECTOR));
+    assert_false(pat_token_hash_equal(out, other));
+}
+
+static void test_token__display_prefix_is_first_ten(void **state)
+{
+    char d[PAT_TOKEN_DISPLAY_LEN + 1];
+
+    (void)state;
+    pat_token_display(d, VECTOR);
+    assert_string_equal(d, "pat_AbCdEf");
+}
+
+static void test_token__prefix_validation(void **state)
+{
+    (void)state;
+    assert_int_equal(pat_token_prefix_valid("pat_"), PAT_OK);
+    assert_int_equal(pat_token_prefix_valid("acme_"), PAT_OK);
+    assert_int_equal(pat_token_prefix_valid(""), PAT_EINVAL);
+    assert_int_equal(pat_token_prefix_valid("a-b"), PAT_EINVAL);
+    assert_int_equal(pat_token_prefix_valid("abcdefghijklmnopq"), PAT_EINVAL);
+}
+
+static void test_token__wipe_zeroes(void **state)
+{
+    char t[PAT_TOKEN_BUF];
+
+    (void)state;
+    pat_token_generate(t, "pat_");
+    pat_secret_wipe(t, sizeof(t));
+    for (size_t i = 0; i < sizeof(t); i++)
+        assert_int_equal(t[i], 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_token__checksum_matches_independent_vector),
+        cmocka_unit_test(test_token__accepts_vector),
+        cmocka_unit_test(test_token__generated_has_format),
+        cmocka_unit_test(test_token__rejects_bad_checksum),
+        cmocka_unit_test(test_token__rejects_wrong_length_prefix_alphabet),
+        cmocka_unit_test(test_token__hmac_matches_independent_vector),
+        cmocka_unit_test(test_token__display_prefix_is_first_ten),
+        cmocka_unit_test(test_token__prefix_validation),
+        cmocka_unit_test(test_token__wipe_zeroes),
+    };
+    if (sodium_init() < 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,1 +1,451 @@
-int main(void){return 0;}
+/* Tests of the token rules in src/service over a real SQLite file, with a
+ * clock the tests move. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "service/service.h"
+#include "store/store.h"
+#include "util/error.h"
+
+#define T0 1800000000
+
+static int64_t fake_now = T0;
+
+static int64_t clock_fn(void)
+{
+    return fake_now;
+}
+
+typedef struct fixture {
+    char dir[64];
+    pat_store *store;
+    pat_service *svc;
+    pat_catalog catalog;
+    pat_principal admin;  /* session, confirmed */
+    pat_principal member; /* session, confirmed */
+} fixture;
+
+static void make_user(fixture *f, const char *name, int role, pat_principal *p)
+{
+    pat_user u;
+
+    memset(&u, 0, sizeof(u));
+    strcpy(u.username, name);
+    strcpy(u.password_hash, "x"); /* never signs in here */
+    u.role = role;
+    u.can_manage_tokens = true;
+    assert_int_equal(pat_store_user_create(f->store, &u), PAT_OK);
+    memset(p, 0, sizeof(*p));
+    p->kind = PAT_AUTH_SESSION;
+    p->user_id = u.id;
+    strcpy(p->username, name);
+    p->role = role;
+    p->can_manage_tokens = true;
+    p->confirmed_until = T0 + 1000000;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    pat_service_options o;
+    char url[128];
+
+    fake_now = T0;
+    strcpy(f->dir, "/tmp/patd-unit-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(url, sizeof(url), "sqlite:%s/t.db", f->dir);
+    assert_int_equal(pat_store_open(&f->store, url), PAT_OK);
+    pat_catalog_init(&f->catalog);
+    assert_int_equal(pat_catalog_add_scope(&f->catalog, "repo:read", "", PAT_ROLES_ALL), PAT_OK);
+    assert_int_equal(pat_catalog_add_set(&f->catalog, "CI", "", "repo:read tokens"), PAT_OK);
+    memset(&o, 0, sizeof(o));
+    o.store = f->store;
+    o.catalog = &f->catalog;
+    randombytes_buf(o.key, sizeof(o.key));
+    o.token_prefix = "pat_";
+    o.clock = clock_fn;
+    assert_int_equal(pat_service_new(&f->svc, &o), PAT_OK);
+    make_user(f, "admin", PAT_ROLE_SUPERUSER, &f->admin);
+    make_user(f, "mia", PAT_ROLE_MEMBER, &f->member);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+
+    pat_service_free(f->svc);
+    pat_store_close(f->store);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static const char *const TOKENS_SCOPE[] = {"tokens"};
+
+static int create(fixture *f, const pat_principal *who, const char *name, pat_token_rec *t,
+                  char value[PAT_TOKEN_BUF])
+{
+    pat_token_input in;
+
+    memset(&in, 0, sizeof(in));
+    in.name = name;
+    in.has_scopes = true;
+    in.scopes = TOKENS_SCOPE;
+    in.nscopes = 1;
+    return pat_tokens_create(f->svc, who, NULL, &in, t, value);
+}
+
+static int verify(fixture *f, const char *value, pat_principal *out)
+{
+    return pat_service_verify_token(f->svc, value, strlen(value), "127.0.0.1", out);
+}
+
+static void test_tokens__create_defaults_to_seven_days_and_verifies(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t;
+    pat_principal p;
+    char v[PAT_TOKEN_BUF];
+
+    assert_int_equal(create(f, &f->member, "ci", &t, v), PAT_OK);
+    assert_int_equal(t.expires_at, T0 + 7 * 86400);
+    assert_string_equal(t.scopes, "tokens");
+    assert_memory_equal(t.prefix, v, 10);
+    assert_int_equal(verify(f, v, &p), PAT_OK);
+    assert_int_equal(p.token_id, t.id);
+    assert_int_equal(p.user_id, f->member.user_id);
+}
+
+static void test_tokens__names_unique_per_owner(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t;
+    char v[PAT_TOKEN_BUF];
+
+    assert_int_equal(create(f, &f->member, "ci", &t, v), PAT_OK);
+    assert_int_equal(create(f, &f->member, "ci", &t, v), PAT_EEXISTS);
+    assert_string_equal(pat_error_last()->field, "name");
+    /* Another person may use the same name. */
+    assert_int_equal(create(f, &f->admin, "ci", &t, v), PAT_OK);
+}
+
+static void test_tokens__expiry_presets_and_custom(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t;
+    pat_token_input in;
+    char v[PAT_TOKEN_BUF];
+
+    memset(&in, 0, sizeof(in));
+    in.name = "a";
+    in.scope_set = "CI";
+    in.has_expiry = true;
+    in.expiry.kind = PAT_EXPIRY_DAYS;
+    in.expiry.days = 90;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_OK);
+    assert_int_equal(t.expires_at, T0 + 90 * 86400);
+    assert_string_equal(t.scopes, "tokens repo:read");
+    in.name = "b";
+    in.expiry.days = 45;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_EINVAL);
+    in.expiry.kind = PAT_EXPIRY_AT;
+    in.expiry.at = T0 - 1;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_EINVAL);
+    in.expiry.at = T0 + 1234;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_OK);
+    assert_int_equal(t.expires_at, T0 + 1234);
+    in.name = "c";
+    in.expiry.kind = PAT_EXPIRY_NEVER;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_OK);
+    assert_int_equal(t.expires_at, 0);
+}
+
+static void test_tokens__expired_at_exact_second(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t;
+    pat_principal p;
+    pat_token_input in;
+    char v[PAT_TOKEN_BUF];
+
+    memset(&in, 0, sizeof(in));
+    in.name = "short";
+    in.scope_set = "CI";
+    in.has_expiry = true;
+    in.expiry.kind = PAT_EXPIRY_AT;
+    in.expiry.at = T0 + 10;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_OK);
+    fake_now = T0 + 9;
+    assert_int_equal(verify(f, v, &p), PAT_OK);
+    fake_now = T0 + 10;
+    assert_int_equal(verify(f, v, &p), PAT_EAUTH);
+    assert_string_equal(pat_tokens_status(&t, fake_now), "expired");
+}
+
+static void test_tokens__disabled_cannot_be_edited_or_used(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, u;
+    pat_principal p;
+    pat_token_input in;
+    char v[PAT_TOKEN_BUF];
+
+    assert_int_equal(create(f, &f->member, "ci", &t, v), PAT_OK);
+    assert_int_equal(pat_tokens_set_disabled(f->svc, &f->member, NULL, t.id, true, &u), PAT_OK);
+    assert_string_equal(pat_tokens_status(&u, fake_now), "disabled");
+    assert_int_equal(verify(f, v, &p), PAT_EAUTH);
+    memset(&in, 0, sizeof(in));
+    in.description = "new";
+    assert_int_equal(pat_tokens_update(f->svc, &f->member, NULL, t.id, &in, &u), PAT_ECONFLICT);
+    assert_int_equal(pat_tokens_set_disabled(f->svc, &f->member, NULL, t.id, false, &u), PAT_OK);
+    assert_int_equal(verify(f, v, &p), PAT_OK);
+    assert_int_equal(pat_tokens_update(f->svc, &f->member, NULL, t.id, &in, &u), PAT_OK);
+    assert_string_equal(u.description, "new");
+}
+
+static void test_tokens__unknown_scope_and_role_ceiling(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t;
+    pat_token_input in;
+    char v[PAT_TOKEN_BUF];
+    const char *bad[] = {"nope"};
+    const char *admin[] = {"admin"};
+
+    memset(&in, 0, sizeof(in));
+    in.name = "x";
+    in.has_scopes = true;
+    in.scopes = bad;
+    in.nscopes = 1;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_EINVAL);
+    in.scopes = admin;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_EFORBIDDEN);
+    assert_int_equal(pat_tokens_create(f->svc, &f->admin, NULL, &in, &t, v), PAT_OK);
+    in.nscopes = 0;
+    in.name = "y";
+    assert_int_equal(pat_tokens_create(f->svc, &f->admin, NULL, &in, &t, v), PAT_EINVAL);
+}
+
+static void test_tokens__token_caller_cannot_exceed_itself(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t;
+    pat_principal tok;
+    pat_token_input in;
+    char v[PAT_TOKEN_BUF];
+    const char *more[] = {"tokens", "repo:read"};
+
+    assert_int_equal(create(f, &f->member, "caller", &t, v), PAT_OK);
+    assert_int_equal(verify(f, v, &tok), PAT_OK);
+    memset(&in, 0, sizeof(in));
+    in.name = "child";
+    in.has_scopes = true;
+    in.scopes = more;
+    in.nscopes = 2;
+    assert_int_equal(pat_tokens_create(f->svc, &tok, NULL, &in, &t, v), PAT_EFORBIDDEN);
+    in.nscopes = 1;
+    in.has_expiry = true;
+    in.expiry.kind = PAT_EXPIRY_DAYS;
+    in.expiry.days = 30; /* the caller lives 7 days */
+    assert_int_equal(pat_tokens_create(f->svc, &tok, NULL, &in, &t, v), PAT_EFORBIDDEN);
+    in.has_expiry = false;
+    assert_int_equal(pat_tokens_create(f->svc, &tok, NULL, &in, &t, v), PAT_OK);
+}
+
+static void test_tokens__token_without_tokens_scope_cannot_manage(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t;
+    pat_principal tok;
+    pat_token_input in;
+    pat_token_rec *list = NULL;
+    size_t n = 0;
+    char v[PAT_TOKEN_BUF];
+    const char *repo[] = {"repo:read"};
+
+    memset(&in, 0, sizeof(in));
+    in.name = "reader";
+    in.has_scopes = true;
+    in.scopes = repo;
+    in.nscopes = 1;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_OK);
+    assert_int_equal(verify(f, v, &tok), PAT_OK);
+    assert_int_equal(pat_tokens_list(f->svc, &tok, NULL, NULL, &list, &n), PAT_ESCOPE);
+    assert_int_equal(pat_tokens_self(f->svc, &tok, &t), PAT_OK);
+}
+
+static void test_tokens__others_tokens_are_not_found(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, u;
+    pat_token_input in;
+    char v[PAT_TOKEN_BUF];
+    int64_t ids[1], deleted[1];
+    size_t nd = 9;
+
+    assert_int_equal(create(f, &f->admin, "mine", &t, v), PAT_OK);
+    assert_int_equal(pat_tokens_get(f->svc, &f->member, t.id, &u), PAT_ENOTFOUND);
+    memset(&in, 0, sizeof(in));
+    in.description = "x";
+    assert_int_equal(pat_tokens_update(f->svc, &f->member, NULL, t.id, &in, &u), PAT_ENOTFOUND);
+    assert_int_equal(pat_tokens_delete(f->svc, &f->member, NULL, t.id), PAT_ENOTFOUND);
+    ids[0] = t.id;
+    assert_int_equal(pat_tokens_delete_many(f->svc, &f->member, NULL, ids, 1, deleted, &nd),
+                     PAT_OK);
+    assert_int_equal(nd, 0);
+    assert_int_equal(pat_tokens_get(f->svc, &f->admin, t.id, &u), PAT_OK);
+}
+
+static void test_tokens__regenerate_with_grace(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, u;
+    pat_principal p;
+    char old[PAT_TOKEN_BUF], fresh[PAT_TOKEN_BUF];
+
+    assert_int_equal(create(f, &f->member, "rot", &t, old), PAT_OK);
+    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 60, &u, fresh), PAT_OK);
+    assert_string_not_equal(old, fresh);
+    assert_int_equal(verify(f, fresh, &p), PAT_OK);
+    assert_int_equal(verify(f, old, &p), PAT_OK);
+    fake_now = T0 + 60;
+    assert_int_equal(verify(f, old, &p), PAT_EAUTH);
+    assert_int_equal(verify(f, fresh, &p), PAT_OK);
+    /* Without grace the old value dies at once. */
+    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 0, &u, old), PAT_OK);
+    assert_int_equal(verify(f, fresh, &p), PAT_EAUTH);
+    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, -1, &u, old),
+                     PAT_EINVAL);
+}
+
+static void test_tokens__copy_keeps_settings(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, c;
+    pat_token_input in;
+    char v[PAT_TOKEN_BUF], cv[PAT_TOKEN_BUF];
+
+    memset(&in, 0, sizeof(in));
+    in.name = "src";
+    in.description = "from src";
+    in.scope_set = "CI";
+    in.has_expiry = true;
+    in.expiry.kind = PAT_EXPIRY_DAYS;
+    in.expiry.days = 30;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_OK);
+    fake_now = T0 + 100;
+    memset(&in, 0, sizeof(in));
+    assert_int_equal(pat_tokens_copy(f->svc, &f->member, NULL, t.id, &in, &c, cv), PAT_EINVAL);
+    in.name = "copy";
+    assert_int_equal(pat_tokens_copy(f->svc, &f->member, NULL, t.id, &in, &c, cv), PAT_OK);
+    assert_string_equal(c.scopes, t.scopes);
+    assert_string_equal(c.description, "from src");
+    assert_int_equal(c.expires_at, T0 + 100 + 30 * 86400);
+    assert_int_not_equal(c.id, t.id);
+    assert_string_not_equal(cv, v);
+}
+
+static void test_tokens__confirmation_required_for_session_changes(void **state)
+{
+    fixture *f = *state;
+    pat_principal stale = f->member;
+    pat_token_rec t;
+    pat_policy p;
+    char v[PAT_TOKEN_BUF];
+
+    stale.confirmed_until = T0; /* window closed */
+    assert_int_equal(create(f, &stale, "x", &t, v), PAT_ECONFIRM);
+    pat_policy_defaults(&p);
+    p.require_confirmation = false;
+    assert_int_equal(pat_service_policy_set(f->svc, &f->admin, NULL, &p), PAT_OK);
+    assert_int_equal(create(f, &stale, "x", &t, v), PAT_OK);
+}
+
+static void test_tokens__permission_withdrawn(void **state)
+{
+    fixture *f = *state;
+    pat_principal no = f->member;
+    pat_token_rec t;
+    char v[PAT_TOKEN_BUF];
+
+    no.can_manage_tokens = false;
+    assert_int_equal(create(f, &no, "x", &t, v), PAT_EFORBIDDEN);
+}
+
+static void test_tokens__list_filters(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, u, *list = NULL;
+    size_t n = 0;
+    char v[PAT_TOKEN_BUF];
+
+    assert_int_equal(create(f, &f->member, "Deploy-Bot", &t, v), PAT_OK);
+    assert_int_equal(create(f, &f->member, "laptop", &u, v), PAT_OK);
+    assert_int_equal(pat_tokens_set_disabled(f->svc, &f->member, NULL, u.id, true, &u), PAT_OK);
+    assert_int_equal(pat_tokens_list(f->svc, &f->member, NULL, NULL, &list, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    free(list);
+    assert_int_equal(pat_tokens_list(f->svc, &f->member, "disabled", NULL, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].name, "laptop");
+    free(list);
+    assert_int_equal(pat_tokens_list(f->svc, &f->member, NULL, "deploy", &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].name, "Deploy-Bot");
+    free(list);
+    assert_int_equal(pat_tokens_list(f->svc, &f->member, "bogus", NULL, &list, &n), PAT_EINVAL);
+}
+
+static void test_tokens__name_limits(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t;
+    char v[PAT_TOKEN_BUF], name[200];
+
+    memset(name, 'a', 101);
+    name[101] = '\0';
+    assert_int_equal(create(f, &f->member, name, &t, v), PAT_EINVAL);
+    name[100] = '\0';
+    assert_int_equal(create(f, &f->member, name, &t, v), PAT_OK);
+    assert_int_equal(create(f, &f->member, "   ", &t, v), PAT_EINVAL);
+    assert_int_equal(create(f, &f->member, "", &t, v), PAT_EINVAL);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_tokens__create_defaults_to_seven_days_and_verifies),
+        T(test_tokens__names_unique_per_owner),
+        T(test_tokens__expiry_presets_and_custom),
+        T(test_tokens__expired_at_exact_second),
+        T(test_tokens__disabled_cannot_be_edited_or_used),
+        T(test_tokens__unknown_scope_and_role_ceiling),
+        T(test_tokens__token_caller_cannot_exceed_itself),
+        T(test_tokens__token_without_tokens_scope_cannot_manage),
+        T(test_tokens__others_tokens_are_not_found),
+        T(test_tokens__regenerate_with_grace),
+        T(test_tokens__copy_keeps_settings),
+        T(test_tokens__confirmation_required_for_session_changes),
+        T(test_tokens__permission_withdrawn),
+        T(test_tokens__list_filters),
+        T(test_tokens__name_limits),
+    };
+    if (sodium_init() < 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
