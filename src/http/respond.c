@@ -89,7 +89,7 @@ void pat_respond_error(pat_req *r, int code)
         }
     }
     obj = json_pack("{s:s, s:s}", "error", error, "message", message);
-    if (status == 400 && e->code == code && e->field[0])
+    if (e->code == code && e->field[0] && code != PAT_ERATE)
         json_object_set_new(obj, "field", json_string(e->field));
     pat_respond_json(r, status, obj);
     /* RFC 6750: say how to authenticate, and why the credential failed. */

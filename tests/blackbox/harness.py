@@ -1,0 +1,193 @@
+"""Starts a real patd on a free port with a temporary data dir, and talks to
+it over real HTTP. Used by every black-box test."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+PATD = os.environ.get('PATD_BIN', os.path.join(os.path.dirname(__file__), '..', '..',
+                                               'build-test', 'patd'))
+ADMIN_PASSWORD = 'correct-horse-battery-staple'
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self):
+        return '<%d %r>' % (self.status, self.body[:300])
+
+
+class Patd:
+    """One patd process. Use as a context manager or call start/stop."""
+
+    def __init__(self, env=None, config=None, args=None):
+        self.dir = tempfile.mkdtemp(prefix='patd-bb-')
+        self.port = free_port()
+        self.env = dict(os.environ)
+        self.env.pop('PATD_CONFIG', None)
+        self.env['PATD_ADMIN_PASSWORD'] = ADMIN_PASSWORD
+        self.env.setdefault('ASAN_OPTIONS', 'detect_leaks=1:abort_on_error=0')
+        self.env.update(env or {})
+        self.args = list(args or [])
+        if config is not None:
+            path = os.path.join(self.dir, 'patd.conf')
+            with open(path, 'w') as f:
+                f.write(config)
+            self.args += ['--config', path]
+        self.data_dir = os.path.join(self.dir, 'data')
+        self.log_path = os.path.join(self.dir, 'patd.log')
+        self.out_path = os.path.join(self.dir, 'patd.out')
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, 'wb')
+        self.out = open(self.out_path, 'wb')
+        self.proc = subprocess.Popen(
+            [PATD, '--listen', '127.0.0.1:%d' % self.port, '--data-dir', self.data_dir]
+            + self.args, env=self.env, stdout=self.out, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('patd exited: ' + self.read_log())
+            try:
+                if self.request('GET', '/healthz').status == 200:
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError('patd did not start: ' + self.read_log())
+
+    def stop(self):
+        """SIGTERM, and fail on a non-zero exit or a sanitizer report."""
+        if not self.proc:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = -9
+        self.proc = None
+        self.log.close()
+        self.out.close()
+        log = self.read_log()
+        if 'AddressSanitizer' in log or 'runtime error:' in log or 'LeakSanitizer' in log:
+            raise AssertionError('sanitizer report:\n' + log[-4000:])
+        if code != 0:
+            raise AssertionError('patd exited with %d:\n%s' % (code, log[-4000:]))
+        return code
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def read_log(self):
+        with open(self.log_path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
+    def read_out(self):
+        with open(self.out_path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
+    def url(self, path=''):
+        return 'http://127.0.0.1:%d%s' % (self.port, path)
+
+    def request(self, method, path, body=None, headers=None, raw=None, token=None,
+                session=None, content_type='application/json'):
+        """One request on a fresh connection. body is JSON-encoded; raw is
+        sent as is. session is a Session whose cookie and CSRF are added."""
+        h = dict(headers or {})
+        data = None
+        if raw is not None:
+            data = raw if isinstance(raw, bytes) else raw.encode()
+        elif body is not None:
+            data = json.dumps(body).encode()
+        if data is not None and content_type and 'Content-Type' not in h:
+            h['Content-Type'] = content_type
+        if token:
+            h['Authorization'] = 'Bearer ' + token
+        if session:
+            h.setdefault('Cookie', 'patd_session=' + session.cookie)
+            if session.csrf and 'X-CSRF-Token' not in h:
+                h['X-CSRF-Token'] = session.csrf
+        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=30)
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            return Response(r.status, r.getheaders(), r.read().decode('utf-8', 'replace'))
+        finally:
+            conn.close()
+
+    def login(self, username='admin', password=ADMIN_PASSWORD):
+        r = self.request('POST', '/api/v1/session',
+                         {'username': username, 'password': password})
+        if r.status != 200:
+            raise AssertionError('login failed: %r' % r)
+        cookie = r.header('Set-Cookie').split(';')[0].split('=', 1)[1]
+        return Session(cookie, r.json['csrf_token'])
+
+    def create_token(self, session, **fields):
+        fields.setdefault('scopes', ['tokens'])
+        r = self.request('POST', '/api/v1/tokens', fields, session=session)
+        if r.status != 201:
+            raise AssertionError('create failed: %r' % r)
+        return r.json
+
+
+class Session:
+    def __init__(self, cookie, csrf):
+        self.cookie = cookie
+        self.csrf = csrf
+
+
+class PatdTestCase(unittest.TestCase):
+    """A test class sharing one patd, signed in as admin."""
+    env = None
+    config = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.patd = Patd(env=cls.env, config=cls.config).start()
+        cls.admin = cls.patd.login()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.patd.stop()
+
+    def req(self, *a, **kw):
+        return self.patd.request(*a, **kw)
+
+    def assertError(self, r, status, code, field=None):
+        self.assertEqual(r.status, status, r)
+        self.assertIsNotNone(r.json, r)
+        self.assertEqual(r.json['error'], code, r)
+        self.assertTrue(r.json.get('message'), r)
+        if field is not None:
+            self.assertEqual(r.json.get('field'), field, r)
