@@ -109,6 +109,8 @@ static int apply_env(pat_config *cfg)
         {"PATD_LISTEN", "listen"},     {"PATD_DATA_DIR", "data_dir"},
         {"PATD_DB", "db"},             {"PATD_TOKEN_PREFIX", "token_prefix"},
         {"PATD_PUBLIC_URL", "public_url"}, {"PATD_THREADS", "threads"},
+        {"PATD_TRUSTED_PROXIES", "trusted_proxies"},
+        {"PATD_LAST_USE_FLUSH_SECONDS", "last_use_flush_seconds"},
     };
     int rc;
 
@@ -181,8 +183,8 @@ int main(int argc, char **argv)
     if ((rc = pat_store_open(&store, db_url)) < 0)
         goto fail;
     so.store = store;
-    so.catalog = &cfg->catalog;
-    so.token_prefix = cfg->token_prefix;
+    so.config = cfg;
+    so.background = true;
     if ((rc = pat_service_new(&svc, &so)) < 0)
         goto fail;
     if ((rc = pat_service_bootstrap(svc, getenv("PATD_ADMIN_PASSWORD"), generated, &was_generated,

@@ -14,6 +14,9 @@ void pat_config_defaults(pat_config *cfg)
     strcpy(cfg->listen, "127.0.0.1:8080");
     strcpy(cfg->data_dir, "./var");
     strcpy(cfg->token_prefix, "pat_");
+    cfg->last_use_flush_seconds = 10;
+    cfg->auth_fail_limit = 20;
+    cfg->auth_fail_window_seconds = 60;
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -25,8 +28,72 @@ static int set_string(char *dst, size_t dstsz, const char *key, const char *valu
     return PAT_OK;
 }
 
+static int set_int(long *out, const char *key, const char *value, long min, long max)
+{
+    char *end;
+    long n = strtol(value, &end, 10);
+
+    if (!*value || *end || n < min || n > max)
+        return pat_error_set(PAT_EINVAL, key, "%s must be %ld to %ld", key, min, max);
+    *out = n;
+    return PAT_OK;
+}
+
+static int set_networks(char *out, const char *key, const char *value)
+{
+    char copy[PAT_CIDRS_STR_MAX];
+    char *save = NULL;
+    size_t len = 0, count = 0;
+
+    if (strlen(value) >= sizeof(copy))
+        return pat_error_set(PAT_EINVAL, key, "%s is too long", key);
+    strcpy(copy, value);
+    out[0] = '\0';
+    for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+        pat_cidr c;
+        char text[PAT_CIDR_STR_MAX];
+        if (pat_cidr_parse(w, &c) < 0 || ++count > PAT_CIDRS_PER_TOKEN_MAX)
+            return pat_error_set(PAT_EINVAL, key, "%s must list up to %d networks", key,
+                                 PAT_CIDRS_PER_TOKEN_MAX);
+        pat_cidr_format(&c, text);
+        len += (size_t)snprintf(out + len, PAT_CIDRS_STR_MAX - len, "%s%s", len ? " " : "", text);
+    }
+    return PAT_OK;
+}
+
 int pat_config_set(pat_config *cfg, const char *key, const char *value)
 {
+    long n = 0;
+    int rc;
+
+    if (strcmp(key, "trusted_proxies") == 0)
+        return set_networks(cfg->trusted_proxies, key, value);
+    if (strcmp(key, "route") == 0) {
+        if (cfg->nroutes == PAT_ROUTE_RULES_MAX)
+            return pat_error_set(PAT_EINVAL, key, "more than %d route rules",
+                                 PAT_ROUTE_RULES_MAX);
+        if ((rc = pat_route_rule_parse(value, &cfg->routes[cfg->nroutes])) < 0)
+            return rc;
+        cfg->nroutes++;
+        return PAT_OK;
+    }
+    if (strcmp(key, "last_use_flush_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 1, 3600)) == PAT_OK)
+            cfg->last_use_flush_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "auth_fail_limit") == 0) {
+        if ((rc = set_int(&n, key, value, 0, 1000000)) == PAT_OK)
+            cfg->auth_fail_limit = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "auth_fail_window_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 1, 86400)) == PAT_OK)
+            cfg->auth_fail_window_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "cache_max_entries") == 0)
+        return set_int(&cfg->cache_max_entries, key, value, 0, 100000000);
     if (strcmp(key, "listen") == 0) {
         const char *colon = strrchr(value, ':');
         if (!colon || colon == value || !colon[1])
@@ -47,12 +114,9 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
         return rc < 0 ? rc : set_string(cfg->token_prefix, sizeof(cfg->token_prefix), key, value);
     }
     if (strcmp(key, "threads") == 0) {
-        char *end;
-        long n = strtol(value, &end, 10);
-        if (!*value || *end || n < 0 || n > 256)
-            return pat_error_set(PAT_EINVAL, key, "threads must be 0 to 256");
-        cfg->threads = (int)n;
-        return PAT_OK;
+        if ((rc = set_int(&n, key, value, 0, 256)) == PAT_OK)
+            cfg->threads = (int)n;
+        return rc;
     }
     return pat_error_set(PAT_EINVAL, key, "unknown setting %s", key);
 }

@@ -2,6 +2,8 @@
 #define PAT_CORE_CONFIG_H
 #include <stddef.h>
 
+#include "core/cidr.h"
+#include "core/request_rules.h"
 #include "core/scope.h"
 #include "core/token.h"
 
@@ -16,6 +18,13 @@ typedef struct pat_config {
     char token_prefix[PAT_TOKEN_PREFIX_MAX + 1];
     char public_url[256];               /* base URL shown in curl examples; "" = from listen */
     int threads;                        /* HTTP worker threads; 0 = one per core */
+    char trusted_proxies[PAT_CIDRS_STR_MAX]; /* networks whose X-Forwarded-For we believe */
+    int last_use_flush_seconds;         /* write-behind period of last use */
+    int auth_fail_limit;                /* failed authentications per address per window */
+    int auth_fail_window_seconds;
+    long cache_max_entries;             /* verification cache bound */
+    pat_route_rule routes[PAT_ROUTE_RULES_MAX]; /* "route =" lines, in order */
+    size_t nroutes;
     pat_catalog catalog;
 } pat_config;
 

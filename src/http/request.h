@@ -14,8 +14,9 @@
 
 typedef struct pat_server pat_server;
 
-/* One request, from its first byte to the completion callback, which frees
- * it: its scratch memory lives and dies with it. */
+/* One request. Allocated once per connection and reset for each request
+ * on it, so keep-alive traffic allocates nothing of ours; the completion
+ * callback wipes what the request held. */
 typedef struct pat_req {
     pat_server *srv;
     struct MHD_Connection *conn;
@@ -24,7 +25,9 @@ typedef struct pat_req {
     pat_buf body;
     bool body_too_big;
     int64_t start_us;
-    char ip[64];                  /* peer address */
+    char ip[64];                  /* client address (peer, or as told by a trusted proxy) */
+    int route;                    /* index in the route table, -1 = none */
+    const char *route_pattern;    /* for metrics */
     pat_principal who;            /* valid when who.kind != PAT_AUTH_NONE */
     int64_t id;                   /* {id} of the route, when it has one */
     unsigned status;              /* status sent, for the access log */
@@ -46,6 +49,10 @@ pat_request_info pat_req_info(const pat_req *r);
 
 /* Sends obj (stolen) as JSON with status. */
 void pat_respond_json(pat_req *r, unsigned status, json_t *obj);
+
+/* Sends resp (taken over) with status and content type. */
+void pat_respond_raw(pat_req *r, unsigned status, struct MHD_Response *resp,
+                     const char *content_type);
 
 /* Sends an empty answer with status (204, say). */
 void pat_respond_empty(pat_req *r, unsigned status);

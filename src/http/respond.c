@@ -29,6 +29,13 @@ void pat_respond_json(pat_req *r, unsigned status, json_t *obj)
     MHD_add_response_header(resp, "Content-Type", "application/json");
 }
 
+void pat_respond_raw(pat_req *r, unsigned status, struct MHD_Response *resp,
+                     const char *content_type)
+{
+    set_response(r, status, resp);
+    MHD_add_response_header(resp, "Content-Type", content_type);
+}
+
 void pat_respond_empty(pat_req *r, unsigned status)
 {
     set_response(r, status, MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT));
@@ -89,8 +96,9 @@ void pat_respond_error(pat_req *r, int code)
         }
     }
     obj = json_pack("{s:s, s:s}", "error", error, "message", message);
+    /* The field names the input at fault; for a missing scope, the scope. */
     if (e->code == code && e->field[0] && code != PAT_ERATE)
-        json_object_set_new(obj, "field", json_string(e->field));
+        json_object_set_new(obj, code == PAT_ESCOPE ? "scope" : "field", json_string(e->field));
     pat_respond_json(r, status, obj);
     /* RFC 6750: say how to authenticate, and why the credential failed. */
     quote(desc, sizeof(desc), message);
@@ -101,9 +109,12 @@ void pat_respond_error(pat_req *r, int code)
                  "Bearer realm=\"patd\", error=\"invalid_token\", error_description=\"%s\"", desc);
         pat_respond_header(r, "WWW-Authenticate", header);
     } else if (code == PAT_ESCOPE) {
+        char scope[PAT_ERROR_FIELD_MAX];
+        quote(scope, sizeof(scope), e->field);
         snprintf(header, sizeof(header),
-                 "Bearer realm=\"patd\", error=\"insufficient_scope\", error_description=\"%s\"",
-                 desc);
+                 "Bearer realm=\"patd\", error=\"insufficient_scope\", scope=\"%s\", "
+                 "error_description=\"%s\"",
+                 scope, desc);
         pat_respond_header(r, "WWW-Authenticate", header);
     } else if (code == PAT_ERATE) {
         pat_respond_header(r, "Retry-After", e->field[0] ? e->field : "60");

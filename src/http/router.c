@@ -33,6 +33,9 @@ static const route routes[] = {
     {"POST", "/api/v1/tokens/{id}/regenerate", pat_h_tokens_regenerate, AUTH},
     {"POST", "/api/v1/tokens/{id}/copy", pat_h_tokens_copy, AUTH},
     {"GET", "/api/v1/scopes", pat_h_scopes, AUTH},
+    {"GET", "/auth", pat_h_auth, PUBLIC},
+    {"POST", "/api/v1/introspect", pat_h_introspect, PUBLIC},
+    {"GET", "/metrics", pat_h_metrics, PUBLIC},
     {"GET", "/healthz", pat_h_healthz, PUBLIC},
     {"GET", "/readyz", pat_h_readyz, PUBLIC},
 };
@@ -61,8 +64,7 @@ static int match(const char *pattern, const char *path, int64_t *id)
     return *pattern == '\0' && *path == '\0';
 }
 
-/* Reads "Bearer X" or "Token X" (scheme case-insensitive) into *token. */
-static int credential(const char *authz, const char **token, size_t *len)
+int pat_http_bearer(const char *authz, const char **token, size_t *len)
 {
     const char *p;
 
@@ -81,6 +83,21 @@ static int credential(const char *authz, const char **token, size_t *len)
     return PAT_OK;
 }
 
+int pat_http_verify(pat_req *r, const char *token, size_t len, const char *required_scope,
+                    const char *method, const char *path)
+{
+    pat_verify_request vr;
+
+    vr.token = token;
+    vr.len = len;
+    vr.client_ip = r->ip;
+    vr.required_scope = required_scope;
+    vr.method = method;
+    vr.path = path;
+    vr.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
+    return pat_service_verify(pat_req_service(r), &vr, &r->who);
+}
+
 static int is_safe_method(const char *m)
 {
     return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
@@ -96,9 +113,16 @@ static int authenticate(pat_req *r)
     if (authz) {
         const char *token = NULL;
         size_t len = 0;
-        if ((rc = credential(authz, &token, &len)) < 0)
+        if ((rc = pat_http_bearer(authz, &token, &len)) < 0)
             return rc;
-        return pat_service_verify_token(svc, token, len, r->ip, &r->who);
+        return pat_http_verify(r, token, len, NULL, r->method, r->path);
+    }
+    if (pat_service_query_tokens_enabled(svc)) {
+        const char *q = pat_req_query(r, "access_token");
+        if (!q)
+            q = pat_req_query(r, "session");
+        if (q)
+            return pat_http_verify(r, q, strlen(q), NULL, r->method, r->path);
     }
     sid = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "patd_session");
     if (!sid)
@@ -126,6 +150,8 @@ void pat_router_dispatch(pat_req *r)
         if (strcmp(routes[i].method, r->method) == 0) {
             found = &routes[i];
             r->id = id;
+            r->route = (int)i;
+            r->route_pattern = routes[i].pattern;
             break;
         }
     }

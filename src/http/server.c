@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -72,6 +73,28 @@ static void peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
                   (socklen_t)outsz);
 }
 
+/* Prepares the connection's request object for a new request. */
+static void request_begin(pat_req *r, const char *url, const char *method)
+{
+    char peer[64];
+
+    r->method = method;
+    r->path = url;
+    r->start_us = pat_time_mono_us();
+    r->body_too_big = false;
+    r->route = -1;
+    r->route_pattern = "unmatched";
+    r->id = 0;
+    r->status = 0;
+    r->resp = NULL;
+    r->who.kind = PAT_AUTH_NONE;
+    r->who.user_id = 0;
+    r->who.token_id = 0;
+    peer_address(r->conn, peer, sizeof(peer));
+    pat_service_client_ip(r->srv->svc, r->ip, sizeof(r->ip), peer,
+                          pat_req_header(r, "X-Real-IP"), pat_req_header(r, "X-Forwarded-For"));
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_size, void **con_cls)
@@ -79,16 +102,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     pat_req *r = *con_cls;
     enum MHD_Result ok;
 
+    (void)cls;
     (void)version;
     if (!r) {
-        r = pat_calloc(1, sizeof(*r));
-        r->srv = cls;
-        r->conn = conn;
-        r->method = method;
-        r->path = url;
-        r->start_us = pat_time_mono_us();
-        pat_buf_init(&r->body, PAT_BODY_MAX);
-        peer_address(conn, r->ip, sizeof(r->ip));
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        r = ci->socket_context;
+        request_begin(r, url, method);
         *con_cls = r;
         /* Answering on this first call would make MHD close the connection. */
         return MHD_YES;
@@ -96,7 +116,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (*upload_size) {
         if (!r->body_too_big && pat_buf_append(&r->body, upload_data, *upload_size) < 0) {
             r->body_too_big = true;
-            pat_buf_dispose(&r->body);
+            pat_buf_reset(&r->body);
         }
         *upload_size = 0;
         return MHD_YES;
@@ -114,22 +134,46 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     pat_req *r = *con_cls;
+    int64_t micros;
 
     (void)cls;
     (void)conn;
     if (!r)
         return;
+    micros = pat_time_mono_us() - r->start_us;
+    pat_metrics_request(r->route, r->route_pattern, r->status, micros);
     /* Method and path only: the query may hold a credential. */
     pat_log("access", "%s %s %u %.2fms ip=%s token=%lld user=%lld%s", r->method, r->path,
-            r->status, (double)(pat_time_mono_us() - r->start_us) / 1000.0, r->ip,
+            r->status, (double)micros / 1000.0, r->ip,
             (long long)(r->who.kind == PAT_AUTH_TOKEN ? r->who.token_id : 0),
             (long long)r->who.user_id, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
     if (r->resp)
         MHD_destroy_response(r->resp);
-    pat_buf_dispose(&r->body);
-    sodium_memzero(&r->who, sizeof(r->who));
-    free(r);
+    r->resp = NULL;
+    pat_buf_reset(&r->body);
+    r->who.kind = PAT_AUTH_NONE;
+    sodium_memzero(r->who.session_hash, sizeof(r->who.session_hash));
+    sodium_memzero(r->who.csrf_hash, sizeof(r->who.csrf_hash));
     *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    pat_req *r;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        r = pat_calloc(1, sizeof(*r));
+        r->srv = cls;
+        r->conn = conn;
+        pat_buf_init(&r->body, PAT_BODY_MAX);
+        *socket_context = r;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && (r = *socket_context)) {
+        pat_buf_dispose(&r->body);
+        sodium_memzero(&r->who, sizeof(r->who));
+        free(r);
+        *socket_context = NULL;
+    }
 }
 
 /* Splits "host:port" or "[v6]:port" and resolves it numerically or by name. */
@@ -208,7 +252,8 @@ int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *o
         flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         free(srv);
         return pat_error_set(PAT_EIO, "listen", "cannot listen on %s", opts->listen);

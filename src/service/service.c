@@ -1,38 +1,177 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "service/service_int.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/mem.h"
 #include "util/time.h"
 
+static void *flusher_main(void *arg);
+
+/* Loads the policy's hot-path flag from the store. */
+static void refresh_policy(pat_service *svc)
+{
+    pat_policy p;
+
+    if (pat_service_policy_get(svc, &p) == PAT_OK)
+        atomic_store(&svc->query_tokens_enabled, p.query_tokens_enabled);
+}
+
 int pat_service_new(pat_service **out, const pat_service_options *opts)
 {
+    const pat_config *cfg = opts->config;
     pat_service *svc;
     int rc;
 
-    if ((rc = pat_token_prefix_valid(opts->token_prefix)) < 0)
+    if ((rc = pat_token_prefix_valid(cfg->token_prefix)) < 0)
         return rc;
     svc = pat_calloc(1, sizeof(*svc));
     svc->store = opts->store;
-    svc->catalog = opts->catalog;
+    svc->config = cfg;
+    svc->catalog = &cfg->catalog;
     memcpy(svc->key, opts->key, PAT_KEY_LEN);
-    strcpy(svc->token_prefix, opts->token_prefix);
+    strcpy(svc->token_prefix, cfg->token_prefix);
     svc->clock = opts->clock ? opts->clock : pat_time_now;
+    svc->cache = pat_cache_new((size_t)cfg->cache_max_entries);
+    svc->lastuse = pat_lastuse_new(0);
+    svc->auth_failures = pat_ratelimit_new(cfg->auth_fail_limit, cfg->auth_fail_window_seconds);
+    pthread_mutex_init(&svc->flush_lock, NULL);
+    pthread_cond_init(&svc->flush_wake, NULL);
+    refresh_policy(svc);
+    if (opts->background) {
+        if (pthread_create(&svc->flusher, NULL, flusher_main, svc) != 0) {
+            rc = pat_error_set(PAT_EIO, NULL, "cannot start the last-use flusher");
+            goto fail;
+        }
+        svc->background = true;
+    }
     *out = svc;
     return PAT_OK;
+fail:
+    pat_service_free(svc);
+    return rc;
 }
 
 void pat_service_free(pat_service *svc)
 {
     if (!svc)
         return;
+    if (svc->background) {
+        pthread_mutex_lock(&svc->flush_lock);
+        svc->stopping = true;
+        pthread_cond_signal(&svc->flush_wake);
+        pthread_mutex_unlock(&svc->flush_lock);
+        pthread_join(svc->flusher, NULL);
+    }
+    /* What was used since the last flush is written before we go. */
+    pat_service_flush(svc);
+    pthread_cond_destroy(&svc->flush_wake);
+    pthread_mutex_destroy(&svc->flush_lock);
+    pat_ratelimit_free(svc->auth_failures);
+    pat_lastuse_free(svc->lastuse);
+    pat_cache_free(svc->cache);
     sodium_memzero(svc->key, sizeof(svc->key));
     free(svc);
+}
+
+int pat_service_flush(pat_service *svc)
+{
+    pat_token_touch *touches = NULL;
+    size_t n = 0;
+    int rc = PAT_OK;
+
+    pat_lastuse_take(svc->lastuse, &touches, &n);
+    if (n) {
+        /* One transaction for the batch: at most one write per token. */
+        if ((rc = pat_store_token_touch_many(svc->store, touches, n)) < 0)
+            pat_log_error("last use: cannot write %zu records: %s", n,
+                          pat_error_last()->message);
+    }
+    pat_metrics_lastuse_flush(svc->clock(), rc == PAT_OK ? n : 0);
+    free(touches);
+    return rc;
+}
+
+void pat_service_request_flush(pat_service *svc)
+{
+    if (!svc->background)
+        return;
+    /* trylock: the hot path never waits on the flusher. */
+    if (pthread_mutex_trylock(&svc->flush_lock) == 0) {
+        if (!svc->flush_requested) {
+            svc->flush_requested = true;
+            pthread_cond_signal(&svc->flush_wake);
+        }
+        pthread_mutex_unlock(&svc->flush_lock);
+    }
+}
+
+static void *flusher_main(void *arg)
+{
+    pat_service *svc = arg;
+    int period = svc->config->last_use_flush_seconds > 0 ? svc->config->last_use_flush_seconds
+                                                         : 10;
+
+    pthread_mutex_lock(&svc->flush_lock);
+    while (!svc->stopping) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += period;
+        while (!svc->stopping && !svc->flush_requested) {
+            if (pthread_cond_timedwait(&svc->flush_wake, &svc->flush_lock, &deadline) != 0)
+                break;
+        }
+        svc->flush_requested = false;
+        if (svc->stopping)
+            break;
+        pthread_mutex_unlock(&svc->flush_lock);
+        pat_service_flush(svc);
+        /* Another instance may have changed the policy. */
+        refresh_policy(svc);
+        pthread_mutex_lock(&svc->flush_lock);
+    }
+    pthread_mutex_unlock(&svc->flush_lock);
+    return NULL;
+}
+
+bool pat_service_query_tokens_enabled(const pat_service *svc)
+{
+    return atomic_load(&((pat_service *)svc)->query_tokens_enabled);
+}
+
+const char *pat_service_route_scope(const pat_service *svc, const char *method, const char *path)
+{
+    return pat_route_rules_scope(svc->config->routes, svc->config->nroutes, method, path);
+}
+
+void pat_service_client_ip(const pat_service *svc, char *out, size_t outsz, const char *peer,
+                           const char *x_real_ip, const char *x_forwarded_for)
+{
+    pat_client_ip(out, outsz, peer, svc->config->trusted_proxies, x_real_ip, x_forwarded_for);
+}
+
+void pat_service_forget_token(pat_service *svc, const pat_token_rec *t)
+{
+    pat_cache_token_forget(svc->cache, t->hash);
+    if (t->previous_valid_until)
+        pat_cache_token_forget(svc->cache, t->previous_hash);
+}
+
+void pat_service_forget_user(pat_service *svc, int64_t user_id)
+{
+    pat_cache_user_forget(svc->cache, user_id);
+}
+
+int pat_service_metrics(pat_service *svc, pat_buf *out)
+{
+    return pat_metrics_format(out, pat_cache_size(svc->cache), pat_lastuse_dropped(svc->lastuse),
+                              svc->clock());
 }
 
 int64_t pat_service_now(const pat_service *svc)

@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/config.h"
 #include "core/policy.h"
 #include "core/scope.h"
 #include "core/token.h"
 #include "store/store.h"
+#include "util/buf.h"
 
 /* The use cases of patd over core and store. Every rule (who may do what,
  * what a valid expiry is, what a disabled token may not do) lives here or in
@@ -16,16 +18,18 @@ typedef struct pat_service pat_service;
 
 typedef struct pat_service_options {
     pat_store *store;                  /* borrowed; outlives the service */
-    const pat_catalog *catalog;        /* borrowed; outlives the service */
+    const pat_config *config;          /* borrowed; outlives the service: catalog, token
+                                          prefix, route rules, proxies, limits */
     uint8_t key[PAT_KEY_LEN];          /* server key; copied, and wiped on free */
-    const char *token_prefix;          /* copied */
     int64_t (*clock)(void);            /* UTC seconds; NULL = the real clock */
+    bool background;                   /* run the last-use flusher thread */
 } pat_service_options;
 
 /* Creates a service; *out is owned by the caller (pat_service_free). */
 int pat_service_new(pat_service **out, const pat_service_options *opts);
 
-/* Wipes the key and frees; NULL is a no-op. */
+/* Stops the flusher (flushing what is pending), wipes the key and frees;
+ * NULL is a no-op. */
 void pat_service_free(pat_service *svc);
 
 /* The service's notion of now (UTC seconds). */
@@ -116,11 +120,42 @@ int pat_service_session_confirm(pat_service *svc, pat_principal *who, const char
 
 /* ---- verification (service/verify.c) ---- */
 
-/* Verifies a presented token value (len bytes) from client_ip: well formed,
- * known, enabled, not expired at the current second, owner enabled and
- * permitted, source address allowed. Fills *out; PAT_EAUTH otherwise. */
-int pat_service_verify_token(pat_service *svc, const char *token, size_t len,
-                             const char *client_ip, pat_principal *out);
+/* A presented credential and the request it came with. Strings borrowed. */
+typedef struct pat_verify_request {
+    const char *token;          /* the value, len bytes, not necessarily NUL-terminated */
+    size_t len;
+    const char *client_ip;      /* allowed networks, rate limit, last use */
+    const char *required_scope; /* NULL = none */
+    const char *method;         /* recorded as last use; NULL = do not record */
+    const char *path;           /* without query */
+    const char *user_agent;
+} pat_verify_request;
+
+/* The one verification, for the API, GET /auth and introspection alike:
+ * rate limit, format and checksum (no lookup for malformed values), HMAC,
+ * cache (store on a miss), then known, enabled, not expired at the current
+ * second, owner enabled and permitted, address allowed, scope held. Fills
+ * *out and records the use in memory. PAT_EAUTH, PAT_ESCOPE (field: the
+ * scope needed) or PAT_ERATE (field: seconds to wait) otherwise. */
+int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out);
+
+/* The scope the configured route rules require for method and path, or
+ * NULL (borrowed). */
+const char *pat_service_route_scope(const pat_service *svc, const char *method, const char *path);
+
+/* The client's address given the peer and forwarding headers, trusting the
+ * headers only from configured proxies. */
+void pat_service_client_ip(const pat_service *svc, char *out, size_t outsz, const char *peer,
+                           const char *x_real_ip, const char *x_forwarded_for);
+
+/* Whether credentials may come in query parameters (policy, cached). */
+bool pat_service_query_tokens_enabled(const pat_service *svc);
+
+/* Writes pending last-use records to the store now. */
+int pat_service_flush(pat_service *svc);
+
+/* Appends the service's metrics in Prometheus text format. */
+int pat_service_metrics(pat_service *svc, pat_buf *out);
 
 /* ---- own tokens (service/tokens.c) ---- */
 

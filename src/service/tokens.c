@@ -29,7 +29,7 @@ static int may_manage(const pat_principal *actor)
                              "you do not have permission to create and manage personal access "
                              "tokens; ask an organization superuser");
     if (actor->kind == PAT_AUTH_TOKEN && !pat_scopes_has(actor->scopes, PAT_SCOPE_TOKENS))
-        return pat_error_set(PAT_ESCOPE, NULL, "managing tokens needs the tokens scope");
+        return pat_error_set(PAT_ESCOPE, PAT_SCOPE_TOKENS, "managing tokens needs the tokens scope");
     return PAT_OK;
 }
 
@@ -199,6 +199,8 @@ static int create_from(pat_service *svc, const pat_principal *actor, const pat_r
         pat_secret_wipe(value, PAT_TOKEN_BUF);
         return rc;
     }
+    /* A brief "no such token" for this value must not outlive its creation. */
+    pat_service_forget_token(svc, t);
     pat_audit_record(svc, actor, info, action, "token", "id=%lld name=%s scopes=%s",
                      (long long)t->id, t->name, t->scopes);
     return PAT_OK;
@@ -359,6 +361,7 @@ int pat_tokens_update(pat_service *svc, const pat_principal *actor, const pat_re
         rc = name_taken();
     if (rc < 0)
         goto out;
+    pat_service_forget_token(svc, t);
     pat_audit_record(svc, actor, info, "token.updated", "token", "id=%lld name=%s scopes=%s",
                      (long long)t->id, t->name, t->scopes);
     *out = *t;
@@ -382,6 +385,7 @@ int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
         t->updated_at = svc->clock();
         if ((rc = pat_store_token_update(svc->store, t)) < 0)
             goto out;
+        pat_service_forget_token(svc, t);
         pat_audit_record(svc, actor, info, disabled ? "token.disabled" : "token.enabled", "token",
                          "id=%lld name=%s", (long long)t->id, t->name);
     }
@@ -397,11 +401,13 @@ int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
 {
     pat_policy policy;
     pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    pat_token_rec *before = pat_calloc(1, sizeof(*before));
     int64_t now = svc->clock();
     int rc;
 
     if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
         goto out;
+    *before = *t;
     if (grace_seconds < 0 || grace_seconds > PAT_GRACE_MAX_SECONDS) {
         rc = pat_error_set(PAT_EINVAL, "grace_seconds", "grace_seconds must be 0 to %d",
                            PAT_GRACE_MAX_SECONDS);
@@ -429,10 +435,15 @@ int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
         pat_secret_wipe(value, PAT_TOKEN_BUF);
         goto out;
     }
+    /* The old value (now perhaps a previous one with a deadline), the one
+     * before it, and the new one. */
+    pat_service_forget_token(svc, before);
+    pat_service_forget_token(svc, t);
     pat_audit_record(svc, actor, info, "token.regenerated", "token", "id=%lld name=%s grace=%lld",
                      (long long)t->id, t->name, (long long)grace_seconds);
     *out = *t;
 out:
+    free(before);
     free(t);
     return rc;
 }
@@ -441,17 +452,22 @@ int pat_tokens_delete(pat_service *svc, const pat_principal *actor, const pat_re
                       int64_t id)
 {
     pat_policy policy;
+    pat_token_rec *t = pat_calloc(1, sizeof(*t));
     int rc;
 
-    if ((rc = may_change(svc, actor, &policy)) < 0)
-        return rc;
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+        goto out;
     rc = pat_store_token_delete(svc->store, actor->user_id, id);
     if (rc == PAT_ENOTFOUND)
-        return pat_error_set(PAT_ENOTFOUND, NULL, "no token with id %lld", (long long)id);
+        rc = pat_error_set(PAT_ENOTFOUND, NULL, "no token with id %lld", (long long)id);
     if (rc < 0)
-        return rc;
-    pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld", (long long)id);
-    return PAT_OK;
+        goto out;
+    pat_service_forget_token(svc, t);
+    pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld name=%s",
+                     (long long)id, t->name);
+out:
+    free(t);
+    return rc;
 }
 
 int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
@@ -459,6 +475,7 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
                            int64_t *deleted, size_t *ndeleted)
 {
     pat_policy policy;
+    pat_token_rec *recs = NULL;
     int rc;
 
     if ((rc = may_change(svc, actor, &policy)) < 0)
@@ -467,11 +484,30 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
         return pat_error_set(PAT_EINVAL, "ids", "ids must name at least one token");
     if (n > PAT_BULK_IDS_MAX)
         return pat_error_set(PAT_EINVAL, "ids", "at most %d ids per request", PAT_BULK_IDS_MAX);
+    /* Read the rows first: their hashes are what the cache must forget. */
+    recs = pat_calloc(n, sizeof(*recs));
+    for (size_t i = 0; i < n; i++) {
+        rc = load_own(svc, actor, ids[i], &recs[i]);
+        if (rc == PAT_ENOTFOUND)
+            recs[i].id = 0;
+        else if (rc < 0)
+            goto out;
+    }
     if ((rc = pat_store_token_delete_many(svc->store, actor->user_id, ids, n, deleted,
                                           ndeleted)) < 0)
-        return rc;
-    for (size_t i = 0; i < *ndeleted; i++)
-        pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld bulk=1",
-                         (long long)deleted[i]);
-    return PAT_OK;
+        goto out;
+    for (size_t k = 0; k < *ndeleted; k++) {
+        for (size_t i = 0; i < n; i++) {
+            if (recs[i].id == deleted[k]) {
+                pat_service_forget_token(svc, &recs[i]);
+                pat_audit_record(svc, actor, info, "token.deleted", "token",
+                                 "id=%lld name=%s bulk=1", (long long)recs[i].id, recs[i].name);
+                break;
+            }
+        }
+    }
+    rc = PAT_OK;
+out:
+    free(recs);
+    return rc;
 }

@@ -1,49 +1,146 @@
-/* Token verification: the path every protected request takes. */
+/* Token verification: the path every protected request takes. On a cache
+ * hit it takes two shard read locks, one stripe lock for last use, and
+ * allocates nothing; it never writes to the store. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/cidr.h"
 #include "service/service_int.h"
 #include "util/error.h"
+#include "util/mem.h"
+#include "util/metrics.h"
 
-int pat_service_verify_token(pat_service *svc, const char *token, size_t len,
-                             const char *client_ip, pat_principal *out)
+/* Fails verification with outcome o, counting the failure against the
+ * client's address. */
+static int fail(pat_service *svc, const pat_verify_request *req, pat_verify_outcome o,
+                const char *message, int64_t now)
 {
-    uint8_t hash[PAT_HASH_LEN];
-    pat_token_rec t;
-    pat_user u;
-    int64_t now = svc->clock();
+    pat_metrics_verify(o);
+    if (req->client_ip)
+        pat_ratelimit_fail(svc->auth_failures, req->client_ip, now);
+    return pat_error_set(PAT_EAUTH, NULL, "%s", message);
+}
+
+/* The token entry for hash, from the cache or, on a miss, the store. */
+static int load_token(pat_service *svc, const uint8_t hash[PAT_HASH_LEN], int64_t now,
+                      pat_cached_token *out)
+{
+    pat_token_rec *t;
+    uint64_t epoch;
     int is_previous = 0;
     int rc;
 
-    /* Malformed values and bad checksums never reach the store. */
-    if ((rc = pat_token_check_format(token, len, svc->token_prefix)) < 0)
+    if (pat_cache_token_get(svc->cache, hash, now, out)) {
+        pat_metrics_cache(1);
+        return PAT_OK;
+    }
+    pat_metrics_cache(0);
+    epoch = pat_cache_epoch(svc->cache);
+    t = pat_malloc(sizeof(*t));
+    rc = pat_store_token_get_by_hash(svc->store, hash, now, t, &is_previous);
+    memset(out, 0, sizeof(*out));
+    if (rc == PAT_ENOTFOUND) {
+        /* Remembered briefly, and forgotten at once if a token with this
+         * value is created here. */
+        out->negative = true;
+        pat_cache_token_put(svc->cache, hash, out, "", "", now, epoch);
+        rc = PAT_OK;
+    } else if (rc == PAT_OK) {
+        out->token_id = t->id;
+        out->user_id = t->user_id;
+        out->expires_at = t->expires_at;
+        out->created_at = t->created_at;
+        out->valid_until = is_previous ? t->previous_valid_until : 0;
+        out->disabled = t->disabled_at != 0;
+        pat_cache_token_put(svc->cache, hash, out, t->scopes, t->allowed_cidrs, now, epoch);
+    }
+    free(t);
+    return rc;
+}
+
+static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
+{
+    pat_user u;
+    uint64_t epoch;
+    int rc;
+
+    if (pat_cache_user_get(svc->cache, id, out))
+        return PAT_OK;
+    epoch = pat_cache_epoch(svc->cache);
+    if ((rc = pat_store_user_get(svc->store, id, &u)) < 0)
         return rc;
-    pat_token_hash(hash, svc->key, token, len);
-    rc = pat_store_token_get_by_hash(svc->store, hash, now, &t, &is_previous);
+    memset(out, 0, sizeof(*out));
+    out->id = u.id;
+    strcpy(out->username, u.username);
+    out->role = u.role;
+    out->disabled = u.disabled;
+    out->can_manage_tokens = u.can_manage_tokens;
+    memset(u.password_hash, 0, sizeof(u.password_hash));
+    pat_cache_user_put(svc->cache, out, epoch);
+    return PAT_OK;
+}
+
+int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out)
+{
+    uint8_t hash[PAT_HASH_LEN];
+    pat_cached_token t;
+    pat_cached_user u;
+    int64_t now = svc->clock();
+    int64_t wait;
+    int rc;
+
+    if (req->client_ip && (wait = pat_ratelimit_blocked(svc->auth_failures, req->client_ip, now))) {
+        char seconds[24];
+        pat_metrics_verify(PAT_VERIFY_RATE_LIMITED);
+        snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
+        return pat_error_set(PAT_ERATE, seconds,
+                             "too many failed authentications from this address; retry later");
+    }
+    /* Malformed values and bad checksums never reach the cache or store. */
+    if (pat_token_check_format(req->token, req->len, svc->token_prefix) < 0)
+        return fail(svc, req, PAT_VERIFY_MALFORMED, "the token is malformed", now);
+    pat_token_hash(hash, svc->key, req->token, req->len);
+    if ((rc = load_token(svc, hash, now, &t)) < 0)
+        return rc;
+    if (t.negative)
+        return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
+    if (t.valid_until && now >= t.valid_until)
+        return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token was regenerated", now);
+    if (t.disabled)
+        return fail(svc, req, PAT_VERIFY_DISABLED, "the token is disabled", now);
+    if (pat_expiry_passed(t.expires_at, now))
+        return fail(svc, req, PAT_VERIFY_EXPIRED, "the token has expired", now);
+    if (t.cidrs[0] && (!req->client_ip || !pat_cidr_list_allows(t.cidrs, req->client_ip)))
+        return fail(svc, req, PAT_VERIFY_ADDRESS, "the token may not be used from this address",
+                    now);
+    rc = load_user(svc, t.user_id, &u);
     if (rc == PAT_ENOTFOUND)
-        return pat_error_set(PAT_EAUTH, NULL, "the token is not valid");
+        return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
     if (rc < 0)
         return rc;
-    if (t.disabled_at)
-        return pat_error_set(PAT_EAUTH, NULL, "the token is disabled");
-    if (pat_expiry_passed(t.expires_at, now))
-        return pat_error_set(PAT_EAUTH, NULL, "the token has expired");
-    if (client_ip && !pat_cidr_list_allows(t.allowed_cidrs, client_ip))
-        return pat_error_set(PAT_EAUTH, NULL, "the token may not be used from this address");
-    if ((rc = pat_store_user_get(svc->store, t.user_id, &u)) < 0)
-        return rc == PAT_ENOTFOUND ? pat_error_set(PAT_EAUTH, NULL, "the token is not valid") : rc;
     if (u.disabled)
-        return pat_error_set(PAT_EAUTH, NULL, "the token's owner is disabled");
+        return fail(svc, req, PAT_VERIFY_OWNER_DISABLED, "the token's owner is disabled", now);
     if (!u.can_manage_tokens)
-        return pat_error_set(PAT_EAUTH, NULL,
-                             "the token's owner may not use personal access tokens");
-    memset(out, 0, sizeof(*out));
+        return fail(svc, req, PAT_VERIFY_NO_PERMISSION,
+                    "the token's owner may not use personal access tokens", now);
+    if (req->required_scope && !pat_scopes_has(t.scopes, req->required_scope)) {
+        pat_metrics_verify(PAT_VERIFY_SCOPE);
+        return pat_error_set(PAT_ESCOPE, req->required_scope, "the token lacks the scope %s",
+                             req->required_scope);
+    }
     out->kind = PAT_AUTH_TOKEN;
-    pat_principal_set_user(out, &u);
-    out->token_id = t.id;
+    out->user_id = u.id;
+    strcpy(out->username, u.username);
+    out->role = u.role;
+    out->can_manage_tokens = u.can_manage_tokens;
+    out->token_id = t.token_id;
     strcpy(out->scopes, t.scopes);
     out->token_expires_at = t.expires_at;
     out->token_issued_at = t.created_at;
-    memset(u.password_hash, 0, sizeof(u.password_hash));
+    pat_metrics_verify(PAT_VERIFY_OK);
+    if (req->method && pat_lastuse_record(svc->lastuse, t.token_id, now, req->client_ip,
+                                          req->method, req->path, req->user_agent))
+        pat_service_request_flush(svc);
     return PAT_OK;
 }

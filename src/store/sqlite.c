@@ -525,6 +525,56 @@ out:
     return rc;
 }
 
+static int sq_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n)
+{
+    sqlite_store *st = S(s);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = exec_sql(st, "BEGIN IMMEDIATE")) < 0)
+        goto out;
+    if ((rc = prepare(st,
+                      "UPDATE tokens SET use_count = use_count + ?1, "
+                      "last_used_at = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?2 "
+                      "ELSE last_used_at END, "
+                      "last_used_ip = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?3 "
+                      "ELSE last_used_ip END, "
+                      "last_used_method = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?4 "
+                      "ELSE last_used_method END, "
+                      "last_used_path = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?5 "
+                      "ELSE last_used_path END, "
+                      "last_used_user_agent = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?6 "
+                      "ELSE last_used_user_agent END "
+                      "WHERE id = ?7",
+                      &q)) < 0)
+        goto rollback;
+    for (size_t i = 0; i < n; i++) {
+        const pat_token_touch *t = &touches[i];
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, t->uses);
+        sqlite3_bind_int64(q, 2, t->last.at);
+        sqlite3_bind_text(q, 3, t->last.ip, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 4, t->last.method, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 5, t->last.path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 6, t->last.user_agent, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 7, t->token_id);
+        if ((rc = exec_done(st, q, "touch token")) < 0)
+            goto rollback;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if ((rc = exec_sql(st, "COMMIT")) == PAT_OK)
+        goto out;
+rollback:
+    sqlite3_finalize(q);
+    q = NULL;
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 /* ---- sessions ---- */
 
 static int sq_session_insert(pat_store *s, const pat_session_rec *r)
@@ -718,6 +768,7 @@ static const pat_store_vtable sqlite_vtable = {
     sq_token_update,
     sq_token_delete,
     sq_token_delete_many,
+    sq_token_touch_many,
     sq_session_insert,
     sq_session_get,
     sq_session_delete,

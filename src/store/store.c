@@ -3,6 +3,7 @@
 
 #include "store/store_int.h"
 #include "util/error.h"
+#include "util/metrics.h"
 
 int pat_store_open(pat_store **out, const char *url)
 {
@@ -28,6 +29,7 @@ int pat_store_ping(pat_store *s)
 
 int pat_store_user_create(pat_store *s, pat_user *u)
 {
+    pat_metrics_store_write();
     return s->vt->user_create(s, u);
 }
 
@@ -48,6 +50,7 @@ int pat_store_user_count(pat_store *s, int64_t *out)
 
 int pat_store_token_insert(pat_store *s, pat_token_rec *t)
 {
+    pat_metrics_store_write();
     return s->vt->token_insert(s, t);
 }
 
@@ -69,22 +72,32 @@ int pat_store_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, siz
 
 int pat_store_token_update(pat_store *s, const pat_token_rec *t)
 {
+    pat_metrics_store_write();
     return s->vt->token_update(s, t);
 }
 
 int pat_store_token_delete(pat_store *s, int64_t user_id, int64_t id)
 {
+    pat_metrics_store_write();
     return s->vt->token_delete(s, user_id, id);
 }
 
 int pat_store_token_delete_many(pat_store *s, int64_t user_id, const int64_t *ids, size_t n,
                                 int64_t *deleted, size_t *ndeleted)
 {
+    pat_metrics_store_write();
     return s->vt->token_delete_many(s, user_id, ids, n, deleted, ndeleted);
+}
+
+int pat_store_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n)
+{
+    pat_metrics_store_write();
+    return s->vt->token_touch_many(s, touches, n);
 }
 
 int pat_store_session_insert(pat_store *s, const pat_session_rec *r)
 {
+    pat_metrics_store_write();
     return s->vt->session_insert(s, r);
 }
 
@@ -95,12 +108,14 @@ int pat_store_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat
 
 int pat_store_session_delete(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN])
 {
+    pat_metrics_store_write();
     return s->vt->session_delete(s, id_hash);
 }
 
 int pat_store_session_set_confirmed(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN],
                                     int64_t confirmed_until)
 {
+    pat_metrics_store_write();
     return s->vt->session_set_confirmed(s, id_hash, confirmed_until);
 }
 
@@ -111,10 +126,12 @@ int pat_store_setting_get(pat_store *s, const char *key, char *out, size_t outsz
 
 int pat_store_setting_set(pat_store *s, const char *key, const char *value)
 {
+    pat_metrics_store_write();
     return s->vt->setting_set(s, key, value);
 }
 
 int pat_store_audit_append(pat_store *s, pat_audit_rec *r)
 {
+    pat_metrics_store_write();
     return s->vt->audit_append(s, r);
 }

@@ -130,6 +130,18 @@ int pat_store_token_delete(pat_store *s, int64_t user_id, int64_t id);
 int pat_store_token_delete_many(pat_store *s, int64_t user_id, const int64_t *ids, size_t n,
                                 int64_t *deleted, size_t *ndeleted);
 
+/* The latest use of one token and how many uses since the last flush. */
+typedef struct pat_token_touch {
+    int64_t token_id;
+    int64_t uses;
+    pat_last_use last;
+} pat_token_touch;
+
+/* Records last use of n tokens in one transaction: last-used fields set
+ * (unless the stored use is newer), use_count increased. Unknown ids are
+ * skipped. */
+int pat_store_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
+
 /* Sessions, keyed by the hash of their id. */
 int pat_store_session_insert(pat_store *s, const pat_session_rec *r);
 int pat_store_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);

@@ -21,6 +21,7 @@ typedef struct pat_store_vtable {
     int (*token_delete)(pat_store *s, int64_t user_id, int64_t id);
     int (*token_delete_many)(pat_store *s, int64_t user_id, const int64_t *ids, size_t n,
                              int64_t *deleted, size_t *ndeleted);
+    int (*token_touch_many)(pat_store *s, const pat_token_touch *touches, size_t n);
     int (*session_insert)(pat_store *s, const pat_session_rec *r);
     int (*session_get)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);
     int (*session_delete)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);

@@ -60,6 +60,15 @@ int pat_buf_printf(pat_buf *b, const char *fmt, ...)
     return PAT_OK;
 }
 
+void pat_buf_reset(pat_buf *b)
+{
+    if (b->data) {
+        sodium_memzero(b->data, b->len);
+        b->data[0] = '\0';
+    }
+    b->len = 0;
+}
+
 void pat_buf_dispose(pat_buf *b)
 {
     if (b->data) {

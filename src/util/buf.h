@@ -20,6 +20,9 @@ int pat_buf_append(pat_buf *b, const void *data, size_t n);
 /* Appends a formatted string; PAT_ETOOBIG past the cap. */
 int pat_buf_printf(pat_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Wipes the contents and empties the buffer, keeping its memory for reuse. */
+void pat_buf_reset(pat_buf *b);
+
 /* Wipes and frees the contents; the buffer may be reused after init. */
 void pat_buf_dispose(pat_buf *b);
 

@@ -29,7 +29,7 @@ typedef struct fixture {
     char dir[64];
     pat_store *store;
     pat_service *svc;
-    pat_catalog catalog;
+    pat_config *config;
     pat_principal admin;  /* session, confirmed */
     pat_principal member; /* session, confirmed */
 } fixture;
@@ -64,14 +64,16 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     snprintf(url, sizeof(url), "sqlite:%s/t.db", f->dir);
     assert_int_equal(pat_store_open(&f->store, url), PAT_OK);
-    pat_catalog_init(&f->catalog);
-    assert_int_equal(pat_catalog_add_scope(&f->catalog, "repo:read", "", PAT_ROLES_ALL), PAT_OK);
-    assert_int_equal(pat_catalog_add_set(&f->catalog, "CI", "", "repo:read tokens"), PAT_OK);
+    f->config = calloc(1, sizeof(*f->config));
+    pat_config_defaults(f->config);
+    assert_int_equal(pat_catalog_add_scope(&f->config->catalog, "repo:read", "", PAT_ROLES_ALL),
+                     PAT_OK);
+    assert_int_equal(pat_catalog_add_set(&f->config->catalog, "CI", "", "repo:read tokens"),
+                     PAT_OK);
     memset(&o, 0, sizeof(o));
     o.store = f->store;
-    o.catalog = &f->catalog;
+    o.config = f->config;
     randombytes_buf(o.key, sizeof(o.key));
-    o.token_prefix = "pat_";
     o.clock = clock_fn;
     assert_int_equal(pat_service_new(&f->svc, &o), PAT_OK);
     make_user(f, "admin", PAT_ROLE_SUPERUSER, &f->admin);
@@ -87,6 +89,7 @@ static int teardown(void **state)
 
     pat_service_free(f->svc);
     pat_store_close(f->store);
+    free(f->config);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
     assert_int_equal(system(cmd), 0);
     free(f);
@@ -110,7 +113,13 @@ static int create(fixture *f, const pat_principal *who, const char *name, pat_to
 
 static int verify(fixture *f, const char *value, pat_principal *out)
 {
-    return pat_service_verify_token(f->svc, value, strlen(value), "127.0.0.1", out);
+    pat_verify_request vr;
+
+    memset(&vr, 0, sizeof(vr));
+    vr.token = value;
+    vr.len = strlen(value);
+    vr.client_ip = "127.0.0.1";
+    return pat_service_verify(f->svc, &vr, out);
 }
 
 static void test_tokens__create_defaults_to_seven_days_and_verifies(void **state)

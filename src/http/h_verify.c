@@ -1,0 +1,212 @@
+/* Verification for protected services: nginx auth_request (GET /auth) and
+ * RFC 7662 introspection. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/handlers.h"
+#include "util/error.h"
+#include "util/time.h"
+
+#define URI_MAX 4096
+#define FORM_TOKEN_MAX 512
+
+/* Copies the value of key from the query of uri (percent-decoded) into
+ * out; 1 if found. */
+static int query_param(const char *uri, const char *key, char *out, size_t outsz)
+{
+    const char *q = strchr(uri, '?');
+    size_t klen = strlen(key);
+
+    if (!q)
+        return 0;
+    for (const char *p = q + 1; *p;) {
+        const char *end = strchr(p, '&');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            size_t vlen = n - klen - 1;
+            if (vlen >= outsz)
+                return 0;
+            memcpy(out, p + klen + 1, vlen);
+            out[vlen] = '\0';
+            MHD_http_unescape(out);
+            return 1;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+int pat_h_auth(pat_req *r)
+{
+    pat_service *svc = pat_req_service(r);
+    const char *uri = pat_req_header(r, "X-Original-URI");
+    const char *method = pat_req_header(r, "X-Original-Method");
+    const char *authz = pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *scope = pat_req_header(r, "X-Required-Scope");
+    const char *token = NULL;
+    char path[PAT_PATH_MAX], query_token[PAT_TOKEN_BUF + 8];
+    char id[24], uid[24];
+    size_t len = 0;
+    int rc;
+
+    if (!method || !*method)
+        method = "GET";
+    /* The original path without its query: the query may hold a credential. */
+    snprintf(path, sizeof(path), "%s", uri && *uri ? uri : "/");
+    path[strcspn(path, "?#")] = '\0';
+    if (authz) {
+        if ((rc = pat_http_bearer(authz, &token, &len)) < 0)
+            return rc;
+    } else if (uri && pat_service_query_tokens_enabled(svc) &&
+               (query_param(uri, "access_token", query_token, sizeof(query_token)) ||
+                query_param(uri, "session", query_token, sizeof(query_token)))) {
+        token = query_token;
+        len = strlen(query_token);
+    } else {
+        return pat_error_set(PAT_EUNAUTH, NULL, "no credential");
+    }
+    if (!scope || !*scope)
+        scope = pat_service_route_scope(svc, method, path);
+    rc = pat_http_verify(r, token, len, scope, method, path);
+    pat_secret_wipe(query_token, sizeof(query_token));
+    if (rc < 0)
+        return rc;
+    snprintf(id, sizeof(id), "%lld", (long long)r->who.token_id);
+    snprintf(uid, sizeof(uid), "%lld", (long long)r->who.user_id);
+    pat_respond_empty(r, 204);
+    pat_respond_header(r, "X-Auth-User", r->who.username);
+    pat_respond_header(r, "X-Auth-User-Id", uid);
+    pat_respond_header(r, "X-Auth-Token-Id", id);
+    pat_respond_header(r, "X-Auth-Scopes", r->who.scopes);
+    return PAT_OK;
+}
+
+/* The "token" field of a form body, through libmicrohttpd's parser. */
+typedef struct form_token {
+    char value[FORM_TOKEN_MAX];
+    size_t len;
+    int found;
+    int too_long;
+} form_token;
+
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *filename, const char *content_type,
+                                  const char *encoding, const char *data, uint64_t off,
+                                  size_t size)
+{
+    form_token *ft = cls;
+
+    (void)kind, (void)filename, (void)content_type, (void)encoding;
+    if (strcmp(key, "token") != 0)
+        return MHD_YES;
+    ft->found = 1;
+    if (off + size >= sizeof(ft->value)) {
+        ft->too_long = 1;
+        return MHD_YES;
+    }
+    memcpy(ft->value + off, data, size);
+    ft->len = (size_t)(off + size);
+    ft->value[ft->len] = '\0';
+    return MHD_YES;
+}
+
+/* Reads the token to introspect from a form or JSON body into ft. */
+static int read_subject(pat_req *r, form_token *ft)
+{
+    const char *ct = pat_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    int rc = PAT_OK;
+
+    memset(ft, 0, sizeof(*ft));
+    if (r->body_too_big)
+        return pat_error_set(PAT_ETOOBIG, NULL, "the request body exceeds %d bytes",
+                             PAT_BODY_MAX);
+    if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+        struct MHD_PostProcessor *pp =
+            MHD_create_post_processor(r->conn, 1024, form_field, ft);
+        if (!pp)
+            return pat_error_set(PAT_EINVAL, NULL, "the form body cannot be read");
+        if (r->body.len && MHD_post_process(pp, r->body.data, r->body.len) != MHD_YES)
+            rc = pat_error_set(PAT_EINVAL, NULL, "the form body is malformed");
+        MHD_destroy_post_processor(pp);
+    } else {
+        static const char *const keys[] = {"token", "token_type_hint", NULL};
+        json_t *body = NULL;
+        const char *token = NULL;
+        if ((rc = pat_json_body(r, &body)) == PAT_OK &&
+            (rc = pat_json_only_keys(body, keys)) == PAT_OK &&
+            (rc = pat_json_string(body, "token", &token, NULL)) == PAT_OK && token) {
+            ft->found = 1;
+            if (strlen(token) >= sizeof(ft->value)) {
+                ft->too_long = 1;
+            } else {
+                strcpy(ft->value, token);
+                ft->len = strlen(token);
+            }
+            pat_secret_wipe((char *)token, strlen(token));
+        }
+        json_decref(body);
+    }
+    if (rc == PAT_OK && !ft->found)
+        rc = pat_error_set(PAT_EINVAL, "token", "token is required");
+    return rc;
+}
+
+int pat_h_introspect(pat_req *r)
+{
+    const char *authz = pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *caller = NULL;
+    size_t caller_len = 0;
+    pat_principal subject;
+    pat_verify_request vr;
+    form_token ft;
+    json_t *o;
+    int rc;
+
+    /* The caller is a protected service holding a token with the
+     * introspect scope; RFC 7662 answers anyone else with 401. */
+    if (!authz)
+        return pat_error_set(PAT_EUNAUTH, NULL, "introspection needs a token with the "
+                                                "introspect scope");
+    if ((rc = pat_http_bearer(authz, &caller, &caller_len)) < 0 ||
+        (rc = pat_http_verify(r, caller, caller_len, PAT_SCOPE_INTROSPECT, r->method, r->path)) <
+            0)
+        return rc == PAT_ESCOPE ? pat_error_set(PAT_EAUTH, NULL,
+                                                "introspection needs a token with the "
+                                                "introspect scope")
+                                : rc;
+    if ((rc = read_subject(r, &ft)) < 0)
+        goto out;
+    memset(&vr, 0, sizeof(vr));
+    vr.token = ft.value;
+    vr.len = ft.too_long ? 0 : ft.len;
+    /* The subject's client is unknown here: no address rules, no rate
+     * limit against the asking service, and the use is recorded as an
+     * introspection. */
+    vr.method = "POST";
+    vr.path = "/api/v1/introspect";
+    vr.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
+    memset(&subject, 0, sizeof(subject));
+    if (pat_service_verify(pat_req_service(r), &vr, &subject) < 0) {
+        pat_respond_json(r, 200, json_pack("{s:b}", "active", 0));
+        goto out;
+    }
+    o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s}", "active", 1, "sub", "", "username",
+                  subject.username, "scope", subject.scopes, "iat",
+                  (json_int_t)subject.token_issued_at, "token_id", (json_int_t)subject.token_id,
+                  "token_type", "pat");
+    {
+        char sub[24];
+        snprintf(sub, sizeof(sub), "%lld", (long long)subject.user_id);
+        json_object_set_new(o, "sub", json_string(sub));
+    }
+    json_object_set_new(o, "exp", subject.token_expires_at
+                                      ? json_integer(subject.token_expires_at)
+                                      : json_null());
+    pat_respond_json(r, 200, o);
+out:
+    pat_secret_wipe(&ft, sizeof(ft));
+    return rc;
+}

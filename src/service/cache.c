@@ -1,0 +1,387 @@
+/* Sharded hash tables behind per-shard read-write locks. The token hash is
+ * an HMAC output, uniformly distributed, so its bytes index shards and
+ * buckets directly. */
+#include "service/cache.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+#define SHARDS 64
+#define NEGATIVE_TTL 5 /* seconds a "no such token" answer is trusted */
+#define USER_SHARDS 16
+#define USER_BUCKETS 256
+#define INTERN_BUCKETS 1024
+
+typedef struct entry {
+    struct entry *next;
+    uint8_t hash[PAT_HASH_LEN];
+    int64_t cached_at;
+    pat_cached_token t;
+} entry;
+
+typedef struct shard {
+    pthread_rwlock_t lock;
+    entry **buckets;
+    size_t nbuckets; /* power of two */
+    size_t count;
+    size_t evict_cursor;
+} shard;
+
+typedef struct user_entry {
+    struct user_entry *next;
+    pat_cached_user u;
+} user_entry;
+
+typedef struct user_shard {
+    pthread_rwlock_t lock;
+    user_entry *buckets[USER_BUCKETS];
+} user_shard;
+
+typedef struct interned {
+    struct interned *next;
+    char text[]; /* NUL-terminated */
+} interned;
+
+struct pat_cache {
+    shard shards[SHARDS];
+    size_t max_per_shard;
+    atomic_size_t size;
+    atomic_uint_fast64_t epoch; /* bumped by every forget, under the shard lock */
+    user_shard users[USER_SHARDS];
+    pthread_mutex_t intern_lock;
+    interned *intern[INTERN_BUCKETS];
+};
+
+static uint64_t hash_word(const uint8_t *h, int offset)
+{
+    uint64_t v;
+
+    memcpy(&v, h + offset, sizeof(v));
+    return v;
+}
+
+static shard *shard_for(pat_cache *c, const uint8_t hash[PAT_HASH_LEN])
+{
+    return &c->shards[hash[0] % SHARDS];
+}
+
+static size_t bucket_for(const shard *s, const uint8_t hash[PAT_HASH_LEN])
+{
+    return (size_t)(hash_word(hash, 8) & (s->nbuckets - 1));
+}
+
+pat_cache *pat_cache_new(size_t max_entries)
+{
+    pat_cache *c = pat_calloc(1, sizeof(*c));
+
+    if (max_entries == 0)
+        max_entries = 2000000;
+    c->max_per_shard = max_entries / SHARDS + 1;
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_rwlock_init(&c->shards[i].lock, NULL);
+        c->shards[i].nbuckets = 256;
+        c->shards[i].buckets = pat_calloc(256, sizeof(entry *));
+    }
+    for (int i = 0; i < USER_SHARDS; i++)
+        pthread_rwlock_init(&c->users[i].lock, NULL);
+    pthread_mutex_init(&c->intern_lock, NULL);
+    return c;
+}
+
+static void shard_clear(shard *s)
+{
+    for (size_t b = 0; b < s->nbuckets; b++) {
+        entry *e = s->buckets[b];
+        while (e) {
+            entry *next = e->next;
+            free(e);
+            e = next;
+        }
+        s->buckets[b] = NULL;
+    }
+    s->count = 0;
+}
+
+static void users_clear(pat_cache *c)
+{
+    for (int i = 0; i < USER_SHARDS; i++) {
+        user_shard *us = &c->users[i];
+        pthread_rwlock_wrlock(&us->lock);
+        atomic_fetch_add(&c->epoch, 1);
+        for (int b = 0; b < USER_BUCKETS; b++) {
+            user_entry *e = us->buckets[b];
+            while (e) {
+                user_entry *next = e->next;
+                free(e);
+                e = next;
+            }
+            us->buckets[b] = NULL;
+        }
+        pthread_rwlock_unlock(&us->lock);
+    }
+}
+
+void pat_cache_free(pat_cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < SHARDS; i++) {
+        shard_clear(&c->shards[i]);
+        free(c->shards[i].buckets);
+        pthread_rwlock_destroy(&c->shards[i].lock);
+    }
+    users_clear(c);
+    for (int i = 0; i < USER_SHARDS; i++)
+        pthread_rwlock_destroy(&c->users[i].lock);
+    for (int b = 0; b < INTERN_BUCKETS; b++) {
+        interned *e = c->intern[b];
+        while (e) {
+            interned *next = e->next;
+            free(e);
+            e = next;
+        }
+    }
+    pthread_mutex_destroy(&c->intern_lock);
+    free(c);
+}
+
+/* Interned strings live as long as the cache: scope lists repeat across
+ * tokens, so a million tokens share a handful of copies. */
+static const char *intern(pat_cache *c, const char *text)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    size_t n = strlen(text);
+    interned *e;
+    size_t b;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)text[i]) * 1099511628211ULL;
+    b = (size_t)(h % INTERN_BUCKETS);
+    pthread_mutex_lock(&c->intern_lock);
+    for (e = c->intern[b]; e; e = e->next) {
+        if (strcmp(e->text, text) == 0)
+            goto out;
+    }
+    e = pat_malloc(sizeof(*e) + n + 1);
+    memcpy(e->text, text, n + 1);
+    e->next = c->intern[b];
+    c->intern[b] = e;
+out:
+    pthread_mutex_unlock(&c->intern_lock);
+    return e->text;
+}
+
+int pat_cache_token_get(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], int64_t now,
+                        pat_cached_token *out)
+{
+    shard *s = shard_for(c, hash);
+    int found = 0;
+
+    pthread_rwlock_rdlock(&s->lock);
+    for (entry *e = s->buckets[bucket_for(s, hash)]; e; e = e->next) {
+        if (memcmp(e->hash, hash, PAT_HASH_LEN) == 0) {
+            if (!e->t.negative || now - e->cached_at < NEGATIVE_TTL) {
+                *out = e->t;
+                found = 1;
+            }
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return found;
+}
+
+/* Doubles the bucket array of s (write lock held). */
+static void grow(shard *s)
+{
+    size_t n = s->nbuckets * 2;
+    entry **nb = pat_calloc(n, sizeof(entry *));
+
+    for (size_t b = 0; b < s->nbuckets; b++) {
+        entry *e = s->buckets[b];
+        while (e) {
+            entry *next = e->next;
+            size_t i = (size_t)(hash_word(e->hash, 8) & (n - 1));
+            e->next = nb[i];
+            nb[i] = e;
+            e = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = nb;
+    s->nbuckets = n;
+}
+
+/* Drops one entry, walking buckets from a rotating cursor (write lock held). */
+static void evict_one(pat_cache *c, shard *s)
+{
+    for (size_t k = 0; k < s->nbuckets; k++) {
+        size_t b = (s->evict_cursor + k) & (s->nbuckets - 1);
+        entry *e = s->buckets[b];
+        if (e) {
+            s->buckets[b] = e->next;
+            free(e);
+            s->count--;
+            atomic_fetch_sub(&c->size, 1);
+            s->evict_cursor = b + 1;
+            return;
+        }
+    }
+}
+
+uint64_t pat_cache_epoch(pat_cache *c)
+{
+    return atomic_load(&c->epoch);
+}
+
+void pat_cache_token_put(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], pat_cached_token *entry_io,
+                         const char *scopes, const char *cidrs, int64_t now, uint64_t epoch)
+{
+    shard *s = shard_for(c, hash);
+    entry *fresh = pat_malloc(sizeof(*fresh));
+    size_t b;
+
+    entry_io->scopes = intern(c, scopes ? scopes : "");
+    entry_io->cidrs = intern(c, cidrs ? cidrs : "");
+    memcpy(fresh->hash, hash, PAT_HASH_LEN);
+    fresh->cached_at = now;
+    fresh->t = *entry_io;
+    pthread_rwlock_wrlock(&s->lock);
+    if (atomic_load(&c->epoch) != epoch) {
+        /* Something changed while the caller read the store: what it read
+         * may be stale, so it must not outlive this request. */
+        free(fresh);
+        goto out;
+    }
+    b = bucket_for(s, hash);
+    for (entry **p = &s->buckets[b]; *p; p = &(*p)->next) {
+        if (memcmp((*p)->hash, hash, PAT_HASH_LEN) == 0) {
+            entry *old = *p;
+            fresh->next = old->next;
+            *p = fresh;
+            free(old);
+            goto out;
+        }
+    }
+    if (s->count >= c->max_per_shard)
+        evict_one(c, s);
+    if (s->count >= s->nbuckets)
+        grow(s);
+    b = bucket_for(s, hash);
+    fresh->next = s->buckets[b];
+    s->buckets[b] = fresh;
+    s->count++;
+    atomic_fetch_add(&c->size, 1);
+out:
+    pthread_rwlock_unlock(&s->lock);
+}
+
+void pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN])
+{
+    shard *s = shard_for(c, hash);
+
+    pthread_rwlock_wrlock(&s->lock);
+    atomic_fetch_add(&c->epoch, 1);
+    for (entry **p = &s->buckets[bucket_for(s, hash)]; *p; p = &(*p)->next) {
+        if (memcmp((*p)->hash, hash, PAT_HASH_LEN) == 0) {
+            entry *old = *p;
+            *p = old->next;
+            free(old);
+            s->count--;
+            atomic_fetch_sub(&c->size, 1);
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&s->lock);
+}
+
+static user_shard *user_shard_for(pat_cache *c, int64_t id)
+{
+    return &c->users[(uint64_t)id % USER_SHARDS];
+}
+
+static size_t user_bucket(int64_t id)
+{
+    return (size_t)(((uint64_t)id / USER_SHARDS) % USER_BUCKETS);
+}
+
+int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out)
+{
+    user_shard *us = user_shard_for(c, id);
+    int found = 0;
+
+    pthread_rwlock_rdlock(&us->lock);
+    for (user_entry *e = us->buckets[user_bucket(id)]; e; e = e->next) {
+        if (e->u.id == id) {
+            *out = e->u;
+            found = 1;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&us->lock);
+    return found;
+}
+
+void pat_cache_user_put(pat_cache *c, const pat_cached_user *u, uint64_t epoch)
+{
+    user_shard *us = user_shard_for(c, u->id);
+    user_entry *fresh = pat_malloc(sizeof(*fresh));
+    size_t b = user_bucket(u->id);
+
+    fresh->u = *u;
+    pthread_rwlock_wrlock(&us->lock);
+    if (atomic_load(&c->epoch) != epoch) {
+        free(fresh);
+        goto out;
+    }
+    for (user_entry **p = &us->buckets[b]; *p; p = &(*p)->next) {
+        if ((*p)->u.id == u->id) {
+            user_entry *old = *p;
+            fresh->next = old->next;
+            *p = fresh;
+            free(old);
+            goto out;
+        }
+    }
+    fresh->next = us->buckets[b];
+    us->buckets[b] = fresh;
+out:
+    pthread_rwlock_unlock(&us->lock);
+}
+
+void pat_cache_user_forget(pat_cache *c, int64_t id)
+{
+    user_shard *us = user_shard_for(c, id);
+
+    pthread_rwlock_wrlock(&us->lock);
+    atomic_fetch_add(&c->epoch, 1);
+    for (user_entry **p = &us->buckets[user_bucket(id)]; *p; p = &(*p)->next) {
+        if ((*p)->u.id == id) {
+            user_entry *old = *p;
+            *p = old->next;
+            free(old);
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&us->lock);
+}
+
+void pat_cache_clear(pat_cache *c)
+{
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_rwlock_wrlock(&c->shards[i].lock);
+        atomic_fetch_add(&c->epoch, 1);
+        atomic_fetch_sub(&c->size, c->shards[i].count);
+        shard_clear(&c->shards[i]);
+        pthread_rwlock_unlock(&c->shards[i].lock);
+    }
+    users_clear(c);
+}
+
+size_t pat_cache_size(pat_cache *c)
+{
+    return atomic_load(&c->size);
+}

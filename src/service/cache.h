@@ -1,0 +1,71 @@
+#ifndef PAT_SERVICE_CACHE_H
+#define PAT_SERVICE_CACHE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/token.h"
+#include "store/store.h"
+
+/* The verification cache: what the hot path needs to know about a token,
+ * keyed by its hash, and about its owner, keyed by user id. Sharded, each
+ * shard behind its own read-write lock, so lookups never take a global lock
+ * and a hit allocates nothing. Memory is bounded by max_entries. */
+typedef struct pat_cache pat_cache;
+
+/* What verification needs of a token. Strings are interned: shared, never
+ * freed while the cache lives, so a copy of the struct stays valid. */
+typedef struct pat_cached_token {
+    int64_t token_id;
+    int64_t user_id;
+    int64_t expires_at;  /* 0 = never */
+    int64_t created_at;
+    int64_t valid_until; /* for a previous value in its grace period; 0 = n/a */
+    bool disabled;
+    bool negative;       /* a well-formed value known not to exist */
+    const char *scopes;  /* interned canonical scope string */
+    const char *cidrs;   /* interned; "" = anywhere */
+} pat_cached_token;
+
+typedef struct pat_cached_user {
+    int64_t id;
+    char username[PAT_USERNAME_MAX + 1];
+    int role;
+    bool disabled;
+    bool can_manage_tokens;
+} pat_cached_user;
+
+/* A cache of at most max_entries tokens (0 = a default of 2 million). */
+pat_cache *pat_cache_new(size_t max_entries);
+void pat_cache_free(pat_cache *c);
+
+/* Copies the entry for hash into *out: 1 if found (a negative entry that
+ * has lived past negative_ttl seconds at now counts as not found), else 0. */
+int pat_cache_token_get(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], int64_t now,
+                        pat_cached_token *out);
+
+/* The invalidation epoch: read it before reading the store on a miss, and
+ * pass it to the put, which then does nothing if anything was forgotten in
+ * between (so a change racing a miss can never leave a stale entry). */
+uint64_t pat_cache_epoch(pat_cache *c);
+
+/* Interns scopes and cidrs into entry's pointers (valid as long as the
+ * cache, whatever happens next), then inserts or replaces the entry for
+ * hash unless the epoch moved since epoch was read. */
+void pat_cache_token_put(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], pat_cached_token *entry,
+                         const char *scopes, const char *cidrs, int64_t now, uint64_t epoch);
+
+/* Forgets hash (no-op if absent). Call on every change to a token. */
+void pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN]);
+
+int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out);
+void pat_cache_user_put(pat_cache *c, const pat_cached_user *u, uint64_t epoch);
+void pat_cache_user_forget(pat_cache *c, int64_t id);
+
+/* Forgets everything (tests, and a lost notification channel). */
+void pat_cache_clear(pat_cache *c);
+
+/* Number of token entries (approximate while others write). */
+size_t pat_cache_size(pat_cache *c);
+
+#endif

@@ -1,0 +1,140 @@
+#include "service/lastuse.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+#define STRIPES 64
+
+typedef struct slot {
+    int64_t token_id; /* 0 = empty */
+    pat_token_touch u;
+} slot;
+
+typedef struct stripe {
+    pthread_mutex_t lock;
+    slot *slots;
+    size_t used;
+} stripe;
+
+struct pat_lastuse {
+    stripe stripes[STRIPES];
+    size_t per_stripe; /* power of two */
+    atomic_uint_fast64_t dropped;
+};
+
+pat_lastuse *pat_lastuse_new(size_t capacity)
+{
+    pat_lastuse *l = pat_calloc(1, sizeof(*l));
+    size_t per = 16;
+
+    if (capacity == 0)
+        capacity = 65536;
+    while (per * STRIPES < capacity)
+        per *= 2;
+    l->per_stripe = per;
+    for (int i = 0; i < STRIPES; i++) {
+        pthread_mutex_init(&l->stripes[i].lock, NULL);
+        l->stripes[i].slots = pat_calloc(per, sizeof(slot));
+    }
+    return l;
+}
+
+void pat_lastuse_free(pat_lastuse *l)
+{
+    if (!l)
+        return;
+    for (int i = 0; i < STRIPES; i++) {
+        free(l->stripes[i].slots);
+        pthread_mutex_destroy(&l->stripes[i].lock);
+    }
+    free(l);
+}
+
+static void copy(char *dst, size_t dstsz, const char *src)
+{
+    size_t n = src ? strnlen(src, dstsz - 1) : 0;
+
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t at, const char *ip,
+                       const char *method, const char *path, const char *user_agent)
+{
+    stripe *st = &l->stripes[(uint64_t)token_id % STRIPES];
+    size_t mask = l->per_stripe - 1;
+    size_t i = (size_t)(((uint64_t)token_id / STRIPES) * 0x9E3779B97F4A7C15ULL) & mask;
+    int nearly_full;
+    slot *s = NULL;
+
+    pthread_mutex_lock(&st->lock);
+    /* Open addressing, kept at most 3/4 full so probes stay short. */
+    for (size_t k = 0; k <= mask; k++) {
+        slot *c = &st->slots[(i + k) & mask];
+        if (c->token_id == token_id) {
+            s = c;
+            break;
+        }
+        if (c->token_id == 0) {
+            if (st->used >= l->per_stripe * 3 / 4)
+                break;
+            s = c;
+            s->token_id = token_id;
+            s->u.token_id = token_id;
+            s->u.uses = 0;
+            st->used++;
+            break;
+        }
+    }
+    if (s) {
+        s->u.uses++;
+        if (at >= s->u.last.at) {
+            s->u.last.at = at;
+            copy(s->u.last.ip, sizeof(s->u.last.ip), ip);
+            copy(s->u.last.method, sizeof(s->u.last.method), method);
+            copy(s->u.last.path, sizeof(s->u.last.path), path);
+            copy(s->u.last.user_agent, sizeof(s->u.last.user_agent), user_agent);
+        }
+    } else {
+        atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
+    }
+    nearly_full = st->used >= l->per_stripe / 2;
+    pthread_mutex_unlock(&st->lock);
+    return nearly_full;
+}
+
+void pat_lastuse_take(pat_lastuse *l, pat_token_touch **out, size_t *n)
+{
+    pat_token_touch *list = NULL;
+    size_t count = 0, alloc = 0;
+
+    for (int i = 0; i < STRIPES; i++) {
+        stripe *st = &l->stripes[i];
+        pthread_mutex_lock(&st->lock);
+        if (st->used) {
+            if (count + st->used > alloc) {
+                alloc = (count + st->used) * 2;
+                list = pat_realloc(list, alloc * sizeof(*list));
+            }
+            for (size_t k = 0; k < l->per_stripe; k++) {
+                if (st->slots[k].token_id) {
+                    list[count++] = st->slots[k].u;
+                    st->slots[k].token_id = 0;
+                }
+            }
+            st->used = 0;
+        }
+        pthread_mutex_unlock(&st->lock);
+    }
+    *out = list;
+    *n = count;
+}
+
+uint64_t pat_lastuse_dropped(pat_lastuse *l)
+{
+    return atomic_load(&l->dropped);
+}

@@ -1,0 +1,29 @@
+#ifndef PAT_SERVICE_LASTUSE_H
+#define PAT_SERVICE_LASTUSE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Last use of tokens, kept in memory and written to the store in batches,
+ * so a verified request never writes to the database. Fixed capacity,
+ * preallocated, striped locks: recording allocates nothing. When full, new
+ * tokens' uses are dropped (counted) until the next flush. */
+typedef struct pat_lastuse pat_lastuse;
+
+/* A table for up to capacity distinct tokens between flushes (0 = 65536). */
+pat_lastuse *pat_lastuse_new(size_t capacity);
+void pat_lastuse_free(pat_lastuse *l);
+
+/* Records one use. Strings may be NULL; too-long ones are cut. Returns 1 if
+ * the table is getting full (the caller may flush early), 0 otherwise. */
+int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t at, const char *ip,
+                       const char *method, const char *path, const char *user_agent);
+
+/* Moves every pending update into *out (caller frees) and empties the table. */
+void pat_lastuse_take(pat_lastuse *l, pat_token_touch **out, size_t *n);
+
+/* Uses dropped because the table was full, since start. */
+uint64_t pat_lastuse_dropped(pat_lastuse *l);
+
+#endif
