@@ -111,6 +111,7 @@ static int apply_env(pat_config *cfg)
         {"PATD_PUBLIC_URL", "public_url"}, {"PATD_THREADS", "threads"},
         {"PATD_TRUSTED_PROXIES", "trusted_proxies"},
         {"PATD_LAST_USE_FLUSH_SECONDS", "last_use_flush_seconds"},
+        {"PATD_AUTH_FAIL_LIMIT", "auth_fail_limit"},
     };
     int rc;
 

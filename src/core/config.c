@@ -14,6 +14,8 @@ void pat_config_defaults(pat_config *cfg)
     strcpy(cfg->listen, "127.0.0.1:8080");
     strcpy(cfg->data_dir, "./var");
     strcpy(cfg->token_prefix, "pat_");
+    /* nginx on the same box is the usual front: believe its headers. */
+    strcpy(cfg->trusted_proxies, "127.0.0.1/32 ::1/128");
     cfg->last_use_flush_seconds = 10;
     cfg->auth_fail_limit = 20;
     cfg->auth_fail_window_seconds = 60;

@@ -39,6 +39,10 @@ int pat_http_bearer(const char *authz, const char **token, size_t *len);
 int pat_http_verify(pat_req *r, const char *token, size_t len, const char *required_scope,
                     const char *method, const char *path);
 
+/* http/h_admin.c */
+int pat_h_policy_get(pat_req *r);
+int pat_h_policy_put(pat_req *r);
+
 /* http/h_verify.c */
 int pat_h_auth(pat_req *r);
 int pat_h_introspect(pat_req *r);

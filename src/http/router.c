@@ -33,6 +33,8 @@ static const route routes[] = {
     {"POST", "/api/v1/tokens/{id}/regenerate", pat_h_tokens_regenerate, AUTH},
     {"POST", "/api/v1/tokens/{id}/copy", pat_h_tokens_copy, AUTH},
     {"GET", "/api/v1/scopes", pat_h_scopes, AUTH},
+    {"GET", "/api/v1/policy", pat_h_policy_get, AUTH},
+    {"PUT", "/api/v1/policy", pat_h_policy_put, AUTH},
     {"GET", "/auth", pat_h_auth, PUBLIC},
     {"POST", "/api/v1/introspect", pat_h_introspect, PUBLIC},
     {"GET", "/metrics", pat_h_metrics, PUBLIC},

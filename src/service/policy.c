@@ -39,14 +39,25 @@ int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
     char value[128];
     int rc;
 
-    if (actor && actor->role != PAT_ROLE_SUPERUSER)
-        return pat_error_set(PAT_EFORBIDDEN, NULL, "only a superuser may change the policy");
+    if (actor && (rc = pat_service_may_administer(actor)) < 0)
+        return rc;
     if ((rc = pat_policy_validate(p)) < 0)
         return rc;
     snprintf(value, sizeof(value), POLICY_FMT, p->default_expires_in_days, p->max_lifetime_days,
              p->allow_never_expires, p->require_confirmation, p->query_tokens_enabled);
     if ((rc = pat_store_setting_set(svc->store, POLICY_KEY, value)) < 0)
         return rc;
+    atomic_store(&svc->query_tokens_enabled, p->query_tokens_enabled);
     pat_audit_record(svc, actor, info, "policy.updated", "policy", "%s", value);
+    return PAT_OK;
+}
+
+int pat_service_may_administer(const pat_principal *actor)
+{
+    if (actor->role != PAT_ROLE_SUPERUSER)
+        return pat_error_set(PAT_EFORBIDDEN, NULL, "only an organization superuser may do this");
+    if (actor->kind == PAT_AUTH_TOKEN && !pat_scopes_has(actor->scopes, PAT_SCOPE_ADMIN))
+        return pat_error_set(PAT_ESCOPE, PAT_SCOPE_ADMIN,
+                             "the superuser API needs a token with the admin scope");
     return PAT_OK;
 }

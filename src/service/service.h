@@ -77,7 +77,11 @@ typedef struct pat_principal {
 /* The organization's current policy (defaults where unset). */
 int pat_service_policy_get(pat_service *svc, pat_policy *out);
 
-/* Validates and stores a new policy. */
+/* PAT_OK if actor may use the superuser API: a superuser, and through a
+ * token only with the admin scope. */
+int pat_service_may_administer(const pat_principal *actor);
+
+/* Validates and stores a new policy (superusers only). */
 int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
                            const pat_request_info *info, const pat_policy *p);
 

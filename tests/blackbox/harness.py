@@ -53,6 +53,10 @@ class Patd:
         self.env.pop('PATD_CONFIG', None)
         self.env['PATD_ADMIN_PASSWORD'] = ADMIN_PASSWORD
         self.env.setdefault('ASAN_OPTIONS', 'detect_leaks=1:abort_on_error=0')
+        # Tests fail authentication on purpose; only the rate-limit test
+        # wants the limit to bite.
+        self.env['PATD_AUTH_FAIL_LIMIT'] = '100000'
+        self.env['PATD_LAST_USE_FLUSH_SECONDS'] = '1'
         self.env.update(env or {})
         self.args = list(args or [])
         if config is not None:

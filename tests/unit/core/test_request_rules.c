@@ -1,0 +1,76 @@
+/* Tests of src/core/request_rules.c: route rules and client addresses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/request_rules.h"
+#include "util/error.h"
+
+static void test_rules__first_match_wins(void **state)
+{
+    pat_route_rule rules[3];
+
+    (void)state;
+    assert_int_equal(pat_route_rule_parse("GET /api/projects/* projects:read", &rules[0]), PAT_OK);
+    assert_int_equal(pat_route_rule_parse("* /api/projects/* projects:write", &rules[1]), PAT_OK);
+    assert_int_equal(pat_route_rule_parse("POST /admin admin", &rules[2]), PAT_OK);
+    assert_string_equal(pat_route_rules_scope(rules, 3, "GET", "/api/projects/7/env"),
+                        "projects:read");
+    assert_string_equal(pat_route_rules_scope(rules, 3, "DELETE", "/api/projects/7"),
+                        "projects:write");
+    assert_string_equal(pat_route_rules_scope(rules, 3, "POST", "/admin"), "admin");
+    assert_null(pat_route_rules_scope(rules, 3, "GET", "/admin"));
+    assert_null(pat_route_rules_scope(rules, 3, "GET", "/other"));
+}
+
+static void test_rules__bad_lines(void **state)
+{
+    pat_route_rule r;
+
+    (void)state;
+    assert_int_equal(pat_route_rule_parse("GET /x", &r), PAT_EINVAL);
+    assert_int_equal(pat_route_rule_parse("GET x scope", &r), PAT_EINVAL);
+    assert_int_equal(pat_route_rule_parse("GET /x bad scope", &r), PAT_EINVAL);
+    assert_int_equal(pat_route_rule_parse("GET /x sc@pe", &r), PAT_EINVAL);
+}
+
+static void test_client_ip__untrusted_peer_cannot_spoof(void **state)
+{
+    char ip[64];
+
+    (void)state;
+    pat_client_ip(ip, sizeof(ip), "203.0.113.5", "127.0.0.1/32", "1.2.3.4", "5.6.7.8");
+    assert_string_equal(ip, "203.0.113.5");
+    pat_client_ip(ip, sizeof(ip), "203.0.113.5", "", "1.2.3.4", "5.6.7.8");
+    assert_string_equal(ip, "203.0.113.5");
+}
+
+static void test_client_ip__trusted_proxy_headers(void **state)
+{
+    char ip[64];
+
+    (void)state;
+    pat_client_ip(ip, sizeof(ip), "127.0.0.1", "127.0.0.1/32", "198.51.100.7", NULL);
+    assert_string_equal(ip, "198.51.100.7");
+    /* Right-most untrusted hop; the client-supplied left part is ignored. */
+    pat_client_ip(ip, sizeof(ip), "127.0.0.1", "127.0.0.1/32 10.0.0.0/8", NULL,
+                  "6.6.6.6, 198.51.100.9, 10.1.1.1");
+    assert_string_equal(ip, "198.51.100.9");
+    pat_client_ip(ip, sizeof(ip), "127.0.0.1", "127.0.0.1/32", "not-an-ip", "garbage");
+    assert_string_equal(ip, "127.0.0.1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules__first_match_wins),
+        cmocka_unit_test(test_rules__bad_lines),
+        cmocka_unit_test(test_client_ip__untrusted_peer_cannot_spoof),
+        cmocka_unit_test(test_client_ip__trusted_proxy_headers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,225 @@
+/* Tests of src/service/cache.c, src/service/lastuse.c and
+ * src/service/ratelimit.c: the in-memory parts of the hot path. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "service/cache.h"
+#include "service/lastuse.h"
+#include "service/ratelimit.h"
+
+static void hash_of(uint8_t h[PAT_HASH_LEN], unsigned n)
+{
+    memset(h, 0, PAT_HASH_LEN);
+    for (int i = 0; i < PAT_HASH_LEN; i++)
+        h[i] = (uint8_t)((n * 2654435761u) >> (i % 4 * 8)) ^ (uint8_t)i;
+    memcpy(h + 8, &n, sizeof(n));
+}
+
+static void test_cache__put_get_forget(void **state)
+{
+    pat_cache *c = pat_cache_new(0);
+    pat_cached_token t, got;
+    uint8_t h[PAT_HASH_LEN];
+
+    (void)state;
+    hash_of(h, 1);
+    memset(&t, 0, sizeof(t));
+    t.token_id = 7;
+    t.user_id = 3;
+    assert_false(pat_cache_token_get(c, h, 100, &got));
+    pat_cache_token_put(c, h, &t, "tokens repo:read", "", 100, pat_cache_epoch(c));
+    assert_string_equal(t.scopes, "tokens repo:read");
+    assert_true(pat_cache_token_get(c, h, 100, &got));
+    assert_int_equal(got.token_id, 7);
+    assert_string_equal(got.scopes, "tokens repo:read");
+    assert_int_equal(pat_cache_size(c), 1);
+    pat_cache_token_forget(c, h);
+    assert_false(pat_cache_token_get(c, h, 100, &got));
+    assert_int_equal(pat_cache_size(c), 0);
+    pat_cache_free(c);
+}
+
+static void test_cache__stale_fill_after_forget_is_dropped(void **state)
+{
+    pat_cache *c = pat_cache_new(0);
+    pat_cached_token t, got;
+    uint8_t h[PAT_HASH_LEN], other[PAT_HASH_LEN];
+    uint64_t epoch;
+
+    (void)state;
+    hash_of(h, 1);
+    hash_of(other, 2);
+    memset(&t, 0, sizeof(t));
+    t.token_id = 1;
+    /* A miss reads the epoch, then the store; meanwhile a change forgets. */
+    epoch = pat_cache_epoch(c);
+    pat_cache_token_forget(c, h);
+    pat_cache_token_put(c, h, &t, "tokens", "", 100, epoch);
+    assert_false(pat_cache_token_get(c, h, 100, &got));
+    /* The interned strings were still handed back for this request. */
+    assert_string_equal(t.scopes, "tokens");
+    pat_cache_token_put(c, other, &t, "tokens", "", 100, pat_cache_epoch(c));
+    assert_true(pat_cache_token_get(c, other, 100, &got));
+    pat_cache_free(c);
+}
+
+static void test_cache__negative_entries_expire(void **state)
+{
+    pat_cache *c = pat_cache_new(0);
+    pat_cached_token t, got;
+    uint8_t h[PAT_HASH_LEN];
+
+    (void)state;
+    hash_of(h, 9);
+    memset(&t, 0, sizeof(t));
+    t.negative = true;
+    pat_cache_token_put(c, h, &t, "", "", 1000, pat_cache_epoch(c));
+    assert_true(pat_cache_token_get(c, h, 1001, &got));
+    assert_true(got.negative);
+    assert_false(pat_cache_token_get(c, h, 1010, &got));
+    pat_cache_free(c);
+}
+
+static void test_cache__bounded(void **state)
+{
+    pat_cache *c = pat_cache_new(640);
+    pat_cached_token t;
+    uint8_t h[PAT_HASH_LEN];
+
+    (void)state;
+    memset(&t, 0, sizeof(t));
+    for (unsigned i = 0; i < 10000; i++) {
+        hash_of(h, i);
+        h[0] = (uint8_t)i;
+        t.token_id = i + 1;
+        pat_cache_token_put(c, h, &t, "tokens", "", 1, pat_cache_epoch(c));
+    }
+    /* 64 shards of at most 11 entries each. */
+    assert_true(pat_cache_size(c) <= 64 * 11);
+    assert_true(pat_cache_size(c) > 0);
+    pat_cache_free(c);
+}
+
+static void test_cache__users(void **state)
+{
+    pat_cache *c = pat_cache_new(0);
+    pat_cached_user u, got;
+
+    (void)state;
+    memset(&u, 0, sizeof(u));
+    u.id = 5;
+    strcpy(u.username, "mia");
+    u.can_manage_tokens = true;
+    pat_cache_user_put(c, &u, pat_cache_epoch(c));
+    assert_true(pat_cache_user_get(c, 5, &got));
+    assert_string_equal(got.username, "mia");
+    pat_cache_user_forget(c, 5);
+    assert_false(pat_cache_user_get(c, 5, &got));
+    pat_cache_free(c);
+}
+
+static void test_lastuse__keeps_latest_and_counts(void **state)
+{
+    pat_lastuse *l = pat_lastuse_new(0);
+    pat_token_touch *out = NULL;
+    size_t n = 0;
+
+    (void)state;
+    pat_lastuse_record(l, 42, 100, "10.0.0.1", "GET", "/a", "curl/8");
+    pat_lastuse_record(l, 42, 105, "10.0.0.2", "POST", "/b", "ua2");
+    pat_lastuse_record(l, 42, 103, "10.0.0.3", "PUT", "/c", "ua3"); /* older: count only */
+    pat_lastuse_record(l, 43, 101, NULL, "GET", "/x", NULL);
+    pat_lastuse_take(l, &out, &n);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].token_id == 42) {
+            assert_int_equal(out[i].uses, 3);
+            assert_int_equal(out[i].last.at, 105);
+            assert_string_equal(out[i].last.ip, "10.0.0.2");
+            assert_string_equal(out[i].last.method, "POST");
+            assert_string_equal(out[i].last.path, "/b");
+        } else {
+            assert_int_equal(out[i].token_id, 43);
+            assert_string_equal(out[i].last.ip, "");
+        }
+    }
+    free(out);
+    pat_lastuse_take(l, &out, &n);
+    assert_int_equal(n, 0);
+    free(out);
+    pat_lastuse_free(l);
+}
+
+static void test_lastuse__full_table_drops_and_says_so(void **state)
+{
+    pat_lastuse *l = pat_lastuse_new(64 * 16); /* 16 slots per stripe, 12 usable */
+    pat_token_touch *out = NULL;
+    size_t n = 0;
+    int nearly_full = 0;
+
+    (void)state;
+    for (int64_t id = 1; id <= 64 * 16; id++)
+        nearly_full |= pat_lastuse_record(l, id, 1, "", "GET", "/", "");
+    assert_true(nearly_full);
+    assert_true(pat_lastuse_dropped(l) > 0);
+    pat_lastuse_take(l, &out, &n);
+    assert_int_equal(n + pat_lastuse_dropped(l), 64 * 16);
+    free(out);
+    pat_lastuse_free(l);
+}
+
+static void test_ratelimit__engages_releases_and_is_per_key(void **state)
+{
+    pat_ratelimit *r = pat_ratelimit_new(3, 10);
+
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pat_ratelimit_blocked(r, "10.0.0.1", 100), 0);
+        pat_ratelimit_fail(r, "10.0.0.1", 100);
+    }
+    assert_int_equal(pat_ratelimit_blocked(r, "10.0.0.1", 101), 9);
+    assert_int_equal(pat_ratelimit_blocked(r, "10.0.0.2", 101), 0);
+    assert_int_equal(pat_ratelimit_blocked(r, "10.0.0.1", 110), 0);
+    pat_ratelimit_fail(r, "10.0.0.2", 101);
+    pat_ratelimit_reset(r, "10.0.0.2");
+    assert_int_equal(pat_ratelimit_blocked(r, "10.0.0.2", 101), 0);
+    pat_ratelimit_free(r);
+}
+
+static void test_ratelimit__bounded_memory_many_keys(void **state)
+{
+    pat_ratelimit *r = pat_ratelimit_new(1, 60);
+    char key[32];
+
+    (void)state;
+    for (int i = 0; i < 100000; i++) {
+        snprintf(key, sizeof(key), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+        pat_ratelimit_fail(r, key, 100);
+    }
+    /* The most recent keys are still remembered. */
+    assert_true(pat_ratelimit_blocked(r, key, 100) > 0);
+    pat_ratelimit_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cache__put_get_forget),
+        cmocka_unit_test(test_cache__stale_fill_after_forget_is_dropped),
+        cmocka_unit_test(test_cache__negative_entries_expire),
+        cmocka_unit_test(test_cache__bounded),
+        cmocka_unit_test(test_cache__users),
+        cmocka_unit_test(test_lastuse__keeps_latest_and_counts),
+        cmocka_unit_test(test_lastuse__full_table_drops_and_says_so),
+        cmocka_unit_test(test_ratelimit__engages_releases_and_is_per_key),
+        cmocka_unit_test(test_ratelimit__bounded_memory_many_keys),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
