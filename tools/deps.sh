@@ -7,8 +7,8 @@ set -euo pipefail
 build_pkgs=(gcc make meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev
             libsodium-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev zlib1g-dev
             python3)
-test_pkgs=(libcmocka-dev curl)
-bench_pkgs=(wrk nginx)
+test_pkgs=(libcmocka-dev curl nginx-light)
+bench_pkgs=(wrk nginx-light)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
