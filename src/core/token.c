@@ -86,6 +86,17 @@ void pat_token_hash(uint8_t out[PAT_HASH_LEN], const uint8_t key[PAT_KEY_LEN], c
     sodium_memzero(&st, sizeof(st));
 }
 
+void pat_token_lookup_subkey(uint8_t out[PAT_LOOKUP_KEY_LEN], const uint8_t key[PAT_KEY_LEN])
+{
+    crypto_kdf_derive_from_key(out, PAT_LOOKUP_KEY_LEN, 1, "patdlook", key);
+}
+
+void pat_token_lookup_key(uint8_t out[PAT_LOOKUP_KEY_LEN], const uint8_t subkey[PAT_LOOKUP_KEY_LEN],
+                          const char *token, size_t len)
+{
+    crypto_shorthash_siphashx24(out, (const unsigned char *)token, len, subkey);
+}
+
 void pat_token_display(char out[PAT_TOKEN_DISPLAY_LEN + 1], const char *token)
 {
     size_t n = strnlen(token, PAT_TOKEN_DISPLAY_LEN);

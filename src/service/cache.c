@@ -1,6 +1,7 @@
-/* Sharded hash tables behind per-shard read-write locks. The token hash is
- * an HMAC output, uniformly distributed, so its bytes index shards and
- * buckets directly. */
+/* Sharded hash tables behind per-shard read-write locks. Lookup keys and
+ * stored hashes are PRF outputs, uniformly distributed, so their bytes
+ * index shards and buckets directly. Each entry sits in two chains of its
+ * shard: by lookup key (requests) and by stored hash (invalidation). */
 #include "service/cache.h"
 
 #include <pthread.h>
@@ -16,7 +17,9 @@
 #define INTERN_BUCKETS 1024
 
 typedef struct entry {
-    struct entry *next;
+    struct entry *next;      /* in buckets, by lookup key */
+    struct entry *next_hash; /* in by_hash, by stored hash */
+    uint8_t lookup[PAT_LOOKUP_KEY_LEN];
     uint8_t hash[PAT_HASH_LEN];
     int64_t cached_at;
     pat_cached_token t;
@@ -25,7 +28,8 @@ typedef struct entry {
 typedef struct shard {
     pthread_rwlock_t lock;
     entry **buckets;
-    size_t nbuckets; /* power of two */
+    entry **by_hash;
+    size_t nbuckets; /* power of two, for both arrays */
     size_t count;
     size_t evict_cursor;
 } shard;
@@ -63,14 +67,19 @@ static uint64_t hash_word(const uint8_t *h, int offset)
     return v;
 }
 
-static shard *shard_for(pat_cache *c, const uint8_t hash[PAT_HASH_LEN])
+static shard *shard_for(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN])
 {
-    return &c->shards[hash[0] % SHARDS];
+    return &c->shards[lookup[0] % SHARDS];
 }
 
-static size_t bucket_for(const shard *s, const uint8_t hash[PAT_HASH_LEN])
+static size_t bucket_for(const shard *s, const uint8_t lookup[PAT_LOOKUP_KEY_LEN])
 {
-    return (size_t)(hash_word(hash, 8) & (s->nbuckets - 1));
+    return (size_t)(hash_word(lookup, 8) & (s->nbuckets - 1));
+}
+
+static size_t hash_bucket_for(const shard *s, const uint8_t hash[PAT_HASH_LEN])
+{
+    return (size_t)(hash_word(hash, 16) & (s->nbuckets - 1));
 }
 
 pat_cache *pat_cache_new(size_t max_entries)
@@ -84,6 +93,7 @@ pat_cache *pat_cache_new(size_t max_entries)
         pthread_rwlock_init(&c->shards[i].lock, NULL);
         c->shards[i].nbuckets = 256;
         c->shards[i].buckets = pat_calloc(256, sizeof(entry *));
+        c->shards[i].by_hash = pat_calloc(256, sizeof(entry *));
     }
     for (int i = 0; i < USER_SHARDS; i++)
         pthread_rwlock_init(&c->users[i].lock, NULL);
@@ -101,6 +111,7 @@ static void shard_clear(shard *s)
             e = next;
         }
         s->buckets[b] = NULL;
+        s->by_hash[b] = NULL;
     }
     s->count = 0;
 }
@@ -131,6 +142,7 @@ void pat_cache_free(pat_cache *c)
     for (int i = 0; i < SHARDS; i++) {
         shard_clear(&c->shards[i]);
         free(c->shards[i].buckets);
+        free(c->shards[i].by_hash);
         pthread_rwlock_destroy(&c->shards[i].lock);
     }
     users_clear(c);
@@ -174,15 +186,15 @@ out:
     return e->text;
 }
 
-int pat_cache_token_get(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], int64_t now,
+int pat_cache_token_get(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
                         pat_cached_token *out)
 {
-    shard *s = shard_for(c, hash);
+    shard *s = shard_for(c, lookup);
     int found = 0;
 
     pthread_rwlock_rdlock(&s->lock);
-    for (entry *e = s->buckets[bucket_for(s, hash)]; e; e = e->next) {
-        if (memcmp(e->hash, hash, PAT_HASH_LEN) == 0) {
+    for (entry *e = s->buckets[bucket_for(s, lookup)]; e; e = e->next) {
+        if (memcmp(e->lookup, lookup, PAT_LOOKUP_KEY_LEN) == 0) {
             if (!e->t.negative || now - e->cached_at < NEGATIVE_TTL) {
                 *out = e->t;
                 found = 1;
@@ -194,25 +206,42 @@ int pat_cache_token_get(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], int64_t 
     return found;
 }
 
-/* Doubles the bucket array of s (write lock held). */
+/* Doubles the bucket arrays of s (write lock held). */
 static void grow(shard *s)
 {
     size_t n = s->nbuckets * 2;
     entry **nb = pat_calloc(n, sizeof(entry *));
+    entry **nh = pat_calloc(n, sizeof(entry *));
 
     for (size_t b = 0; b < s->nbuckets; b++) {
         entry *e = s->buckets[b];
         while (e) {
             entry *next = e->next;
-            size_t i = (size_t)(hash_word(e->hash, 8) & (n - 1));
+            size_t i = (size_t)(hash_word(e->lookup, 8) & (n - 1));
+            size_t h = (size_t)(hash_word(e->hash, 16) & (n - 1));
             e->next = nb[i];
             nb[i] = e;
+            e->next_hash = nh[h];
+            nh[h] = e;
             e = next;
         }
     }
     free(s->buckets);
+    free(s->by_hash);
     s->buckets = nb;
+    s->by_hash = nh;
     s->nbuckets = n;
+}
+
+/* Unlinks e from its shard's hash chain (write lock held). */
+static void unlink_hash(shard *s, entry *e)
+{
+    for (entry **p = &s->by_hash[hash_bucket_for(s, e->hash)]; *p; p = &(*p)->next_hash) {
+        if (*p == e) {
+            *p = e->next_hash;
+            return;
+        }
+    }
 }
 
 /* Drops one entry, walking buckets from a rotating cursor (write lock held). */
@@ -223,6 +252,7 @@ static void evict_one(pat_cache *c, shard *s)
         entry *e = s->buckets[b];
         if (e) {
             s->buckets[b] = e->next;
+            unlink_hash(s, e);
             free(e);
             s->count--;
             atomic_fetch_sub(&c->size, 1);
@@ -237,15 +267,17 @@ uint64_t pat_cache_epoch(pat_cache *c)
     return atomic_load(&c->epoch);
 }
 
-void pat_cache_token_put(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], pat_cached_token *entry_io,
+void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
+                         const uint8_t hash[PAT_HASH_LEN], pat_cached_token *entry_io,
                          const char *scopes, const char *cidrs, int64_t now, uint64_t epoch)
 {
-    shard *s = shard_for(c, hash);
+    shard *s = shard_for(c, lookup);
     entry *fresh = pat_malloc(sizeof(*fresh));
     size_t b;
 
     entry_io->scopes = intern(c, scopes ? scopes : "");
     entry_io->cidrs = intern(c, cidrs ? cidrs : "");
+    memcpy(fresh->lookup, lookup, PAT_LOOKUP_KEY_LEN);
     memcpy(fresh->hash, hash, PAT_HASH_LEN);
     fresh->cached_at = now;
     fresh->t = *entry_io;
@@ -256,23 +288,28 @@ void pat_cache_token_put(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], pat_cac
         free(fresh);
         goto out;
     }
-    b = bucket_for(s, hash);
+    b = bucket_for(s, lookup);
     for (entry **p = &s->buckets[b]; *p; p = &(*p)->next) {
-        if (memcmp((*p)->hash, hash, PAT_HASH_LEN) == 0) {
+        if (memcmp((*p)->lookup, lookup, PAT_LOOKUP_KEY_LEN) == 0) {
             entry *old = *p;
-            fresh->next = old->next;
-            *p = fresh;
+            *p = old->next;
+            unlink_hash(s, old);
             free(old);
-            goto out;
+            s->count--;
+            atomic_fetch_sub(&c->size, 1);
+            break;
         }
     }
     if (s->count >= c->max_per_shard)
         evict_one(c, s);
     if (s->count >= s->nbuckets)
         grow(s);
-    b = bucket_for(s, hash);
+    b = bucket_for(s, lookup);
     fresh->next = s->buckets[b];
     s->buckets[b] = fresh;
+    b = hash_bucket_for(s, hash);
+    fresh->next_hash = s->by_hash[b];
+    s->by_hash[b] = fresh;
     s->count++;
     atomic_fetch_add(&c->size, 1);
 out:
@@ -281,21 +318,30 @@ out:
 
 void pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN])
 {
-    shard *s = shard_for(c, hash);
-
-    pthread_rwlock_wrlock(&s->lock);
-    atomic_fetch_add(&c->epoch, 1);
-    for (entry **p = &s->buckets[bucket_for(s, hash)]; *p; p = &(*p)->next) {
-        if (memcmp((*p)->hash, hash, PAT_HASH_LEN) == 0) {
-            entry *old = *p;
-            *p = old->next;
-            free(old);
+    /* The entry's shard follows its lookup key, which cannot be derived
+     * from the stored hash, so ask every shard; each looks in one chain. */
+    for (int i = 0; i < SHARDS; i++) {
+        shard *s = &c->shards[i];
+        pthread_rwlock_wrlock(&s->lock);
+        atomic_fetch_add(&c->epoch, 1);
+        for (entry **p = &s->by_hash[hash_bucket_for(s, hash)]; *p; p = &(*p)->next_hash) {
+            entry *e = *p;
+            if (memcmp(e->hash, hash, PAT_HASH_LEN) != 0)
+                continue;
+            *p = e->next_hash;
+            for (entry **q = &s->buckets[bucket_for(s, e->lookup)]; *q; q = &(*q)->next) {
+                if (*q == e) {
+                    *q = e->next;
+                    break;
+                }
+            }
+            free(e);
             s->count--;
             atomic_fetch_sub(&c->size, 1);
             break;
         }
+        pthread_rwlock_unlock(&s->lock);
     }
-    pthread_rwlock_unlock(&s->lock);
 }
 
 static user_shard *user_shard_for(pat_cache *c, int64_t id)

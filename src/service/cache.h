@@ -8,7 +8,8 @@
 #include "store/store.h"
 
 /* The verification cache: what the hot path needs to know about a token,
- * keyed by its hash, and about its owner, keyed by user id. Sharded, each
+ * keyed by its lookup key (core/token.h), findable by its stored hash for
+ * invalidation, and about its owner, keyed by user id. Sharded, each
  * shard behind its own read-write lock, so lookups never take a global lock
  * and a hit allocates nothing. Memory is bounded by max_entries. */
 typedef struct pat_cache pat_cache;
@@ -39,9 +40,9 @@ typedef struct pat_cached_user {
 pat_cache *pat_cache_new(size_t max_entries);
 void pat_cache_free(pat_cache *c);
 
-/* Copies the entry for hash into *out: 1 if found (a negative entry that
- * has lived past negative_ttl seconds at now counts as not found), else 0. */
-int pat_cache_token_get(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], int64_t now,
+/* Copies the entry for lookup into *out: 1 if found (a negative entry
+ * older than a few seconds at now counts as not found), else 0. */
+int pat_cache_token_get(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
                         pat_cached_token *out);
 
 /* The invalidation epoch: read it before reading the store on a miss, and
@@ -51,11 +52,14 @@ uint64_t pat_cache_epoch(pat_cache *c);
 
 /* Interns scopes and cidrs into entry's pointers (valid as long as the
  * cache, whatever happens next), then inserts or replaces the entry for
- * hash unless the epoch moved since epoch was read. */
-void pat_cache_token_put(pat_cache *c, const uint8_t hash[PAT_HASH_LEN], pat_cached_token *entry,
+ * lookup, remembered also under the stored hash, unless the epoch moved
+ * since epoch was read. */
+void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
+                         const uint8_t hash[PAT_HASH_LEN], pat_cached_token *entry,
                          const char *scopes, const char *cidrs, int64_t now, uint64_t epoch);
 
-/* Forgets hash (no-op if absent). Call on every change to a token. */
+/* Forgets the entry whose stored hash is hash (no-op if absent). Call on
+ * every change to a token. Visits every shard: for changes, not requests. */
 void pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN]);
 
 int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out);

@@ -36,6 +36,7 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     svc->config = cfg;
     svc->catalog = &cfg->catalog;
     memcpy(svc->key, opts->key, PAT_KEY_LEN);
+    pat_token_lookup_subkey(svc->lookup_subkey, svc->key);
     strcpy(svc->token_prefix, cfg->token_prefix);
     svc->clock = opts->clock ? opts->clock : pat_time_now;
     svc->cache = pat_cache_new((size_t)cfg->cache_max_entries);
@@ -77,6 +78,7 @@ void pat_service_free(pat_service *svc)
     pat_lastuse_free(svc->lastuse);
     pat_cache_free(svc->cache);
     sodium_memzero(svc->key, sizeof(svc->key));
+    sodium_memzero(svc->lookup_subkey, sizeof(svc->lookup_subkey));
     free(svc);
 }
 

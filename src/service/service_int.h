@@ -13,6 +13,7 @@ struct pat_service {
     const pat_config *config;
     const pat_catalog *catalog;
     uint8_t key[PAT_KEY_LEN];
+    uint8_t lookup_subkey[PAT_LOOKUP_KEY_LEN]; /* keys the verification cache */
     char token_prefix[PAT_TOKEN_PREFIX_MAX + 1];
     int64_t (*clock)(void);
     pat_cache *cache;

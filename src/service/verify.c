@@ -22,21 +22,25 @@ static int fail(pat_service *svc, const pat_verify_request *req, pat_verify_outc
     return pat_error_set(PAT_EAUTH, NULL, "%s", message);
 }
 
-/* The token entry for hash, from the cache or, on a miss, the store. */
-static int load_token(pat_service *svc, const uint8_t hash[PAT_HASH_LEN], int64_t now,
+/* The token entry for the presented value, from the cache or, on a miss,
+ * from the store by its HMAC. */
+static int load_token(pat_service *svc, const pat_verify_request *req, int64_t now,
                       pat_cached_token *out)
 {
+    uint8_t lookup[PAT_LOOKUP_KEY_LEN], hash[PAT_HASH_LEN];
     pat_token_rec *t;
     uint64_t epoch;
     int is_previous = 0;
     int rc;
 
-    if (pat_cache_token_get(svc->cache, hash, now, out)) {
+    pat_token_lookup_key(lookup, svc->lookup_subkey, req->token, req->len);
+    if (pat_cache_token_get(svc->cache, lookup, now, out)) {
         pat_metrics_cache(1);
         return PAT_OK;
     }
     pat_metrics_cache(0);
     epoch = pat_cache_epoch(svc->cache);
+    pat_token_hash(hash, svc->key, req->token, req->len);
     t = pat_malloc(sizeof(*t));
     rc = pat_store_token_get_by_hash(svc->store, hash, now, t, &is_previous);
     memset(out, 0, sizeof(*out));
@@ -44,7 +48,7 @@ static int load_token(pat_service *svc, const uint8_t hash[PAT_HASH_LEN], int64_
         /* Remembered briefly, and forgotten at once if a token with this
          * value is created here. */
         out->negative = true;
-        pat_cache_token_put(svc->cache, hash, out, "", "", now, epoch);
+        pat_cache_token_put(svc->cache, lookup, hash, out, "", "", now, epoch);
         rc = PAT_OK;
     } else if (rc == PAT_OK) {
         out->token_id = t->id;
@@ -53,7 +57,8 @@ static int load_token(pat_service *svc, const uint8_t hash[PAT_HASH_LEN], int64_
         out->created_at = t->created_at;
         out->valid_until = is_previous ? t->previous_valid_until : 0;
         out->disabled = t->disabled_at != 0;
-        pat_cache_token_put(svc->cache, hash, out, t->scopes, t->allowed_cidrs, now, epoch);
+        pat_cache_token_put(svc->cache, lookup, hash, out, t->scopes, t->allowed_cidrs, now,
+                            epoch);
     }
     free(t);
     return rc;
@@ -83,7 +88,6 @@ static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
 
 int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out)
 {
-    uint8_t hash[PAT_HASH_LEN];
     pat_cached_token t;
     pat_cached_user u;
     int64_t now = svc->clock();
@@ -100,8 +104,7 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     /* Malformed values and bad checksums never reach the cache or store. */
     if (pat_token_check_format(req->token, req->len, svc->token_prefix) < 0)
         return fail(svc, req, PAT_VERIFY_MALFORMED, "the token is malformed", now);
-    pat_token_hash(hash, svc->key, req->token, req->len);
-    if ((rc = load_token(svc, hash, now, &t)) < 0)
+    if ((rc = load_token(svc, req, now, &t)) < 0)
         return rc;
     if (t.negative)
         return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);

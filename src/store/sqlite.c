@@ -321,26 +321,62 @@ static int bind_token_fields(sqlite3_stmt *q, const pat_token_rec *t)
     return 12;
 }
 
-static int sq_token_insert(pat_store *s, pat_token_rec *t)
+#define TOKEN_INSERT_SQL                                                                          \
+    "INSERT INTO tokens (name, description, prefix, secret_hash, previous_hash, "                 \
+    "previous_valid_until, scopes, allowed_cidrs, updated_at, expires_at, disabled_at, user_id, " \
+    "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+/* Binds and runs the prepared insert for t (lock held); fills t->id. */
+static int insert_token(sqlite_store *st, sqlite3_stmt *q, pat_token_rec *t)
 {
-    sqlite_store *st = S(s);
-    sqlite3_stmt *q = NULL;
     int rc, i;
 
-    pthread_mutex_lock(&st->lock);
-    if ((rc = prepare(st,
-                      "INSERT INTO tokens (name, description, prefix, secret_hash, previous_hash, "
-                      "previous_valid_until, scopes, allowed_cidrs, updated_at, expires_at, "
-                      "disabled_at, user_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                      &q)) < 0)
-        goto out;
+    sqlite3_reset(q);
     i = bind_token_fields(q, t);
     sqlite3_bind_int64(q, i, t->user_id);
     sqlite3_bind_int64(q, i + 1, t->created_at);
     if ((rc = exec_done(st, q, "insert token")) == PAT_OK)
         t->id = sqlite3_last_insert_rowid(st->db);
-out:
+    return rc;
+}
+
+static int sq_token_insert(pat_store *s, pat_token_rec *t)
+{
+    sqlite_store *st = S(s);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = prepare(st, TOKEN_INSERT_SQL, &q)) == PAT_OK)
+        rc = insert_token(st, q, t);
     sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static int sq_token_insert_many(pat_store *s, pat_token_rec *t, size_t n)
+{
+    sqlite_store *st = S(s);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = exec_sql(st, "BEGIN IMMEDIATE")) < 0)
+        goto out;
+    if ((rc = prepare(st, TOKEN_INSERT_SQL, &q)) < 0)
+        goto rollback;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = insert_token(st, q, &t[i])) < 0)
+            goto rollback;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if ((rc = exec_sql(st, "COMMIT")) == PAT_OK)
+        goto out;
+rollback:
+    sqlite3_finalize(q);
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+out:
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -763,6 +799,7 @@ static const pat_store_vtable sqlite_vtable = {
     sq_user_count,
     sq_token_insert,
     sq_token_get,
+    sq_token_insert_many,
     sq_token_get_by_hash,
     sq_token_list,
     sq_token_update,

@@ -54,6 +54,12 @@ int pat_store_token_insert(pat_store *s, pat_token_rec *t)
     return s->vt->token_insert(s, t);
 }
 
+int pat_store_token_insert_many(pat_store *s, pat_token_rec *t, size_t n)
+{
+    pat_metrics_store_write();
+    return s->vt->token_insert_many(s, t, n);
+}
+
 int pat_store_token_get(pat_store *s, int64_t id, pat_token_rec *out)
 {
     return s->vt->token_get(s, id, out);

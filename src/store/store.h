@@ -113,6 +113,10 @@ int pat_store_user_count(pat_store *s, int64_t *out);
 int pat_store_token_insert(pat_store *s, pat_token_rec *t);
 int pat_store_token_get(pat_store *s, int64_t id, pat_token_rec *out);
 
+/* Inserts n tokens in one transaction (imports, benchmarks); fills their
+ * ids. All or nothing. */
+int pat_store_token_insert_many(pat_store *s, pat_token_rec *t, size_t n);
+
 /* The token whose current hash is hash, or whose previous hash is hash and
  * still valid at now (*is_previous set to 1). PAT_ENOTFOUND otherwise. */
 int pat_store_token_get_by_hash(pat_store *s, const uint8_t hash[PAT_HASH_LEN], int64_t now,

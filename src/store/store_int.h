@@ -14,6 +14,7 @@ typedef struct pat_store_vtable {
     int (*user_count)(pat_store *s, int64_t *out);
     int (*token_insert)(pat_store *s, pat_token_rec *t);
     int (*token_get)(pat_store *s, int64_t id, pat_token_rec *out);
+    int (*token_insert_many)(pat_store *s, pat_token_rec *t, size_t n);
     int (*token_get_by_hash)(pat_store *s, const uint8_t hash[PAT_HASH_LEN], int64_t now,
                              pat_token_rec *out, int *is_previous);
     int (*token_list)(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n);

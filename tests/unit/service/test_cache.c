@@ -14,6 +14,13 @@
 #include "service/lastuse.h"
 #include "service/ratelimit.h"
 
+static void lookup_of(uint8_t k[PAT_LOOKUP_KEY_LEN], unsigned n)
+{
+    memset(k, 0, PAT_LOOKUP_KEY_LEN);
+    k[0] = (uint8_t)n;
+    memcpy(k + 8, &n, sizeof(n));
+}
+
 static void hash_of(uint8_t h[PAT_HASH_LEN], unsigned n)
 {
     memset(h, 0, PAT_HASH_LEN);
@@ -26,22 +33,23 @@ static void test_cache__put_get_forget(void **state)
 {
     pat_cache *c = pat_cache_new(0);
     pat_cached_token t, got;
-    uint8_t h[PAT_HASH_LEN];
+    uint8_t h[PAT_HASH_LEN], k[PAT_LOOKUP_KEY_LEN];
 
     (void)state;
     hash_of(h, 1);
+    lookup_of(k, 1);
     memset(&t, 0, sizeof(t));
     t.token_id = 7;
     t.user_id = 3;
-    assert_false(pat_cache_token_get(c, h, 100, &got));
-    pat_cache_token_put(c, h, &t, "tokens repo:read", "", 100, pat_cache_epoch(c));
+    assert_false(pat_cache_token_get(c, k, 100, &got));
+    pat_cache_token_put(c, k, h, &t, "tokens repo:read", "", 100, pat_cache_epoch(c));
     assert_string_equal(t.scopes, "tokens repo:read");
-    assert_true(pat_cache_token_get(c, h, 100, &got));
+    assert_true(pat_cache_token_get(c, k, 100, &got));
     assert_int_equal(got.token_id, 7);
     assert_string_equal(got.scopes, "tokens repo:read");
     assert_int_equal(pat_cache_size(c), 1);
     pat_cache_token_forget(c, h);
-    assert_false(pat_cache_token_get(c, h, 100, &got));
+    assert_false(pat_cache_token_get(c, k, 100, &got));
     assert_int_equal(pat_cache_size(c), 0);
     pat_cache_free(c);
 }
@@ -50,23 +58,25 @@ static void test_cache__stale_fill_after_forget_is_dropped(void **state)
 {
     pat_cache *c = pat_cache_new(0);
     pat_cached_token t, got;
-    uint8_t h[PAT_HASH_LEN], other[PAT_HASH_LEN];
+    uint8_t h[PAT_HASH_LEN], other[PAT_HASH_LEN], k[PAT_LOOKUP_KEY_LEN], ko[PAT_LOOKUP_KEY_LEN];
     uint64_t epoch;
 
     (void)state;
     hash_of(h, 1);
     hash_of(other, 2);
+    lookup_of(k, 1);
+    lookup_of(ko, 2);
     memset(&t, 0, sizeof(t));
     t.token_id = 1;
     /* A miss reads the epoch, then the store; meanwhile a change forgets. */
     epoch = pat_cache_epoch(c);
     pat_cache_token_forget(c, h);
-    pat_cache_token_put(c, h, &t, "tokens", "", 100, epoch);
-    assert_false(pat_cache_token_get(c, h, 100, &got));
+    pat_cache_token_put(c, k, h, &t, "tokens", "", 100, epoch);
+    assert_false(pat_cache_token_get(c, k, 100, &got));
     /* The interned strings were still handed back for this request. */
     assert_string_equal(t.scopes, "tokens");
-    pat_cache_token_put(c, other, &t, "tokens", "", 100, pat_cache_epoch(c));
-    assert_true(pat_cache_token_get(c, other, 100, &got));
+    pat_cache_token_put(c, ko, other, &t, "tokens", "", 100, pat_cache_epoch(c));
+    assert_true(pat_cache_token_get(c, ko, 100, &got));
     pat_cache_free(c);
 }
 
@@ -74,16 +84,21 @@ static void test_cache__negative_entries_expire(void **state)
 {
     pat_cache *c = pat_cache_new(0);
     pat_cached_token t, got;
-    uint8_t h[PAT_HASH_LEN];
+    uint8_t h[PAT_HASH_LEN], k[PAT_LOOKUP_KEY_LEN];
 
     (void)state;
     hash_of(h, 9);
+    lookup_of(k, 9);
     memset(&t, 0, sizeof(t));
     t.negative = true;
-    pat_cache_token_put(c, h, &t, "", "", 1000, pat_cache_epoch(c));
-    assert_true(pat_cache_token_get(c, h, 1001, &got));
+    pat_cache_token_put(c, k, h, &t, "", "", 1000, pat_cache_epoch(c));
+    assert_true(pat_cache_token_get(c, k, 1001, &got));
     assert_true(got.negative);
-    assert_false(pat_cache_token_get(c, h, 1010, &got));
+    assert_false(pat_cache_token_get(c, k, 1010, &got));
+    /* Creating a token with that value forgets the negative answer. */
+    pat_cache_token_put(c, k, h, &t, "", "", 1000, pat_cache_epoch(c));
+    pat_cache_token_forget(c, h);
+    assert_false(pat_cache_token_get(c, k, 1001, &got));
     pat_cache_free(c);
 }
 
@@ -91,15 +106,26 @@ static void test_cache__bounded(void **state)
 {
     pat_cache *c = pat_cache_new(640);
     pat_cached_token t;
-    uint8_t h[PAT_HASH_LEN];
+    uint8_t h[PAT_HASH_LEN], k[PAT_LOOKUP_KEY_LEN];
 
     (void)state;
     memset(&t, 0, sizeof(t));
     for (unsigned i = 0; i < 10000; i++) {
         hash_of(h, i);
-        h[0] = (uint8_t)i;
+        lookup_of(k, i);
         t.token_id = i + 1;
-        pat_cache_token_put(c, h, &t, "tokens", "", 1, pat_cache_epoch(c));
+        pat_cache_token_put(c, k, h, &t, "tokens", "", 1, pat_cache_epoch(c));
+    }
+    /* Every survivor is still findable by its stored hash. */
+    for (unsigned i = 0; i < 10000; i++) {
+        hash_of(h, i);
+        pat_cache_token_forget(c, h);
+    }
+    assert_int_equal(pat_cache_size(c), 0);
+    for (unsigned i = 0; i < 10000; i++) {
+        hash_of(h, i);
+        lookup_of(k, i);
+        pat_cache_token_put(c, k, h, &t, "tokens", "", 1, pat_cache_epoch(c));
     }
     /* 64 shards of at most 11 entries each. */
     assert_true(pat_cache_size(c) <= 64 * 11);
