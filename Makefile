@@ -36,6 +36,10 @@ unit:
 blackbox:
 	PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd $(PYTHON) tests/blackbox/run.py
 
+# Not part of make test: wrk against nginx and patd, writes docs/PERFORMANCE.md.
+bench:
+	$(PYTHON) bench/run.py
+
 install: build
 	meson install -C $(BUILD)
 
