@@ -19,6 +19,8 @@ void pat_config_defaults(pat_config *cfg)
     cfg->last_use_flush_seconds = 10;
     cfg->auth_fail_limit = 20;
     cfg->auth_fail_window_seconds = 60;
+    cfg->default_can_manage_tokens = true;
+    cfg->confirm_window_seconds = 300;
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -92,6 +94,22 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
     if (strcmp(key, "auth_fail_window_seconds") == 0) {
         if ((rc = set_int(&n, key, value, 1, 86400)) == PAT_OK)
             cfg->auth_fail_window_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "default_can_manage_tokens") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+            return pat_error_set(PAT_EINVAL, key, "%s must be true or false", key);
+        cfg->default_can_manage_tokens = strcmp(value, "true") == 0;
+        return PAT_OK;
+    }
+    if (strcmp(key, "audit_retention_days") == 0) {
+        if ((rc = set_int(&n, key, value, 0, 36500)) == PAT_OK)
+            cfg->audit_retention_days = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "confirm_window_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 1, 86400)) == PAT_OK)
+            cfg->confirm_window_seconds = (int)n;
         return rc;
     }
     if (strcmp(key, "cache_max_entries") == 0)

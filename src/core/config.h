@@ -1,5 +1,6 @@
 #ifndef PAT_CORE_CONFIG_H
 #define PAT_CORE_CONFIG_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/cidr.h"
@@ -23,6 +24,9 @@ typedef struct pat_config {
     int auth_fail_limit;                /* failed authentications per address per window */
     int auth_fail_window_seconds;
     long cache_max_entries;             /* verification cache bound */
+    bool default_can_manage_tokens;     /* the token permission of new people */
+    int audit_retention_days;           /* 0 = keep audit events forever */
+    int confirm_window_seconds;         /* how long a password confirmation lasts */
     pat_route_rule routes[PAT_ROUTE_RULES_MAX]; /* "route =" lines, in order */
     size_t nroutes;
     pat_catalog catalog;

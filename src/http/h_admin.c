@@ -1,7 +1,12 @@
-/* The superuser API: policy. */
+/* The superuser API: policy, people, departing people's tokens, audit;
+ * and a person's own password. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "http/format.h"
 #include "http/handlers.h"
 #include "util/error.h"
+#include "util/time.h"
 
 static json_t *policy_json(const pat_policy *p)
 {
@@ -68,4 +73,254 @@ int pat_h_policy_put(pat_req *r)
 out:
     json_decref(body);
     return rc;
+}
+
+/* ---- people ---- */
+
+static json_t *user_json(const pat_user *u)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:o, s:o}", "id", (json_int_t)u->id,
+                     "username", u->username, "email", u->email, "role",
+                     u->role == PAT_ROLE_SUPERUSER ? "superuser" : "member", "disabled",
+                     u->disabled, "can_manage_tokens", u->can_manage_tokens, "created_at",
+                     pat_format_time(u->created_at), "updated_at",
+                     pat_format_time(u->updated_at));
+}
+
+/* A parsed people body; strings borrowed from body. */
+static int parse_user_body(pat_req *r, json_t **body, pat_user_input *in)
+{
+    static const char *const keys[] = {"username", "email",    "password", "role",
+                                       "disabled", "can_manage_tokens", NULL};
+    const char *role = NULL;
+    int rc;
+
+    memset(in, 0, sizeof(*in));
+    if ((rc = pat_json_body(r, body)) < 0 || (rc = pat_json_only_keys(*body, keys)) < 0 ||
+        (rc = pat_json_string(*body, "username", &in->username, NULL)) < 0 ||
+        (rc = pat_json_string(*body, "email", &in->email, NULL)) < 0 ||
+        (rc = pat_json_string(*body, "password", &in->password, NULL)) < 0 ||
+        (rc = pat_json_string(*body, "role", &role, &in->has_role)) < 0 ||
+        (rc = pat_json_bool(*body, "disabled", &in->disabled, &in->has_disabled)) < 0 ||
+        (rc = pat_json_bool(*body, "can_manage_tokens", &in->can_manage_tokens,
+                            &in->has_can_manage_tokens)) < 0)
+        return rc;
+    if (role) {
+        if (strcmp(role, "superuser") == 0)
+            in->role = PAT_ROLE_SUPERUSER;
+        else if (strcmp(role, "member") == 0)
+            in->role = PAT_ROLE_MEMBER;
+        else
+            return pat_error_set(PAT_EINVAL, "role", "role must be superuser or member");
+    }
+    return PAT_OK;
+}
+
+static void wipe_password(pat_user_input *in)
+{
+    if (in->password)
+        pat_secret_wipe((char *)in->password, strlen(in->password));
+}
+
+int pat_h_users_list(pat_req *r)
+{
+    pat_user *list = NULL;
+    size_t n = 0;
+    json_t *arr;
+    int rc;
+
+    if ((rc = pat_users_list(pat_req_service(r), &r->who, &list, &n)) < 0)
+        return rc;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, user_json(&list[i]));
+    free(list);
+    pat_respond_json(r, 200, json_pack("{s:o}", "users", arr));
+    return PAT_OK;
+}
+
+int pat_h_users_create(pat_req *r)
+{
+    pat_request_info info = pat_req_info(r);
+    pat_user_input in;
+    json_t *body = NULL;
+    pat_user u;
+    int rc;
+
+    if ((rc = parse_user_body(r, &body, &in)) == PAT_OK &&
+        (rc = pat_users_create(pat_req_service(r), &r->who, &info, &in, &u)) == PAT_OK)
+        pat_respond_json(r, 201, user_json(&u));
+    wipe_password(&in);
+    json_decref(body);
+    return rc;
+}
+
+int pat_h_users_get(pat_req *r)
+{
+    pat_user u;
+    int rc;
+
+    if ((rc = pat_users_get(pat_req_service(r), &r->who, r->id, &u)) == PAT_OK)
+        pat_respond_json(r, 200, user_json(&u));
+    return rc;
+}
+
+int pat_h_users_update(pat_req *r)
+{
+    pat_request_info info = pat_req_info(r);
+    pat_user_input in;
+    json_t *body = NULL;
+    pat_user u;
+    int rc;
+
+    if ((rc = parse_user_body(r, &body, &in)) == PAT_OK &&
+        (rc = pat_users_update(pat_req_service(r), &r->who, &info, r->id, &in, &u)) == PAT_OK)
+        pat_respond_json(r, 200, user_json(&u));
+    wipe_password(&in);
+    json_decref(body);
+    return rc;
+}
+
+/* Token objects, with their owner's id (lists that cross people). */
+static json_t *token_list_json(pat_req *r, const pat_token_rec *list, size_t n)
+{
+    int64_t now = pat_service_now(pat_req_service(r));
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = pat_format_token(&list[i], now);
+        json_object_set_new(o, "user_id", json_integer(list[i].user_id));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+int pat_h_users_tokens(pat_req *r)
+{
+    pat_token_rec *list = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = pat_users_tokens(pat_req_service(r), &r->who, r->id, &list, &n)) < 0)
+        return rc;
+    pat_respond_json(r, 200, json_pack("{s:o}", "tokens", token_list_json(r, list, n)));
+    free(list);
+    return PAT_OK;
+}
+
+int pat_h_users_revoke_all(pat_req *r)
+{
+    pat_request_info info = pat_req_info(r);
+    size_t revoked = 0;
+    int rc;
+
+    if ((rc = pat_users_revoke_all(pat_req_service(r), &r->who, &info, r->id, &revoked)) < 0)
+        return rc;
+    pat_respond_json(r, 200, json_pack("{s:I}", "revoked", (json_int_t)revoked));
+    return PAT_OK;
+}
+
+int pat_h_policy_violations(pat_req *r)
+{
+    pat_token_rec *list = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = pat_policy_violations(pat_req_service(r), &r->who, 1000, &list, &n)) < 0)
+        return rc;
+    pat_respond_json(r, 200, json_pack("{s:o}", "tokens", token_list_json(r, list, n)));
+    free(list);
+    return PAT_OK;
+}
+
+int pat_h_password_change(pat_req *r)
+{
+    static const char *const keys[] = {"current_password", "new_password", NULL};
+    pat_request_info info = pat_req_info(r);
+    const char *current = NULL, *fresh = NULL;
+    json_t *body = NULL;
+    int rc;
+
+    if ((rc = pat_json_body(r, &body)) < 0 || (rc = pat_json_only_keys(body, keys)) < 0 ||
+        (rc = pat_json_string(body, "current_password", &current, NULL)) < 0 ||
+        (rc = pat_json_string(body, "new_password", &fresh, NULL)) < 0)
+        goto out;
+    if (!current || !fresh) {
+        rc = pat_error_set(PAT_EINVAL, current ? "new_password" : "current_password",
+                           "current_password and new_password are required");
+        goto out;
+    }
+    if ((rc = pat_users_change_password(pat_req_service(r), &r->who, &info, current, fresh)) < 0)
+        goto out;
+    pat_respond_empty(r, 204);
+out:
+    if (current)
+        pat_secret_wipe((char *)current, strlen(current));
+    if (fresh)
+        pat_secret_wipe((char *)fresh, strlen(fresh));
+    json_decref(body);
+    return rc;
+}
+
+/* ---- audit ---- */
+
+int pat_h_audit(pat_req *r)
+{
+    pat_service *svc = pat_req_service(r);
+    const char *user = pat_req_query(r, "user");
+    const char *action = pat_req_query(r, "action");
+    const char *since = pat_req_query(r, "since");
+    const char *before = pat_req_query(r, "before");
+    const char *limit = pat_req_query(r, "limit");
+    pat_audit_filter f;
+    pat_audit_rec *list = NULL;
+    size_t n = 0;
+    json_t *arr, *o;
+    char *end;
+    int rc;
+
+    memset(&f, 0, sizeof(f));
+    if (user && *user) {
+        f.user_id = strtoll(user, &end, 10);
+        if (*end || f.user_id <= 0)
+            return pat_error_set(PAT_EINVAL, "user", "user must be a person's id");
+    }
+    if (action && *action) {
+        if (strlen(action) > 64)
+            return pat_error_set(PAT_EINVAL, "action", "action is too long");
+        f.action = action;
+    }
+    if (since && *since && pat_time_parse(since, &f.since) < 0)
+        return pat_error_set(PAT_EINVAL, "since", "since must be an RFC 3339 time");
+    if (before && *before) {
+        f.before_id = strtoll(before, &end, 10);
+        if (*end || f.before_id <= 0)
+            return pat_error_set(PAT_EINVAL, "before", "before must be an event id");
+    }
+    if (limit && *limit) {
+        long l = strtol(limit, &end, 10);
+        if (*end || l < 1 || l > PAT_AUDIT_PAGE_MAX)
+            return pat_error_set(PAT_EINVAL, "limit", "limit must be 1 to %d",
+                                 PAT_AUDIT_PAGE_MAX);
+        f.limit = (size_t)l;
+    }
+    if ((rc = pat_audit_list(svc, &r->who, &f, &list, &n)) < 0)
+        return rc;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const pat_audit_rec *e = &list[i];
+        json_array_append_new(
+            arr, json_pack("{s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s}", "id",
+                           (json_int_t)e->id, "at", pat_format_time(e->at), "actor_user_id",
+                           e->actor_user_id ? json_integer(e->actor_user_id) : json_null(),
+                           "actor_token_id",
+                           e->actor_token_id ? json_integer(e->actor_token_id) : json_null(),
+                           "action", e->action, "target", e->target, "ip", e->ip, "user_agent",
+                           e->user_agent, "detail", e->detail));
+    }
+    o = json_pack("{s:o, s:o}", "events", arr, "next_before",
+                  n == f.limit && n ? json_integer(list[n - 1].id) : json_null());
+    free(list);
+    pat_respond_json(r, 200, o);
+    return PAT_OK;
 }

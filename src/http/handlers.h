@@ -42,6 +42,15 @@ int pat_http_verify(pat_req *r, const char *token, size_t len, const char *requi
 /* http/h_admin.c */
 int pat_h_policy_get(pat_req *r);
 int pat_h_policy_put(pat_req *r);
+int pat_h_policy_violations(pat_req *r);
+int pat_h_users_list(pat_req *r);
+int pat_h_users_create(pat_req *r);
+int pat_h_users_get(pat_req *r);
+int pat_h_users_update(pat_req *r);
+int pat_h_users_tokens(pat_req *r);
+int pat_h_users_revoke_all(pat_req *r);
+int pat_h_password_change(pat_req *r);
+int pat_h_audit(pat_req *r);
 
 /* http/h_verify.c */
 int pat_h_auth(pat_req *r);

@@ -57,6 +57,44 @@ static void random_secret(char out[PAT_SESSION_SECRET_BUF])
     sodium_memzero(raw, sizeof(raw));
 }
 
+/* Keys of the sign-in limiter: one per address, one per account. */
+static void signin_keys(const char *username, const pat_request_info *info, char ip_key[80],
+                        char user_key[80])
+{
+    snprintf(ip_key, 80, "ip:%s", info && info->ip ? info->ip : "");
+    snprintf(user_key, 80, "user:%.64s", username);
+}
+
+/* Too many failures from this address, or against this account, lately?
+ * The account's window is short, so a stranger cannot lock its owner out
+ * for long; the address's is longer. */
+static int signin_allowed(pat_service *svc, const char *username, const pat_request_info *info,
+                          int64_t now)
+{
+    char ip_key[80], user_key[80], seconds[24];
+    int64_t wait;
+
+    signin_keys(username, info, ip_key, user_key);
+    wait = pat_ratelimit_blocked(svc->signin_by_address, ip_key, now);
+    if (!wait)
+        wait = pat_ratelimit_blocked(svc->signin_by_account, user_key, now);
+    if (!wait)
+        return PAT_OK;
+    snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
+    pat_audit_record(svc, NULL, info, "session.rate_limited", "user", "username=%.64s", username);
+    return pat_error_set(PAT_ERATE, seconds, "too many failed sign-ins; retry later");
+}
+
+static void signin_failed(pat_service *svc, const char *username, const pat_request_info *info,
+                          int64_t now)
+{
+    char ip_key[80], user_key[80];
+
+    signin_keys(username, info, ip_key, user_key);
+    pat_ratelimit_fail(svc->signin_by_address, ip_key, now);
+    pat_ratelimit_fail(svc->signin_by_account, user_key, now);
+}
+
 int pat_service_login(pat_service *svc, const char *username, const char *password,
                       const pat_request_info *info, char sid[PAT_SESSION_SECRET_BUF],
                       char csrf[PAT_SESSION_SECRET_BUF], pat_principal *who)
@@ -66,6 +104,8 @@ int pat_service_login(pat_service *svc, const char *username, const char *passwo
     int64_t now = svc->clock();
     int rc, found;
 
+    if ((rc = signin_allowed(svc, username, info, now)) < 0)
+        goto out;
     found = strlen(username) <= PAT_USERNAME_MAX &&
             pat_store_user_get_by_name(svc->store, username, &u) == PAT_OK;
     if (!found) {
@@ -73,6 +113,7 @@ int pat_service_login(pat_service *svc, const char *username, const char *passwo
         password_matches(dummy, password);
     }
     if (!found || !password_matches(u.password_hash, password) || u.disabled) {
+        signin_failed(svc, username, info, now);
         pat_audit_record(svc, NULL, info, "session.failed", "user", "username=%.64s", username);
         rc = pat_error_set(PAT_EUNAUTH, NULL, "wrong username or password");
         goto out;
@@ -86,7 +127,7 @@ int pat_service_login(pat_service *svc, const char *username, const char *passwo
     s.created_at = now;
     s.expires_at = now + PAT_SESSION_LIFETIME;
     /* The password was just typed, so the confirmation window starts open. */
-    s.confirmed_until = now + PAT_CONFIRM_WINDOW;
+    s.confirmed_until = now + svc->config->confirm_window_seconds;
     snprintf(s.ip, sizeof(s.ip), "%s", info && info->ip ? info->ip : "");
     snprintf(s.user_agent, sizeof(s.user_agent), "%s",
              info && info->user_agent ? info->user_agent : "");
@@ -166,7 +207,7 @@ int pat_service_session_confirm(pat_service *svc, pat_principal *who, const char
                                 const pat_request_info *info)
 {
     pat_user u;
-    int64_t until = svc->clock() + PAT_CONFIRM_WINDOW;
+    int64_t until = svc->clock() + svc->config->confirm_window_seconds;
     int rc;
 
     if (who->kind != PAT_AUTH_SESSION)
@@ -183,6 +224,36 @@ int pat_service_session_confirm(pat_service *svc, pat_principal *who, const char
         goto out;
     who->confirmed_until = until;
     pat_audit_record(svc, who, info, "session.confirmed", "user", "username=%s", who->username);
+out:
+    sodium_memzero(&u, sizeof(u));
+    return rc;
+}
+
+int pat_users_change_password(pat_service *svc, const pat_principal *who,
+                              const pat_request_info *info, const char *current,
+                              const char *new_password)
+{
+    pat_user u;
+    int rc;
+
+    if (who->kind != PAT_AUTH_SESSION)
+        return pat_error_set(PAT_EFORBIDDEN, NULL, "change your password from a console session");
+    if ((rc = pat_store_user_get(svc->store, who->user_id, &u)) < 0)
+        return rc;
+    if (!password_matches(u.password_hash, current)) {
+        pat_audit_record(svc, who, info, "user.password_change_failed", "user", "id=%lld",
+                         (long long)u.id);
+        rc = pat_error_set(PAT_EFORBIDDEN, "current_password", "the current password is wrong");
+        goto out;
+    }
+    if ((rc = pat_service_password_hash(new_password, u.password_hash)) < 0)
+        goto out;
+    u.updated_at = svc->clock();
+    if ((rc = pat_store_user_update(svc->store, &u)) < 0)
+        goto out;
+    /* Whoever else holds a session of this account is signed out. */
+    pat_store_session_delete_user(svc->store, u.id, who->session_hash);
+    pat_audit_record(svc, who, info, "user.password_changed", "user", "id=%lld", (long long)u.id);
 out:
     sodium_memzero(&u, sizeof(u));
     return rc;

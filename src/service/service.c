@@ -42,6 +42,8 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     svc->cache = pat_cache_new((size_t)cfg->cache_max_entries);
     svc->lastuse = pat_lastuse_new(0);
     svc->auth_failures = pat_ratelimit_new(cfg->auth_fail_limit, cfg->auth_fail_window_seconds);
+    svc->signin_by_address = pat_ratelimit_new(PAT_SIGNIN_ADDRESS_LIMIT, 300);
+    svc->signin_by_account = pat_ratelimit_new(PAT_SIGNIN_ACCOUNT_LIMIT, 60);
     pthread_mutex_init(&svc->flush_lock, NULL);
     pthread_cond_init(&svc->flush_wake, NULL);
     refresh_policy(svc);
@@ -75,6 +77,8 @@ void pat_service_free(pat_service *svc)
     pthread_cond_destroy(&svc->flush_wake);
     pthread_mutex_destroy(&svc->flush_lock);
     pat_ratelimit_free(svc->auth_failures);
+    pat_ratelimit_free(svc->signin_by_address);
+    pat_ratelimit_free(svc->signin_by_account);
     pat_lastuse_free(svc->lastuse);
     pat_cache_free(svc->cache);
     sodium_memzero(svc->key, sizeof(svc->key));
@@ -114,6 +118,19 @@ void pat_service_request_flush(pat_service *svc)
     }
 }
 
+/* Drops audit events past the retention period, at most hourly. */
+static void prune_audit(pat_service *svc)
+{
+    int64_t now = svc->clock();
+    int days = svc->config->audit_retention_days;
+
+    if (days <= 0 || now - svc->last_prune < 3600)
+        return;
+    svc->last_prune = now;
+    if (pat_store_audit_prune(svc->store, now - (int64_t)days * PAT_DAY) < 0)
+        pat_log_error("audit: cannot prune: %s", pat_error_last()->message);
+}
+
 static void *flusher_main(void *arg)
 {
     pat_service *svc = arg;
@@ -136,6 +153,7 @@ static void *flusher_main(void *arg)
         pat_service_flush(svc);
         /* Another instance may have changed the policy. */
         refresh_policy(svc);
+        prune_audit(svc);
         pthread_mutex_lock(&svc->flush_lock);
     }
     pthread_mutex_unlock(&svc->flush_lock);

@@ -91,7 +91,8 @@ int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
 #define PAT_PASSWORD_MAX 1024
 #define PAT_SESSION_SECRET_BUF 64 /* base64url of 32 bytes and a NUL */
 #define PAT_SESSION_LIFETIME (12 * 3600)
-#define PAT_CONFIRM_WINDOW 300
+#define PAT_SIGNIN_ADDRESS_LIMIT 20 /* failed sign-ins per address per 5 minutes */
+#define PAT_SIGNIN_ACCOUNT_LIMIT 10 /* failed sign-ins per account per minute */
 
 /* Creates the superuser "admin" if there is no user yet. password is used
  * when non-NULL, otherwise a random one is written to generated (room for
@@ -234,5 +235,63 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
 
 /* The token the caller authenticated with. */
 int pat_tokens_self(pat_service *svc, const pat_principal *actor, pat_token_rec *out);
+
+
+/* ---- people, the token permission, audit (service/users.c) ---- */
+
+/* A create or edit of a person; NULL / false has_* = not given. Strings
+ * are borrowed; password is wiped by the caller. */
+typedef struct pat_user_input {
+    const char *username;
+    const char *email;
+    const char *password;
+    bool has_role;
+    int role;
+    bool has_disabled;
+    bool disabled;
+    bool has_can_manage_tokens;
+    bool can_manage_tokens;
+} pat_user_input;
+
+/* Superuser: creates a person (password of at least 12 characters). */
+int pat_users_create(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                     const pat_user_input *in, pat_user *out);
+
+/* Superuser: every person; *out caller-freed, password hashes cleared. */
+int pat_users_list(pat_service *svc, const pat_principal *actor, pat_user **out, size_t *n);
+
+/* Superuser: one person. */
+int pat_users_get(pat_service *svc, const pat_principal *actor, int64_t id, pat_user *out);
+
+/* Superuser: role, disabled, the token permission, email, password reset.
+ * Takes effect at once on tokens and sessions; refuses to leave the
+ * organization without an enabled superuser (PAT_ECONFLICT). */
+int pat_users_update(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                     int64_t id, const pat_user_input *in, pat_user *out);
+
+/* Superuser: a person's tokens (no values). */
+int pat_users_tokens(pat_service *svc, const pat_principal *actor, int64_t id,
+                     pat_token_rec **out, size_t *n);
+
+/* Superuser: deletes every token of a person for good; *revoked = count. */
+int pat_users_revoke_all(pat_service *svc, const pat_principal *actor,
+                         const pat_request_info *info, int64_t id, size_t *revoked);
+
+/* Anyone signed in: changes their own password (current one required) and
+ * ends their other console sessions. */
+int pat_users_change_password(pat_service *svc, const pat_principal *who,
+                              const pat_request_info *info, const char *current,
+                              const char *new_password);
+
+/* Superuser: tokens the current policy would not allow (at most limit). */
+int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t limit,
+                          pat_token_rec **out, size_t *n);
+
+#define PAT_AUDIT_PAGE_MAX 500
+
+/* Audit events: all of them for a superuser (filter as given), one's own
+ * for anyone else (f->user_id is forced to theirs). */
+int pat_audit_list(pat_service *svc, const pat_principal *actor, pat_audit_filter *f,
+                   pat_audit_rec **out, size_t *n);
 
 #endif

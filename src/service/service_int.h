@@ -19,6 +19,9 @@ struct pat_service {
     pat_cache *cache;
     pat_lastuse *lastuse;
     pat_ratelimit *auth_failures; /* failed token authentications per address */
+    pat_ratelimit *signin_by_address;
+    pat_ratelimit *signin_by_account;
+    int64_t last_prune;            /* audit retention, done by the flusher */
     atomic_bool query_tokens_enabled;
     /* the last-use flusher */
     bool background;

@@ -155,6 +155,32 @@ static int sq_ping(pat_store *s)
     return rc;
 }
 
+/* Steps q to the end, reading each row with read into a growing array of
+ * elements of size elem (lock held). On success *out (caller frees), *n. */
+static int collect(sqlite_store *st, sqlite3_stmt *q, void (*read)(sqlite3_stmt *, void *),
+                   size_t elem, void **out, size_t *n)
+{
+    char *list = NULL;
+    size_t count = 0, alloc = 0;
+    int rc;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (count == alloc) {
+            alloc = alloc ? alloc * 2 : 8;
+            list = pat_realloc(list, alloc * elem);
+        }
+        read(q, list + count * elem);
+        count++;
+    }
+    if (rc != SQLITE_DONE) {
+        free(list);
+        return db_error(st, rc, "list");
+    }
+    *out = list;
+    *n = count;
+    return PAT_OK;
+}
+
 /* ---- users ---- */
 
 #define USER_COLS                                                                                 \
@@ -262,6 +288,53 @@ static int sq_user_count(pat_store *s, int64_t *out)
     } else {
         rc = db_error(st, rc, "count users");
     }
+out:
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static void read_user_row(sqlite3_stmt *q, void *dst)
+{
+    read_user(q, dst);
+}
+
+static int sq_user_list(pat_store *s, pat_user **out, size_t *n)
+{
+    sqlite_store *st = S(s);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = prepare(st, "SELECT " USER_COLS " FROM users ORDER BY id", &q)) == PAT_OK)
+        rc = collect(st, q, read_user_row, sizeof(pat_user), (void **)out, n);
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static int sq_user_update(pat_store *s, const pat_user *u)
+{
+    sqlite_store *st = S(s);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = prepare(st,
+                      "UPDATE users SET email = ?, password_hash = ?, role = ?, disabled = ?, "
+                      "can_manage_tokens = ?, updated_at = ? WHERE id = ?",
+                      &q)) < 0)
+        goto out;
+    sqlite3_bind_text(q, 1, u->email, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, u->password_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, u->role == PAT_ROLE_SUPERUSER ? "superuser" : "member", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int(q, 4, u->disabled);
+    sqlite3_bind_int(q, 5, u->can_manage_tokens);
+    sqlite3_bind_int64(q, 6, u->updated_at);
+    sqlite3_bind_int64(q, 7, u->id);
+    if ((rc = exec_done(st, q, "update user")) == PAT_OK && sqlite3_changes(st->db) == 0)
+        rc = pat_error_set(PAT_ENOTFOUND, NULL, "no such user");
 out:
     sqlite3_finalize(q);
     pthread_mutex_unlock(&st->lock);
@@ -446,12 +519,15 @@ out:
     return rc;
 }
 
+static void read_token_row(sqlite3_stmt *q, void *dst)
+{
+    read_token(q, dst);
+}
+
 static int sq_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n)
 {
     sqlite_store *st = S(s);
     sqlite3_stmt *q = NULL;
-    pat_token_rec *list = NULL;
-    size_t count = 0, alloc = 0;
     int rc;
 
     pthread_mutex_lock(&st->lock);
@@ -459,21 +535,30 @@ static int sq_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, siz
                       &q)) < 0)
         goto out;
     sqlite3_bind_int64(q, 1, user_id);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (count == alloc) {
-            alloc = alloc ? alloc * 2 : 8;
-            list = pat_realloc(list, alloc * sizeof(*list));
-        }
-        read_token(q, &list[count++]);
-    }
-    if (rc != SQLITE_DONE) {
-        rc = db_error(st, rc, "list tokens");
-        free(list);
+    rc = collect(st, q, read_token_row, sizeof(pat_token_rec), (void **)out, n);
+out:
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static int sq_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t limit,
+                                   pat_token_rec **out, size_t *n)
+{
+    sqlite_store *st = S(s);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = prepare(st,
+                      "SELECT " TOKEN_COLS " FROM tokens WHERE (?1 AND expires_at IS NULL) "
+                      "OR (?2 > 0 AND expires_at > ?2) ORDER BY id LIMIT ?3",
+                      &q)) < 0)
         goto out;
-    }
-    rc = PAT_OK;
-    *out = list;
-    *n = count;
+    sqlite3_bind_int(q, 1, never_too != 0);
+    sqlite3_bind_int64(q, 2, latest);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)limit);
+    rc = collect(st, q, read_token_row, sizeof(pat_token_rec), (void **)out, n);
 out:
     sqlite3_finalize(q);
     pthread_mutex_unlock(&st->lock);
@@ -713,6 +798,26 @@ out:
     return rc;
 }
 
+static int sq_session_delete_user(pat_store *s, int64_t user_id,
+                                  const uint8_t keep[PAT_HASH_LEN])
+{
+    sqlite_store *st = S(s);
+    sqlite3_stmt *q = NULL;
+    static const uint8_t none[PAT_HASH_LEN];
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = prepare(st, "DELETE FROM sessions WHERE user_id = ? AND id_hash != ?", &q)) < 0)
+        goto out;
+    sqlite3_bind_int64(q, 1, user_id);
+    sqlite3_bind_blob(q, 2, keep ? keep : none, PAT_HASH_LEN, SQLITE_STATIC);
+    rc = exec_done(st, q, "delete sessions");
+out:
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 /* ---- settings and audit ---- */
 
 static int sq_setting_get(pat_store *s, const char *key, char *out, size_t outsz)
@@ -789,30 +894,94 @@ out:
     return rc;
 }
 
+static void read_audit_row(sqlite3_stmt *q, void *dst)
+{
+    pat_audit_rec *r = dst;
+
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(q, 0);
+    r->at = sqlite3_column_int64(q, 1);
+    r->actor_user_id = sqlite3_column_int64(q, 2);
+    r->actor_token_id = sqlite3_column_int64(q, 3);
+    copy_text(q, 4, r->action, sizeof(r->action));
+    copy_text(q, 5, r->target, sizeof(r->target));
+    copy_text(q, 6, r->ip, sizeof(r->ip));
+    copy_text(q, 7, r->user_agent, sizeof(r->user_agent));
+    copy_text(q, 8, r->detail, sizeof(r->detail));
+}
+
+static int sq_audit_list(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n)
+{
+    sqlite_store *st = S(s);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = prepare(st,
+                      "SELECT id, at, actor_user_id, actor_token_id, action, target, ip, "
+                      "user_agent, detail FROM audit WHERE (?1 = 0 OR actor_user_id = ?1) "
+                      "AND (?2 = '' OR action = ?2) AND at >= ?3 AND (?4 = 0 OR id < ?4) "
+                      "ORDER BY id DESC LIMIT ?5",
+                      &q)) < 0)
+        goto out;
+    sqlite3_bind_int64(q, 1, f->user_id);
+    sqlite3_bind_text(q, 2, f->action ? f->action : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, f->since);
+    sqlite3_bind_int64(q, 4, f->before_id);
+    sqlite3_bind_int64(q, 5, (sqlite3_int64)f->limit);
+    rc = collect(st, q, read_audit_row, sizeof(pat_audit_rec), (void **)out, n);
+out:
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static int sq_audit_prune(pat_store *s, int64_t before)
+{
+    sqlite_store *st = S(s);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = prepare(st, "DELETE FROM audit WHERE at < ?", &q)) == PAT_OK) {
+        sqlite3_bind_int64(q, 1, before);
+        rc = exec_done(st, q, "prune audit");
+    }
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 static const pat_store_vtable sqlite_vtable = {
-    1,
-    sq_close,
-    sq_ping,
-    sq_user_create,
-    sq_user_get,
-    sq_user_get_by_name,
-    sq_user_count,
-    sq_token_insert,
-    sq_token_get,
-    sq_token_insert_many,
-    sq_token_get_by_hash,
-    sq_token_list,
-    sq_token_update,
-    sq_token_delete,
-    sq_token_delete_many,
-    sq_token_touch_many,
-    sq_session_insert,
-    sq_session_get,
-    sq_session_delete,
-    sq_session_set_confirmed,
-    sq_setting_get,
-    sq_setting_set,
-    sq_audit_append,
+    .version = 1,
+    .close = sq_close,
+    .ping = sq_ping,
+    .user_create = sq_user_create,
+    .user_get = sq_user_get,
+    .user_get_by_name = sq_user_get_by_name,
+    .user_count = sq_user_count,
+    .user_list = sq_user_list,
+    .user_update = sq_user_update,
+    .token_insert = sq_token_insert,
+    .token_get = sq_token_get,
+    .token_insert_many = sq_token_insert_many,
+    .token_get_by_hash = sq_token_get_by_hash,
+    .token_list = sq_token_list,
+    .token_update = sq_token_update,
+    .token_delete = sq_token_delete,
+    .token_delete_many = sq_token_delete_many,
+    .token_list_exceeding = sq_token_list_exceeding,
+    .token_touch_many = sq_token_touch_many,
+    .session_insert = sq_session_insert,
+    .session_get = sq_session_get,
+    .session_delete = sq_session_delete,
+    .session_set_confirmed = sq_session_set_confirmed,
+    .session_delete_user = sq_session_delete_user,
+    .setting_get = sq_setting_get,
+    .setting_set = sq_setting_set,
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
+    .audit_prune = sq_audit_prune,
 };
 
 int pat_store_sqlite_open(pat_store **out, const char *path)

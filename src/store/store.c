@@ -141,3 +141,38 @@ int pat_store_audit_append(pat_store *s, pat_audit_rec *r)
     pat_metrics_store_write();
     return s->vt->audit_append(s, r);
 }
+
+int pat_store_user_list(pat_store *s, pat_user **out, size_t *n)
+{
+    return s->vt->user_list(s, out, n);
+}
+
+int pat_store_user_update(pat_store *s, const pat_user *u)
+{
+    pat_metrics_store_write();
+    return s->vt->user_update(s, u);
+}
+
+int pat_store_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t limit,
+                                   pat_token_rec **out, size_t *n)
+{
+    return s->vt->token_list_exceeding(s, never_too, latest, limit, out, n);
+}
+
+int pat_store_session_delete_user(pat_store *s, int64_t user_id,
+                                  const uint8_t keep[PAT_HASH_LEN])
+{
+    pat_metrics_store_write();
+    return s->vt->session_delete_user(s, user_id, keep);
+}
+
+int pat_store_audit_list(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n)
+{
+    return s->vt->audit_list(s, f, out, n);
+}
+
+int pat_store_audit_prune(pat_store *s, int64_t before)
+{
+    pat_metrics_store_write();
+    return s->vt->audit_prune(s, before);
+}

@@ -108,6 +108,13 @@ int pat_store_user_get(pat_store *s, int64_t id, pat_user *out);
 int pat_store_user_get_by_name(pat_store *s, const char *username, pat_user *out);
 int pat_store_user_count(pat_store *s, int64_t *out);
 
+/* All users by id, in *out (caller frees) and *n. */
+int pat_store_user_list(pat_store *s, pat_user **out, size_t *n);
+
+/* Writes every mutable field of u by u->id (email, password hash, role,
+ * disabled, can_manage_tokens, updated_at). PAT_ENOTFOUND if absent. */
+int pat_store_user_update(pat_store *s, const pat_user *u);
+
 /* Tokens. insert fills t->id; PAT_EEXISTS on a name the owner already uses
  * or a hash collision. update writes every mutable field of t by t->id. */
 int pat_store_token_insert(pat_store *s, pat_token_rec *t);
@@ -146,12 +153,22 @@ typedef struct pat_token_touch {
  * skipped. */
 int pat_store_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
 
+/* Tokens of any owner that expire never (if never_too) or after latest
+ * (if latest > 0): those a tightened policy no longer allows. At most limit,
+ * in *out (caller frees). */
+int pat_store_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t limit,
+                                   pat_token_rec **out, size_t *n);
+
 /* Sessions, keyed by the hash of their id. */
 int pat_store_session_insert(pat_store *s, const pat_session_rec *r);
 int pat_store_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);
 int pat_store_session_delete(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);
 int pat_store_session_set_confirmed(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN],
                                     int64_t confirmed_until);
+
+/* Ends every session of user_id except keep (NULL = all). */
+int pat_store_session_delete_user(pat_store *s, int64_t user_id,
+                                  const uint8_t keep[PAT_HASH_LEN]);
 
 /* Settings: small text values by key. get: PAT_ENOTFOUND if unset; value
  * NUL-terminated into out (outsz bytes). */
@@ -160,5 +177,20 @@ int pat_store_setting_set(pat_store *s, const char *key, const char *value);
 
 /* Appends an audit event; fills r->id. */
 int pat_store_audit_append(pat_store *s, pat_audit_rec *r);
+
+/* Which audit events to list: 0 / "" / NULL fields do not filter. */
+typedef struct pat_audit_filter {
+    int64_t user_id;   /* events whose actor is this person */
+    const char *action;
+    int64_t since;     /* at >= since */
+    int64_t before_id; /* id < before_id: the next page */
+    size_t limit;
+} pat_audit_filter;
+
+/* Events matching f, newest first, in *out (caller frees). */
+int pat_store_audit_list(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
+
+/* Deletes events older than before. */
+int pat_store_audit_prune(pat_store *s, int64_t before);
 
 #endif

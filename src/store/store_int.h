@@ -12,6 +12,8 @@ typedef struct pat_store_vtable {
     int (*user_get)(pat_store *s, int64_t id, pat_user *out);
     int (*user_get_by_name)(pat_store *s, const char *username, pat_user *out);
     int (*user_count)(pat_store *s, int64_t *out);
+    int (*user_list)(pat_store *s, pat_user **out, size_t *n);
+    int (*user_update)(pat_store *s, const pat_user *u);
     int (*token_insert)(pat_store *s, pat_token_rec *t);
     int (*token_get)(pat_store *s, int64_t id, pat_token_rec *out);
     int (*token_insert_many)(pat_store *s, pat_token_rec *t, size_t n);
@@ -22,15 +24,20 @@ typedef struct pat_store_vtable {
     int (*token_delete)(pat_store *s, int64_t user_id, int64_t id);
     int (*token_delete_many)(pat_store *s, int64_t user_id, const int64_t *ids, size_t n,
                              int64_t *deleted, size_t *ndeleted);
+    int (*token_list_exceeding)(pat_store *s, int never_too, int64_t latest, size_t limit,
+                                pat_token_rec **out, size_t *n);
     int (*token_touch_many)(pat_store *s, const pat_token_touch *touches, size_t n);
     int (*session_insert)(pat_store *s, const pat_session_rec *r);
     int (*session_get)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);
     int (*session_delete)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);
     int (*session_set_confirmed)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN],
                                  int64_t confirmed_until);
+    int (*session_delete_user)(pat_store *s, int64_t user_id, const uint8_t keep[PAT_HASH_LEN]);
     int (*setting_get)(pat_store *s, const char *key, char *out, size_t outsz);
     int (*setting_set)(pat_store *s, const char *key, const char *value);
     int (*audit_append)(pat_store *s, pat_audit_rec *r);
+    int (*audit_list)(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
+    int (*audit_prune)(pat_store *s, int64_t before);
 } pat_store_vtable;
 
 /* Every backend's struct starts with this header. */
