@@ -19,7 +19,8 @@ function init(args)
   end
   mode = os.getenv("MODE") or "random"
   stride = tonumber(os.getenv("THREADS") or "1")
-  pos = (tid or 1) - 1
+  -- OFFSET lets successive warm-up runs continue where the last one ended.
+  pos = tonumber(os.getenv("OFFSET") or "0") + (tid or 1) - 1
   math.randomseed(os.time() * 100 + (tid or 0))
 end
 
@@ -27,7 +28,7 @@ function request()
   local t
   if mode == "seq" then
     pos = pos + stride
-    if pos > #tokens then pos = ((tid or 1) - 1) % stride + 1 end
+    while pos > #tokens do pos = pos - #tokens end
     t = tokens[pos]
   else
     t = tokens[math.random(#tokens)]

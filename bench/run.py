@@ -45,8 +45,9 @@ def wait_port(port, timeout=30):
     raise RuntimeError('nothing listens on %d' % port)
 
 
-def wrk(port, tokens_file, mode='random', duration=DURATION):
-    env = dict(os.environ, TOKENS_FILE=tokens_file, MODE=mode, THREADS=str(THREADS))
+def wrk(port, tokens_file, mode='random', duration=DURATION, offset=0):
+    env = dict(os.environ, TOKENS_FILE=tokens_file, MODE=mode, THREADS=str(THREADS),
+               OFFSET=str(offset))
     out = subprocess.run(['wrk', '-t%d' % THREADS, '-c%d' % CONNECTIONS, '-d%ds' % duration,
                           '--latency', '-s', LUA, 'http://127.0.0.1:%d/auth' % port],
                          env=env, capture_output=True, text=True, check=True).stdout
@@ -144,8 +145,9 @@ def run_size(workdir, n, unknown_file):
     try:
         # Warm the cache by walking every token, as a long-running server is.
         deadline = time.time() + 600
+        offset = 0
         while metric(port, 'patd_cache_entries') < n * 0.999 and time.time() < deadline:
-            wrk(port, tokens, mode='seq', duration=5)
+            offset += wrk(port, tokens, mode='seq', duration=5, offset=offset)['total']
         entries = metric(port, 'patd_cache_entries')
         writes0 = metric(port, 'patd_store_writes_total')
         valid = wrk(port, tokens)

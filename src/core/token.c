@@ -44,10 +44,24 @@ void pat_token_generate(char out[PAT_TOKEN_BUF], const char *prefix)
     size_t plen = strlen(prefix);
     char *random_part = out + plen;
 
+    unsigned char pool[64];
+    size_t used = sizeof(pool);
+
     memcpy(out, prefix, plen);
-    /* randombytes_uniform is unbiased, unlike byte % 62. */
-    for (int i = 0; i < PAT_TOKEN_RANDOM_LEN; i++)
-        random_part[i] = BASE62[randombytes_uniform(62)];
+    /* One CSPRNG call per 64 bytes rather than one per character. Bytes of
+     * 248 and above are dropped, so byte % 62 stays unbiased (248 = 4 * 62). */
+    for (int i = 0; i < PAT_TOKEN_RANDOM_LEN; i++) {
+        unsigned char b;
+        do {
+            if (used == sizeof(pool)) {
+                randombytes_buf(pool, sizeof(pool));
+                used = 0;
+            }
+            b = pool[used++];
+        } while (b >= 248);
+        random_part[i] = BASE62[b % 62];
+    }
+    sodium_memzero(pool, sizeof(pool));
     pat_token_checksum(random_part, random_part + PAT_TOKEN_RANDOM_LEN);
     out[plen + PAT_TOKEN_RANDOM_LEN + PAT_TOKEN_CHECKSUM_LEN] = '\0';
 }

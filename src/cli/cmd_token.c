@@ -1,0 +1,535 @@
+/* pat token …: the own-token commands. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/time.h"
+
+#define SCOPES_MAX 100
+
+static void token_usage(FILE *to)
+{
+    fputs("usage: pat token COMMAND [ARGS]\n"
+          "\n"
+          "  list [--status active|disabled|expired] [--search TEXT]\n"
+          "  create --name N [--description D] [--expires 7d|30d|60d|90d|YYYY-MM-DD|never]\n"
+          "         [--scope S]... [--scope-set NAME] [--cidr NET]...\n"
+          "  show ID\n"
+          "  edit ID [--name N] [--description D] [--expires …] [--scope S]...\n"
+          "  disable ID          enable ID\n"
+          "  regenerate ID [--grace 10m]\n"
+          "  copy ID --name N\n"
+          "  delete ID... [--yes]\n"
+          "  self                the token pat itself uses\n"
+          "\n"
+          "create, regenerate and copy print the new value alone on standard output.\n",
+          to);
+}
+
+/* Reads a positive id; PAT_EXIT_USAGE otherwise. */
+static int parse_id(const char *s, long long *id)
+{
+    char *end;
+
+    *id = strtoll(s, &end, 10);
+    if (!*s || *end || *id <= 0) {
+        fprintf(stderr, "pat: not a token id: ");
+        pat_cli_print_escaped(stderr, s);
+        fputc('\n', stderr);
+        return PAT_EXIT_USAGE;
+    }
+    return PAT_EXIT_OK;
+}
+
+/* Sets the expiry fields of body from --expires. */
+static int parse_expires(const char *v, json_t *body, int is_edit)
+{
+    if (strcmp(v, "never") == 0) {
+        if (is_edit)
+            json_object_set_new(body, "expires_at", json_null());
+        else
+            json_object_set_new(body, "never_expires", json_true());
+        return PAT_EXIT_OK;
+    }
+    if (!is_edit && (strcmp(v, "7d") == 0 || strcmp(v, "30d") == 0 || strcmp(v, "60d") == 0 ||
+                     strcmp(v, "90d") == 0)) {
+        json_object_set_new(body, "expires_in_days", json_integer(atoi(v)));
+        return PAT_EXIT_OK;
+    }
+    if (is_edit && v[0] >= '0' && v[0] <= '9' && v[strlen(v) - 1] == 'd' && strlen(v) <= 4) {
+        char at[PAT_TIME_STR];
+        pat_time_format(pat_time_now() + (int64_t)atoi(v) * 86400, at);
+        json_object_set_new(body, "expires_at", json_string(at));
+        return PAT_EXIT_OK;
+    }
+    {
+        int64_t t;
+        if (pat_time_parse(v, &t) == 0) {
+            json_object_set_new(body, "expires_at", json_string(v));
+            return PAT_EXIT_OK;
+        }
+    }
+    fputs("pat: --expires takes 7d, 30d, 60d, 90d, a date (YYYY-MM-DD) or never\n", stderr);
+    return PAT_EXIT_USAGE;
+}
+
+/* "10m", "30s", "2h" or seconds. */
+static int parse_duration(const char *v, long long *out)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+
+    if (end == v || n < 0)
+        goto bad;
+    if (*end == '\0' || strcmp(end, "s") == 0)
+        *out = n;
+    else if (strcmp(end, "m") == 0)
+        *out = n * 60;
+    else if (strcmp(end, "h") == 0)
+        *out = n * 3600;
+    else
+        goto bad;
+    return PAT_EXIT_OK;
+bad:
+    fputs("pat: --grace takes a duration such as 30s, 10m or 1h\n", stderr);
+    return PAT_EXIT_USAGE;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* Scopes of a token object as "a b c" into out. */
+static void scopes_text(json_t *t, char *out, size_t outsz)
+{
+    size_t i, len = 0;
+    json_t *s;
+
+    out[0] = '\0';
+    json_array_foreach(json_object_get(t, "scopes"), i, s) {
+        len += (size_t)snprintf(out + len, outsz > len ? outsz - len : 0, "%s%s", i ? " " : "",
+                                json_string_value(s));
+    }
+}
+
+static void print_token_list(pat_cli *c, json_t *tokens)
+{
+    static const char *const header[] = {"ID", "NAME", "PREFIX", "SCOPES", "STATUS", "EXPIRES",
+                                         "LAST USED"};
+    size_t n = json_array_size(tokens), i;
+    const char **cells = calloc(n * 7 + 1, sizeof(*cells));
+    char (*buf)[4][256] = calloc(n + 1, sizeof(*buf));
+    int64_t now = pat_time_now();
+    json_t *t;
+
+    json_array_foreach(tokens, i, t) {
+        json_t *last = json_object_get(t, "last_used");
+        snprintf(buf[i][0], 256, "%lld", (long long)json_integer_value(json_object_get(t, "id")));
+        scopes_text(t, buf[i][1], 256);
+        if (c->tty)
+            pat_cli_relative(buf[i][2], 256, json_string_value(json_object_get(t, "expires_at")),
+                             now);
+        else
+            snprintf(buf[i][2], 256, "%s",
+                     json_is_null(json_object_get(t, "expires_at")) ? "never"
+                                                                    : str(t, "expires_at"));
+        if (json_is_object(last)) {
+            char when[64];
+            if (c->tty)
+                pat_cli_relative(when, sizeof(when), str(last, "at"), now);
+            else
+                snprintf(when, sizeof(when), "%s", str(last, "at"));
+            snprintf(buf[i][3], 256, "%s %s %s from %s", when, str(last, "method"),
+                     str(last, "path"), str(last, "ip"));
+        } else {
+            snprintf(buf[i][3], 256, "never used");
+        }
+        cells[i * 7 + 0] = buf[i][0];
+        cells[i * 7 + 1] = str(t, "name");
+        cells[i * 7 + 2] = str(t, "prefix");
+        cells[i * 7 + 3] = buf[i][1];
+        cells[i * 7 + 4] = str(t, "status");
+        cells[i * 7 + 5] = buf[i][2];
+        cells[i * 7 + 6] = buf[i][3];
+    }
+    pat_cli_table(c, header, 7, cells, n);
+    free(buf);
+    free(cells);
+}
+
+static void print_token(pat_cli *c, json_t *t)
+{
+    char scopes[4096], when[64];
+    json_t *last = json_object_get(t, "last_used");
+    int64_t now = pat_time_now();
+
+    if (c->json) {
+        pat_cli_print_json(t);
+        return;
+    }
+    scopes_text(t, scopes, sizeof(scopes));
+    printf("id:          %lld\nname:        ", (long long)json_integer_value(json_object_get(t, "id")));
+    pat_cli_print_escaped(stdout, str(t, "name"));
+    printf("\ndescription: ");
+    pat_cli_print_escaped(stdout, str(t, "description"));
+    printf("\nprefix:      %s\nscopes:      %s\nstatus:      %s\n", str(t, "prefix"), scopes,
+           str(t, "status"));
+    pat_cli_relative(when, sizeof(when), str(t, "created_at"), now);
+    printf("created:     %s (%s)\n", str(t, "created_at"), when);
+    if (json_is_null(json_object_get(t, "expires_at"))) {
+        printf("expires:     never\n");
+    } else {
+        pat_cli_relative(when, sizeof(when), str(t, "expires_at"), now);
+        printf("expires:     %s (%s)\n", str(t, "expires_at"), when);
+    }
+    if (json_is_object(last)) {
+        pat_cli_relative(when, sizeof(when), str(last, "at"), now);
+        printf("last used:   %s (%s) %s %s from %s\n", str(last, "at"), when,
+               str(last, "method"), str(last, "path"), str(last, "ip"));
+    } else {
+        printf("last used:   never\n");
+    }
+}
+
+/* Prints a new value: alone on stdout (for TOKEN=$(pat …)), warning on stderr. */
+static void print_value(pat_cli *c, json_t *t)
+{
+    if (c->json)
+        pat_cli_print_json(t);
+    else
+        printf("%s\n", str(t, "token"));
+    fprintf(stderr, "pat: this token value is shown once; store it now.\n");
+}
+
+/* Options shared by create and edit, into body. */
+static int token_options(int argc, char **argv, json_t *body, int is_edit)
+{
+    static const struct option opts[] = {
+        {"name", required_argument, NULL, 'n'},    {"description", required_argument, NULL, 'd'},
+        {"expires", required_argument, NULL, 'e'}, {"scope", required_argument, NULL, 's'},
+        {"scope-set", required_argument, NULL, 'S'}, {"cidr", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0}};
+    json_t *scopes = NULL, *cidrs = NULL;
+    int opt, rc = PAT_EXIT_OK;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'n': json_object_set_new(body, "name", json_string(optarg)); break;
+        case 'd': json_object_set_new(body, "description", json_string(optarg)); break;
+        case 'e':
+            if ((rc = parse_expires(optarg, body, is_edit)) != PAT_EXIT_OK)
+                goto out;
+            break;
+        case 's':
+            if (!scopes)
+                scopes = json_array();
+            json_array_append_new(scopes, json_string(optarg));
+            break;
+        case 'S': json_object_set_new(body, "scope_set", json_string(optarg)); break;
+        case 'c':
+            if (!cidrs)
+                cidrs = json_array();
+            json_array_append_new(cidrs, json_string(optarg));
+            break;
+        default: rc = PAT_EXIT_USAGE; goto out;
+        }
+    }
+    /* A name or description that is not valid UTF-8 becomes null in
+     * jansson; refuse rather than send nothing. */
+    if ((json_object_get(body, "name") && json_is_null(json_object_get(body, "name"))) ||
+        (json_object_get(body, "description") &&
+         json_is_null(json_object_get(body, "description")))) {
+        fputs("pat: --name and --description must be UTF-8 text\n", stderr);
+        rc = PAT_EXIT_USAGE;
+        goto out;
+    }
+    if (scopes)
+        json_object_set(body, "scopes", scopes);
+    if (cidrs)
+        json_object_set(body, "allowed_cidrs", cidrs);
+out:
+    json_decref(scopes);
+    json_decref(cidrs);
+    return rc;
+}
+
+static int cmd_list(pat_cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"status", required_argument, NULL, 's'},
+                                         {"search", required_argument, NULL, 'q'},
+                                         {NULL, 0, NULL, 0}};
+    char path[512] = "/api/v1/tokens";
+    char *status = NULL, *q = NULL;
+    json_t *answer = NULL;
+    int opt, rc;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 's')
+            status = optarg;
+        else if (opt == 'q')
+            q = optarg;
+        else
+            return PAT_EXIT_USAGE;
+    }
+    if (status || q) {
+        char *es = status ? pat_cli_escape(status) : NULL;
+        char *eq = q ? pat_cli_escape(q) : NULL;
+        snprintf(path, sizeof(path), "/api/v1/tokens?status=%s&q=%s", es ? es : "",
+                 eq ? eq : "");
+        free(es);
+        free(eq);
+    }
+    if ((rc = pat_cli_call(c, "GET", path, NULL, &answer)) != PAT_EXIT_OK)
+        return rc;
+    if (c->json)
+        pat_cli_print_json(json_object_get(answer, "tokens"));
+    else
+        print_token_list(c, json_object_get(answer, "tokens"));
+    json_decref(answer);
+    return PAT_EXIT_OK;
+}
+
+static int cmd_create(pat_cli *c, int argc, char **argv)
+{
+    json_t *body = json_object(), *answer = NULL;
+    int rc;
+
+    if ((rc = token_options(argc, argv, body, 0)) != PAT_EXIT_OK)
+        goto out;
+    if (!json_object_get(body, "name")) {
+        fputs("pat: token create needs --name\n", stderr);
+        rc = PAT_EXIT_USAGE;
+        goto out;
+    }
+    if (!json_object_get(body, "scopes") && !json_object_get(body, "scope_set"))
+        json_object_set_new(body, "scopes", json_pack("[s]", "tokens"));
+    if ((rc = pat_cli_call(c, "POST", "/api/v1/tokens", body, &answer)) == PAT_EXIT_OK)
+        print_value(c, answer);
+out:
+    json_decref(answer);
+    json_decref(body);
+    return rc;
+}
+
+/* Commands of the form `pat token VERB ID` with an optional body. */
+static int cmd_id(pat_cli *c, int argc, char **argv, const char *method, const char *suffix,
+                  int prints_value)
+{
+    char path[128];
+    long long id;
+    json_t *answer = NULL;
+    int rc;
+
+    if (argc != 2) {
+        token_usage(stderr);
+        return PAT_EXIT_USAGE;
+    }
+    if ((rc = parse_id(argv[1], &id)) != PAT_EXIT_OK)
+        return rc;
+    snprintf(path, sizeof(path), "/api/v1/tokens/%lld%s", id, suffix);
+    if ((rc = pat_cli_call(c, method, path, NULL, &answer)) != PAT_EXIT_OK)
+        return rc;
+    if (prints_value)
+        print_value(c, answer);
+    else
+        print_token(c, answer);
+    json_decref(answer);
+    return PAT_EXIT_OK;
+}
+
+static int cmd_edit(pat_cli *c, int argc, char **argv)
+{
+    json_t *body = json_object(), *answer = NULL;
+    char path[128];
+    long long id;
+    int rc;
+
+    if ((rc = token_options(argc, argv, body, 1)) != PAT_EXIT_OK)
+        goto out;
+    if (optind != argc - 1) {
+        token_usage(stderr);
+        rc = PAT_EXIT_USAGE;
+        goto out;
+    }
+    if ((rc = parse_id(argv[optind], &id)) != PAT_EXIT_OK)
+        goto out;
+    snprintf(path, sizeof(path), "/api/v1/tokens/%lld", id);
+    if ((rc = pat_cli_call(c, "PATCH", path, body, &answer)) == PAT_EXIT_OK)
+        print_token(c, answer);
+out:
+    json_decref(answer);
+    json_decref(body);
+    return rc;
+}
+
+static int cmd_regenerate(pat_cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"grace", required_argument, NULL, 'g'},
+                                         {NULL, 0, NULL, 0}};
+    json_t *body = json_object(), *answer = NULL;
+    long long id, grace = 0;
+    char path[128];
+    int opt, rc = PAT_EXIT_OK;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt != 'g' || (rc = parse_duration(optarg, &grace)) != PAT_EXIT_OK) {
+            rc = PAT_EXIT_USAGE;
+            goto out;
+        }
+        json_object_set_new(body, "grace_seconds", json_integer(grace));
+    }
+    if (optind != argc - 1 || (rc = parse_id(argv[optind], &id)) != PAT_EXIT_OK) {
+        rc = PAT_EXIT_USAGE;
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/api/v1/tokens/%lld/regenerate", id);
+    if ((rc = pat_cli_call(c, "POST", path, body, &answer)) == PAT_EXIT_OK)
+        print_value(c, answer);
+out:
+    json_decref(answer);
+    json_decref(body);
+    return rc;
+}
+
+static int cmd_copy(pat_cli *c, int argc, char **argv)
+{
+    json_t *body = json_object(), *answer = NULL;
+    char path[128];
+    long long id;
+    int rc;
+
+    if ((rc = token_options(argc, argv, body, 0)) != PAT_EXIT_OK)
+        goto out;
+    if (optind != argc - 1 || !json_object_get(body, "name")) {
+        fputs("usage: pat token copy ID --name N\n", stderr);
+        rc = PAT_EXIT_USAGE;
+        goto out;
+    }
+    if ((rc = parse_id(argv[optind], &id)) != PAT_EXIT_OK)
+        goto out;
+    snprintf(path, sizeof(path), "/api/v1/tokens/%lld/copy", id);
+    if ((rc = pat_cli_call(c, "POST", path, body, &answer)) == PAT_EXIT_OK)
+        print_value(c, answer);
+out:
+    json_decref(answer);
+    json_decref(body);
+    return rc;
+}
+
+static int confirm(const char *question)
+{
+    char line[16];
+
+    fprintf(stderr, "%s [y/N] ", question);
+    if (!fgets(line, sizeof(line), stdin))
+        return 0;
+    return line[0] == 'y' || line[0] == 'Y';
+}
+
+static int cmd_delete(pat_cli *c, int argc, char **argv)
+{
+    json_t *ids = json_array(), *answer = NULL;
+    char path[128];
+    long long id;
+    int rc = PAT_EXIT_OK;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0) {
+            c->yes = true;
+            continue;
+        }
+        if ((rc = parse_id(argv[i], &id)) != PAT_EXIT_OK)
+            goto out;
+        json_array_append_new(ids, json_integer(id));
+    }
+    if (json_array_size(ids) == 0) {
+        fputs("usage: pat token delete ID... [--yes]\n", stderr);
+        rc = PAT_EXIT_USAGE;
+        goto out;
+    }
+    if (!c->yes && isatty(STDIN_FILENO) &&
+        !confirm("Delete for good? Anything using these tokens gets 401 at once.")) {
+        fputs("pat: nothing deleted\n", stderr);
+        rc = PAT_EXIT_ERROR;
+        goto out;
+    }
+    if (json_array_size(ids) == 1) {
+        snprintf(path, sizeof(path), "/api/v1/tokens/%lld",
+                 (long long)json_integer_value(json_array_get(ids, 0)));
+        if ((rc = pat_cli_call(c, "DELETE", path, NULL, NULL)) == PAT_EXIT_OK && !c->json)
+            printf("deleted %lld\n", (long long)json_integer_value(json_array_get(ids, 0)));
+    } else {
+        json_t *body = json_pack("{s:O}", "ids", ids);
+        rc = pat_cli_call(c, "POST", "/api/v1/tokens/bulk-delete", body, &answer);
+        json_decref(body);
+        if (rc == PAT_EXIT_OK) {
+            size_t i;
+            json_t *v;
+            if (c->json)
+                pat_cli_print_json(answer);
+            else
+                json_array_foreach(json_object_get(answer, "deleted"), i, v)
+                    printf("deleted %lld\n", (long long)json_integer_value(v));
+            if (json_array_size(json_object_get(answer, "deleted")) != json_array_size(ids)) {
+                fputs("pat: some ids were not yours or did not exist\n", stderr);
+                rc = PAT_EXIT_NOTFOUND;
+            }
+        }
+    }
+out:
+    json_decref(answer);
+    json_decref(ids);
+    return rc;
+}
+
+static int cmd_self(pat_cli *c)
+{
+    json_t *answer = NULL;
+    int rc;
+
+    if ((rc = pat_cli_call(c, "GET", "/api/v1/tokens/self", NULL, &answer)) == PAT_EXIT_OK)
+        print_token(c, answer);
+    json_decref(answer);
+    return rc;
+}
+
+int pat_cli_cmd_token(pat_cli *c, int argc, char **argv)
+{
+    const char *verb = argc > 1 ? argv[1] : "";
+
+    argc--, argv++;
+    if (strcmp(verb, "list") == 0)
+        return cmd_list(c, argc, argv);
+    if (strcmp(verb, "create") == 0)
+        return cmd_create(c, argc, argv);
+    if (strcmp(verb, "show") == 0)
+        return cmd_id(c, argc, argv, "GET", "", 0);
+    if (strcmp(verb, "edit") == 0)
+        return cmd_edit(c, argc, argv);
+    if (strcmp(verb, "disable") == 0)
+        return cmd_id(c, argc, argv, "POST", "/disable", 0);
+    if (strcmp(verb, "enable") == 0)
+        return cmd_id(c, argc, argv, "POST", "/enable", 0);
+    if (strcmp(verb, "regenerate") == 0)
+        return cmd_regenerate(c, argc, argv);
+    if (strcmp(verb, "copy") == 0)
+        return cmd_copy(c, argc, argv);
+    if (strcmp(verb, "delete") == 0)
+        return cmd_delete(c, argc, argv);
+    if (strcmp(verb, "self") == 0)
+        return cmd_self(c);
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
+        token_usage(stdout);
+        return PAT_EXIT_OK;
+    }
+    token_usage(stderr);
+    return PAT_EXIT_USAGE;
+}

@@ -1,0 +1,198 @@
+"""The pat command-line client against a real patd."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import unittest
+
+from harness import ADMIN_PASSWORD, PATD, Patd, free_port
+
+PAT = os.path.join(os.path.dirname(PATD), 'pat')
+CONFIG = """
+[scope repo:read]
+description = Read repositories
+"""
+
+
+class Cli(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.patd = Patd(config=CONFIG).start()
+        cls.home = tempfile.mkdtemp(prefix='pat-home-')
+        out = cls.pat('login', input='admin\n%s\n' % ADMIN_PASSWORD)
+        assert out.returncode == 0, out.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.patd.stop()
+        shutil.rmtree(cls.home, ignore_errors=True)
+
+    @classmethod
+    def pat(cls, *args, input='', env=None, home=None, server=True):
+        e = dict(os.environ)
+        e.pop('PAT_TOKEN', None)
+        e.pop('PAT_SERVER', None)
+        e.pop('XDG_CONFIG_HOME', None)
+        e['HOME'] = home or cls.home
+        e.update(env or {})
+        argv = [PAT] + (['--server', cls.patd.url()] if server else []) + list(args)
+        return subprocess.run(argv, input=input, capture_output=True, text=True, env=e,
+                              timeout=60)
+
+    def ok(self, *args, **kw):
+        out = self.pat(*args, **kw)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out
+
+    def test_login_saves_private_config_and_whoami(self):
+        path = os.path.join(self.home, '.config', 'pat', 'config')
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path) as f:
+            text = f.read()
+        self.assertIn('token = pat_', text)
+        self.assertNotIn(ADMIN_PASSWORD, text)
+        out = self.ok('whoami', server=False)  # the saved server is used
+        self.assertIn('admin (superuser)', out.stdout)
+
+    def test_login_again_regenerates_the_cli_token(self):
+        home = tempfile.mkdtemp(prefix='pat-home2-')
+        self.ok('login', input='admin\n%s\n' % ADMIN_PASSWORD, home=home)
+        self.ok('login', input='admin\n%s\n' % ADMIN_PASSWORD, home=home)
+        out = self.ok('token', 'list', '--json', home=home)
+        names = [t['name'] for t in json.loads(out.stdout)]
+        self.assertEqual(len([n for n in names if n.startswith('cli@')]), 1)
+
+    def test_login_with_token_and_logout(self):
+        home = tempfile.mkdtemp(prefix='pat-home3-')
+        value = self.ok('token', 'create', '--name', 'for-login').stdout.strip()
+        self.ok('login', '--with-token', input=value + '\n', home=home)
+        out = self.ok('token', 'self', '--json', home=home)
+        self.assertEqual(json.loads(out.stdout)['name'], 'for-login')
+        self.ok('logout', home=home)
+        self.assertFalse(os.path.exists(os.path.join(home, '.config', 'pat', 'config')))
+        out = self.pat('token', 'self', env={'PAT_TOKEN': value})
+        self.assertEqual(out.returncode, 3)
+        out = self.pat('login', '--with-token', input='pat_nonsense\n', home=home)
+        self.assertEqual(out.returncode, 3)
+
+    def test_wrong_password_is_auth_failure(self):
+        out = self.pat('login', input='admin\nwrong-password!\n',
+                       home=tempfile.mkdtemp(prefix='pat-home4-'))
+        self.assertEqual(out.returncode, 3)
+        self.assertIn('wrong username or password', out.stderr)
+
+    def test_create_prints_value_alone(self):
+        out = self.ok('token', 'create', '--name', 'script-token', '--expires', '60d',
+                      '--scope', 'repo:read', '--description', 'for a script')
+        value = out.stdout.strip()
+        self.assertRegex(out.stdout, r'^pat_[0-9A-Za-z]{38}\n$')
+        self.assertIn('shown once', out.stderr)
+        r = self.patd.request('GET', '/api/v1/tokens/self', token=value)
+        self.assertEqual(r.json['scopes'], ['repo:read'])
+        self.assertEqual(r.json['description'], 'for a script')
+
+    def test_create_expiry_forms(self):
+        out = self.ok('token', 'create', '--name', 'dated', '--expires', '2099-03-04', '--json')
+        self.assertEqual(json.loads(out.stdout)['expires_at'], '2099-03-04T00:00:00Z')
+        out = self.ok('token', 'create', '--name', 'forever', '--expires', 'never', '--json')
+        self.assertIsNone(json.loads(out.stdout)['expires_at'])
+        out = self.pat('token', 'create', '--name', 'bad', '--expires', '45d')
+        self.assertEqual(out.returncode, 2)
+        out = self.pat('token', 'create')
+        self.assertEqual(out.returncode, 2)
+
+    def test_every_token_command(self):
+        v = self.ok('token', 'create', '--name', 'lifecycle').stdout.strip()
+        tid = json.loads(self.ok('token', 'list', '--json').stdout)
+        tid = [t['id'] for t in tid if t['name'] == 'lifecycle'][0]
+        out = self.ok('token', 'show', str(tid))
+        self.assertIn('name:        lifecycle', out.stdout)
+        self.assertNotIn(v, out.stdout)
+        out = self.ok('token', 'edit', str(tid), '--description', 'edited', '--json')
+        self.assertEqual(json.loads(out.stdout)['description'], 'edited')
+        out = self.ok('token', 'disable', str(tid), '--json')
+        self.assertEqual(json.loads(out.stdout)['status'], 'disabled')
+        out = self.pat('token', 'edit', str(tid), '--name', 'x')
+        self.assertEqual(out.returncode, 1)
+        self.ok('token', 'enable', str(tid))
+        new = self.ok('token', 'regenerate', str(tid), '--grace', '1m').stdout.strip()
+        self.assertNotEqual(new, v)
+        self.assertEqual(self.patd.request('GET', '/api/v1/tokens/self', token=v).status, 200)
+        self.assertEqual(self.patd.request('GET', '/api/v1/tokens/self', token=new).status, 200)
+        copy = self.ok('token', 'copy', str(tid), '--name', 'lifecycle-copy').stdout.strip()
+        self.assertTrue(copy.startswith('pat_'))
+        out = self.ok('token', 'list', '--status', 'active')
+        self.assertIn('lifecycle-copy', out.stdout)
+        self.assertEqual(out.stdout.splitlines()[0].split('\t')[:3], ['ID', 'NAME', 'PREFIX'])
+        ids = [t['id'] for t in json.loads(self.ok('token', 'list', '--json').stdout)
+               if t['name'] in ('lifecycle', 'lifecycle-copy')]
+        out = self.ok('token', 'delete', '--yes', *map(str, ids))
+        self.assertEqual(out.stdout.count('deleted'), 2)
+        self.assertEqual(self.patd.request('GET', '/api/v1/tokens/self', token=new).status, 401)
+        out = self.pat('token', 'show', str(ids[0]))
+        self.assertEqual(out.returncode, 4)
+
+    def test_delete_single_and_usage(self):
+        self.ok('token', 'create', '--name', 'single')
+        tid = [t['id'] for t in json.loads(self.ok('token', 'list', '--json').stdout)
+               if t['name'] == 'single'][0]
+        self.ok('token', 'delete', str(tid), '--yes')
+        self.assertEqual(self.pat('token', 'delete').returncode, 2)
+        self.assertEqual(self.pat('token', 'delete', 'abc').returncode, 2)
+        self.assertEqual(self.pat('token', 'frobnicate').returncode, 2)
+        self.assertEqual(self.pat('nonsense').returncode, 2)
+
+    def test_control_characters_escaped(self):
+        r = self.patd.request('GET', '/api/v1/tokens/self',
+                              token=self.ok('token', 'create', '--name', 'esc-probe').stdout.strip())
+        self.assertEqual(r.status, 200)
+        s = self.patd.login()
+        self.patd.request('PATCH', '/api/v1/tokens/%d' % r.json['id'],
+                          {'description': 'line1\nline2\t\u001b[31mred'}, session=s)
+        out = self.ok('token', 'show', str(r.json['id']))
+        self.assertIn('line1\\nline2\\t\\x1b[31mred', out.stdout)
+        self.assertNotIn('\x1b', out.stdout)
+
+    def test_unreachable_server(self):
+        out = self.pat('--server', 'http://127.0.0.1:%d' % free_port(), 'token', 'list',
+                       server=False)
+        self.assertEqual(out.returncode, 5)
+        self.assertIn('cannot reach', out.stderr)
+
+    def test_scopes_and_admin(self):
+        out = self.ok('scopes')
+        self.assertIn('repo:read', out.stdout)
+        out = self.ok('admin', 'users', 'create', 'mo', '--email', 'mo@example.com',
+                      input='a-long-password-1\n')
+        self.assertIn('mo', out.stdout)
+        users = json.loads(self.ok('admin', 'users', 'list', '--json').stdout)['users']
+        uid = [u['id'] for u in users if u['username'] == 'mo'][0]
+        self.ok('admin', 'users', 'withdraw', str(uid))
+        self.assertFalse(self.patd.request('GET', '/api/v1/users/%d' % uid,
+                                           session=self.patd.login()).json['can_manage_tokens'])
+        self.ok('admin', 'users', 'grant', str(uid))
+        self.ok('admin', 'users', 'disable', str(uid))
+        self.ok('admin', 'users', 'enable', str(uid))
+        out = self.ok('admin', 'users', 'revoke-all', str(uid), '--yes')
+        self.assertIn('revoked 0 tokens', out.stdout)
+        out = self.ok('admin', 'policy', 'set', 'max_lifetime_days=60')
+        self.assertIn('max_lifetime_days=60', out.stdout)
+        out = self.ok('admin', 'policy', 'set', 'max_lifetime_days=none')
+        self.assertIn('max_lifetime_days=none', out.stdout)
+        out = self.pat('admin', 'policy', 'set', 'bogus=1')
+        self.assertEqual(out.returncode, 1)
+        out = self.ok('admin', 'audit', '--action', 'user.created', '--limit', '5')
+        self.assertIn('user.created', out.stdout)
+        out = self.pat('admin', 'users', 'disable', '999999')
+        self.assertEqual(out.returncode, 4)
+
+    def test_help(self):
+        out = self.ok('--help', server=False)
+        self.assertIn('login', out.stdout)
+        out = self.ok('token', '--help', server=False)
+        self.assertIn('regenerate', out.stdout)
+        out = self.ok('admin', '--help', server=False)
+        self.assertIn('revoke-all', out.stdout)
