@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test unit blackbox bench clean install deps
+.PHONY: all build run test unit blackbox browser bench clean install deps
 
 all: build
 
@@ -28,7 +28,7 @@ test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory $(TEST_BUILD)/build.ninja
 	@ninja -C $(TEST_BUILD) >/dev/null
-	@$(MAKE) --no-print-directory unit blackbox
+	@$(MAKE) --no-print-directory unit blackbox browser
 
 unit:
 	meson test -C $(TEST_BUILD) --print-errorlogs
@@ -39,6 +39,12 @@ blackbox:
 # Not part of make test: wrk against nginx and patd, writes docs/PERFORMANCE.md.
 bench:
 	$(PYTHON) bench/run.py
+
+# The console in Debian's Chromium, driven by playwright-core from npm.
+browser:
+	@[ -d tests/browser/node_modules/playwright-core ] || \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	cd tests/browser && PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd node --test --test-concurrency=1 console.test.mjs
 
 install: build
 	meson install -C $(BUILD)

@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(gcc make meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev
             libsodium-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev zlib1g-dev
             python3)
-test_pkgs=(libcmocka-dev curl nginx-light)
+test_pkgs=(libcmocka-dev curl nginx-light chromium nodejs)
 bench_pkgs=(wrk nginx-light)
 
 want=("${build_pkgs[@]}")
@@ -24,6 +24,11 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
+# Debian's nodejs has no npm of its own; some builds of nodejs bring one.
+if [ "${1:-build}" != build ] && ! command -v npm >/dev/null 2>&1 &&
+   ! dpkg-query -W -f='${Status}' nodejs 2>/dev/null | grep -q nodesource; then
+  missing+=(npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""
@@ -32,3 +37,6 @@ echo "installing missing packages: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q >/dev/null
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+if [ "${1:-build}" != build ] && ! command -v npm >/dev/null 2>&1; then
+  $sudo apt-get install -y -q --no-install-recommends npm >/dev/null
+fi

@@ -30,7 +30,11 @@ void pat_cli_config_path(char *out, size_t outsz)
 
 static void set(char *dst, size_t dstsz, const char *v)
 {
-    snprintf(dst, dstsz, "%s", v);
+    size_t len = strnlen(v, dstsz - 1);
+
+    /* Longer values are cut; a cut token fails authentication, loudly. */
+    memcpy(dst, v, len);
+    dst[len] = '\0';
     /* Trailing newline or spaces from files and pipes are not part of it. */
     for (size_t n = strlen(dst); n && (dst[n - 1] == '\n' || dst[n - 1] == '\r' ||
                                        dst[n - 1] == ' ');

@@ -56,6 +56,9 @@ int pat_h_audit(pat_req *r);
 int pat_h_auth(pat_req *r);
 int pat_h_introspect(pat_req *r);
 
+/* http/h_static.c: the console */
+int pat_h_static(pat_req *r);
+
 /* http/h_ops.c */
 int pat_h_metrics(pat_req *r);
 int pat_h_healthz(pat_req *r);

@@ -47,6 +47,9 @@ static const route routes[] = {
     {"GET", "/auth", pat_h_auth, PUBLIC},
     {"POST", "/api/v1/introspect", pat_h_introspect, PUBLIC},
     {"GET", "/metrics", pat_h_metrics, PUBLIC},
+    {"GET", "/", pat_h_static, PUBLIC},
+    {"GET", "/app.js", pat_h_static, PUBLIC},
+    {"GET", "/style.css", pat_h_static, PUBLIC},
     {"GET", "/healthz", pat_h_healthz, PUBLIC},
     {"GET", "/readyz", pat_h_readyz, PUBLIC},
 };

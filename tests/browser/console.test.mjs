@@ -1,0 +1,350 @@
+// The console in real headless Chromium (Debian's), against a real patd.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startPatd, ADMIN_PASSWORD } from './patd.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = join(here, '..', '..', 'docs', 'img');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CONFIG = `
+[scope projects:read]
+description = Read projects and their settings
+[scope projects:write]
+description = Change projects
+[scope deploy:prod]
+description = Deploy to production
+roles = superuser
+[set CI]
+description = What a pipeline needs
+scopes = projects:read tokens
+`;
+
+let patd, browser, context, page;
+const dialogs = []; // any alert() would land here: an XSS would show up
+
+async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+async function newPage(url) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+  const p = await ctx.newPage();
+  p.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  return { ctx, p };
+}
+
+async function signIn(p, url, username = 'admin', password = ADMIN_PASSWORD) {
+  await p.goto(url + '/');
+  await p.fill('#signin-username', username);
+  await p.fill('#signin-password', password);
+  await p.click('#signin-form button[type=submit]');
+  await p.waitForSelector('#page-tokens:not([hidden])');
+}
+
+// Fills and submits the generate dialog; returns the value shown once.
+async function generate(p, { name, description = '', duration = '7', date, set, scopes = ['tokens'] }) {
+  await p.click('#generate');
+  await p.waitForSelector('#token-dialog[open]');
+  await p.fill('#token-name', name);
+  await p.fill('#token-description', description);
+  await p.selectOption('#token-duration', duration);
+  if (date) await p.fill('#token-date', date);
+  if (set) {
+    await p.selectOption('#token-scope-set', set);
+  } else {
+    for (const s of scopes) await p.check(`#scope-list input[value="${s}"]`);
+  }
+  await p.click('#token-submit');
+  await p.waitForSelector('#value-dialog[open]');
+  const value = await p.inputValue('#value-text');
+  assert.match(value, /^pat_[0-9A-Za-z]{38}$/);
+  return value;
+}
+
+async function closeValue(p) {
+  await p.click('#value-close');
+  await p.waitForSelector('#value-dialog:not([open])', { state: 'attached' });
+}
+
+function row(p, name) {
+  return p.locator('#token-table tbody tr', { has: p.locator('.token-name', { hasText: name }) });
+}
+
+async function rowByName(p, name) {
+  const r = row(p, name);
+  await r.first().waitFor();
+  return r.first();
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  patd = await startPatd(CONFIG);
+  browser = await launch();
+  ({ ctx: context, p: page } = await newPage(patd.url));
+});
+
+after(async () => {
+  await browser?.close();
+  await patd?.stop();
+});
+
+test('sign in shows the person in the top bar, with safe headers', async () => {
+  const res = await page.goto(patd.url + '/');
+  const csp = res.headers()['content-security-policy'];
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  await page.screenshot({ path: join(shots, 'signin.png') });
+  await page.fill('#signin-username', 'admin');
+  await page.fill('#signin-password', 'wrong-password');
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('#signin-error:not(:empty)');
+  await page.fill('#signin-password', ADMIN_PASSWORD);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('#page-tokens:not([hidden])');
+  assert.equal(await page.textContent('#whoami'), 'admin');
+});
+
+test('generate with a preset set: value shown once, copied, curl example, gone after close', async () => {
+  await page.click('#generate');
+  await page.waitForSelector('#token-dialog[open]');
+  await page.fill('#token-name', 'ci-pipeline');
+  await page.fill('#token-description', 'builds the app');
+  await page.selectOption('#token-scope-set', 'CI');
+  await page.screenshot({ path: join(shots, 'generate.png') });
+  await page.click('#token-submit');
+  await page.waitForSelector('#value-dialog[open]');
+  const value = await page.inputValue('#value-text');
+  assert.match(value, /^pat_/);
+  const curl = await page.inputValue('#value-curl');
+  assert.ok(curl.includes(value) && curl.includes(patd.url), curl);
+  assert.match(await page.textContent('#value-dialog .warning'), /only time/);
+  await page.click('#value-copy');
+  await page.waitForSelector('#value-copied:has-text("Copied")');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), value);
+  const download = page.waitForEvent('download');
+  await page.click('#value-download');
+  const file = await download;
+  assert.equal(file.suggestedFilename(), 'patd-token.txt');
+  await page.screenshot({ path: join(shots, 'token-value.png') });
+  await closeValue(page);
+  // Not in the DOM, storage or URL once the dialog is closed.
+  const leftovers = await page.evaluate((v) => ({
+    dom: document.documentElement.outerHTML.includes(v),
+    inputs: [...document.querySelectorAll('input, textarea')].some((i) => i.value.includes(v)),
+    local: JSON.stringify(localStorage).includes(v),
+    session: JSON.stringify(sessionStorage).includes(v),
+    url: location.href.includes(v),
+  }), value);
+  assert.deepEqual(leftovers, { dom: false, inputs: false, local: false, session: false, url: false });
+  const r = await patd.api('GET', '/api/v1/tokens/self', { token: value });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.scopes, ['tokens', 'projects:read']);
+});
+
+test('each duration kind and a custom scope selection', async () => {
+  for (const d of ['30', '60', '90']) {
+    const v = await generate(page, { name: `days-${d}`, duration: d });
+    await closeValue(page);
+    const r = await patd.api('GET', '/api/v1/tokens/self', { token: v });
+    const days = (Date.parse(r.json.expires_at) - Date.parse(r.json.created_at)) / 86400000;
+    assert.equal(Math.round(days), Number(d));
+  }
+  const v = await generate(page, { name: 'custom-date', duration: 'custom', date: '2099-06-30' });
+  await closeValue(page);
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).json.expires_at, '2099-06-30T00:00:00Z');
+  const n = await generate(page, { name: 'forever', duration: 'never' });
+  await closeValue(page);
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: n })).json.expires_at, null);
+  // Custom selection with the search field and the "only checked" filter.
+  await page.click('#generate');
+  await page.fill('#token-name', 'custom-scopes');
+  await page.fill('#scope-search', 'change');
+  assert.equal(await page.isVisible('#scope-list li[data-name="projects:write"]'), true);
+  assert.equal(await page.isVisible('#scope-list li[data-name="tokens"]'), false);
+  await page.check('#scope-list input[value="projects:write"]');
+  await page.fill('#scope-search', '');
+  await page.check('#scope-list input[value="deploy:prod"]');
+  await page.check('#scope-only-checked');
+  assert.equal(await page.locator('#scope-list li:visible').count(), 2);
+  await page.click('#token-submit');
+  await page.waitForSelector('#value-dialog[open]');
+  const c = await page.inputValue('#value-text');
+  await closeValue(page);
+  assert.deepEqual((await patd.api('GET', '/api/v1/tokens/self', { token: c })).json.scopes, ['projects:write', 'deploy:prod']);
+});
+
+test('server errors appear next to their field', async () => {
+  await page.click('#generate');
+  await page.fill('#token-name', 'ci-pipeline'); // taken
+  await page.check('#scope-list input[value="tokens"]');
+  await page.click('#token-submit');
+  await page.waitForSelector('#token-form-error:not(:empty)');
+  await page.fill('#token-name', 'no-scopes');
+  await page.uncheck('#scope-list input[value="tokens"]');
+  await page.click('#token-submit');
+  await page.waitForSelector('#token-form [data-field="scopes"]:not(:empty)');
+  await page.click('#token-cancel');
+});
+
+test('the list shows prefix, status and expiry; edit', async () => {
+  await page.click('#refresh');
+  const r = await rowByName(page, 'days-30');
+  assert.match(await r.textContent(), /pat_[0-9A-Za-z]{6}…/);
+  assert.match(await r.textContent(), /Active/);
+  assert.match(await r.textContent(), /in 30 days|in 4 weeks|next month/);
+  assert.match(await (await rowByName(page, 'forever')).textContent(), /never/);
+  await page.screenshot({ path: join(shots, 'tokens.png'), fullPage: true });
+  await r.locator('button', { hasText: 'Edit' }).click();
+  await page.waitForSelector('#token-dialog[open]');
+  assert.equal(await page.inputValue('#token-name'), 'days-30');
+  await page.fill('#token-description', 'edited in the console');
+  await page.selectOption('#token-duration', 'never');
+  await page.click('#token-submit');
+  await page.waitForSelector('#token-dialog:not([open])', { state: 'attached' });
+  const after = await rowByName(page, 'days-30');
+  await after.locator('text=edited in the console').waitFor();
+  assert.match(await after.textContent(), /never/);
+});
+
+test('disable dims the row and the token fails; enable restores', async () => {
+  const v = await generate(page, { name: 'switchable' });
+  await closeValue(page);
+  let r = await rowByName(page, 'switchable');
+  await r.locator('button', { hasText: 'Disable' }).click();
+  assert.match(await page.textContent('#confirm-text'), /loses access at once/);
+  await page.click('#confirm-yes');
+  await page.locator('#token-table tr.dimmed', { hasText: 'switchable' }).waitFor();
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).status, 401);
+  r = await rowByName(page, 'switchable');
+  await r.locator('button', { hasText: 'Edit' }).click();
+  assert.match(await page.textContent('#confirm-text'), /cannot be edited/);
+  await page.click('#confirm-yes');
+  await r.locator('button', { hasText: 'Enable' }).click();
+  await page.click('#confirm-yes');
+  await page.locator('#token-table tr:not(.dimmed)', { hasText: 'switchable' }).waitFor();
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).status, 200);
+});
+
+test('regenerate and copy show new values that work', async () => {
+  const old = await generate(page, { name: 'rotate-me' });
+  await closeValue(page);
+  await (await rowByName(page, 'rotate-me')).locator('button', { hasText: 'Regenerate' }).click();
+  await page.click('#confirm-yes');
+  await page.waitForSelector('#value-dialog[open]');
+  const fresh = await page.inputValue('#value-text');
+  await closeValue(page);
+  assert.notEqual(fresh, old);
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: old })).status, 401);
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: fresh })).status, 200);
+  await (await rowByName(page, 'rotate-me')).locator('button', { hasText: 'Copy' }).click();
+  await page.fill('#name-input', 'rotate-me-too');
+  await page.click('#name-form button[type=submit]');
+  await page.waitForSelector('#value-dialog[open]');
+  const copy = await page.inputValue('#value-text');
+  await closeValue(page);
+  const r = await patd.api('GET', '/api/v1/tokens/self', { token: copy });
+  assert.equal(r.json.name, 'rotate-me-too');
+});
+
+test('bulk delete', async () => {
+  const a = await generate(page, { name: 'bulk-a' });
+  await closeValue(page);
+  const b = await generate(page, { name: 'bulk-b' });
+  await closeValue(page);
+  await (await rowByName(page, 'bulk-a')).locator('input.select').check();
+  await (await rowByName(page, 'bulk-b')).locator('input.select').check();
+  await page.click('#bulk-delete');
+  assert.match(await page.textContent('#confirm-text'), /permanent/);
+  await page.click('#confirm-yes');
+  await row(page, 'bulk-a').waitFor({ state: 'detached' });
+  assert.equal(await row(page, 'bulk-b').count(), 0);
+  for (const v of [a, b]) assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).status, 401);
+});
+
+test('a name with markup renders as text', async () => {
+  const evil = '<img src=x onerror=alert(1)>';
+  await generate(page, { name: evil });
+  await closeValue(page);
+  const r = await rowByName(page, evil);
+  assert.equal(await r.locator('.token-name').textContent(), evil);
+  assert.equal(await page.locator('#token-table img').count(), 0);
+  await page.waitForTimeout(300);
+  assert.deepEqual(dialogs, []);
+});
+
+test('search and status filter', async () => {
+  await page.fill('#token-search', 'rotate');
+  await page.locator('#token-table tbody tr').first().waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('#token-table tbody tr')].length === 2);
+  await page.fill('#token-search', '');
+  await page.selectOption('#token-status', 'disabled');
+  await page.waitForFunction(() => document.querySelectorAll('#token-table tbody tr').length === 0);
+  await page.selectOption('#token-status', '');
+});
+
+test('superuser withdraws a person\u2019s permission and their token fails', async () => {
+  const s = await patd.adminSession();
+  await patd.api('POST', '/api/v1/users', { ...s, body: { username: 'mia', password: 'mia-password-123' } });
+  const { ctx, p } = await newPage(patd.url);
+  await signIn(p, patd.url, 'mia', 'mia-password-123');
+  const v = await generate(p, { name: 'mia-token' });
+  await closeValue(p);
+  await ctx.close();
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).status, 200);
+  await page.click('#nav a[data-page=people]');
+  const person = page.locator('#people-table tbody tr', { hasText: 'mia' });
+  await person.locator('button', { hasText: 'Withdraw token permission' }).click();
+  await person.locator('text=Withdrawn').waitFor();
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).status, 401);
+  await person.locator('button', { hasText: 'Tokens' }).click();
+  await page.locator('#person-tokens', { hasText: 'mia-token' }).waitFor();
+  await page.screenshot({ path: join(shots, 'people.png'), fullPage: true });
+  await page.click('#nav a[data-page=policy]');
+  await page.waitForSelector('#page-policy:not([hidden])');
+  await page.screenshot({ path: join(shots, 'policy.png'), fullPage: true });
+  await page.click('#nav a[data-page=audit]');
+  await page.locator('#audit-table tbody tr').first().waitFor();
+  await page.screenshot({ path: join(shots, 'audit.png') });
+});
+
+test('readable at 375 px', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 375, height: 780 } });
+  const p = await ctx.newPage();
+  await signIn(p, patd.url);
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  assert.equal(overflow, false);
+  await p.screenshot({ path: join(shots, 'tokens-375.png') });
+  await ctx.close();
+});
+
+test('the password confirmation step, when the window has closed', async () => {
+  const short = await startPatd('confirm_window_seconds = 1\n');
+  try {
+    const { ctx, p } = await newPage(short.url);
+    await signIn(p, short.url);
+    await p.waitForTimeout(1500);
+    await p.click('#generate');
+    await p.fill('#token-name', 'after-confirm');
+    await p.check('#scope-list input[value="tokens"]');
+    await p.click('#token-submit');
+    await p.waitForSelector('#password-dialog[open]');
+    await p.fill('#password-input', 'not-my-password');
+    await p.click('#password-form button[type=submit]');
+    await p.waitForSelector('#password-error:not(:empty)');
+    await p.fill('#password-input', ADMIN_PASSWORD);
+    await p.click('#password-form button[type=submit]');
+    await p.waitForSelector('#value-dialog[open]');
+    await ctx.close();
+  } finally {
+    await short.stop();
+  }
+});
