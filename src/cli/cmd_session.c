@@ -69,17 +69,35 @@ static int open_session(pat_cli *c, const char *username, const char *password, 
     return PAT_EXIT_OK;
 }
 
-/* Creates the CLI's token cli@HOST, or regenerates it if it exists. */
-static int issue_token(pat_cli *c, const char *name, int superuser, char *out, size_t outsz)
+/* Every scope the person may grant: a token cannot create tokens with
+ * scopes it lacks, so the CLI's own token needs them all (tokens among
+ * them, and admin for a superuser). */
+static json_t *grantable_scopes(pat_cli *c)
 {
-    json_t *body = json_pack("{s:s, s:[s], s:i}", "name", name, "scopes", "tokens",
+    json_t *answer = NULL, *out = json_array(), *s;
+    size_t i;
+
+    if (pat_cli_call(c, "GET", "/api/v1/scopes", NULL, &answer) == PAT_EXIT_OK) {
+        json_array_foreach(json_object_get(answer, "scopes"), i, s) {
+            if (json_is_true(json_object_get(s, "grantable")))
+                json_array_append(out, json_object_get(s, "name"));
+        }
+    }
+    json_decref(answer);
+    if (json_array_size(out) == 0)
+        json_array_append_new(out, json_string("tokens"));
+    return out;
+}
+
+/* Creates the CLI's token cli@HOST, or regenerates it if it exists. */
+static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
+{
+    json_t *body = json_pack("{s:s, s:o, s:i}", "name", name, "scopes", grantable_scopes(c),
                              "expires_in_days", 30);
     json_t *answer = NULL, *list = NULL;
     long status = 0;
     int rc;
 
-    if (superuser)
-        json_array_append_new(json_object_get(body, "scopes"), json_string("admin"));
     rc = pat_cli_request(c, "POST", "/api/v1/tokens", body, &status, &answer);
     if (rc == PAT_EXIT_OK && status == 409) {
         /* Signed in from this host before: rotate that token. */
@@ -164,9 +182,7 @@ int pat_cli_cmd_login(pat_cli *c, int argc, char **argv)
         strcpy(host, "unknown");
     host[sizeof(host) - 1] = '\0';
     snprintf(name, sizeof(name), "cli@%s", host);
-    rc = issue_token(c, name,
-                     strcmp(json_string_value(json_object_get(user, "role")), "superuser") == 0,
-                     c->token, sizeof(c->token));
+    rc = issue_token(c, name, c->token, sizeof(c->token));
     /* The console session was only the way to the token. */
     pat_cli_call(c, "DELETE", "/api/v1/session", NULL, NULL);
     c->cookie[0] = c->csrf[0] = '\0';

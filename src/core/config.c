@@ -17,6 +17,7 @@ void pat_config_defaults(pat_config *cfg)
     /* nginx on the same box is the usual front: believe its headers. */
     strcpy(cfg->trusted_proxies, "127.0.0.1/32 ::1/128");
     cfg->last_use_flush_seconds = 10;
+    cfg->last_use_granularity_seconds = 60;
     cfg->auth_fail_limit = 20;
     cfg->auth_fail_window_seconds = 60;
     cfg->default_can_manage_tokens = true;
@@ -84,6 +85,11 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
     if (strcmp(key, "last_use_flush_seconds") == 0) {
         if ((rc = set_int(&n, key, value, 1, 3600)) == PAT_OK)
             cfg->last_use_flush_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "last_use_granularity_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 0, 86400)) == PAT_OK)
+            cfg->last_use_granularity_seconds = (int)n;
         return rc;
     }
     if (strcmp(key, "auth_fail_limit") == 0) {

@@ -21,6 +21,7 @@ typedef struct pat_config {
     int threads;                        /* HTTP worker threads; 0 = one per core */
     char trusted_proxies[PAT_CIDRS_STR_MAX]; /* networks whose X-Forwarded-For we believe */
     int last_use_flush_seconds;         /* write-behind period of last use */
+    int last_use_granularity_seconds;   /* details of a token's use kept at most this often */
     int auth_fail_limit;                /* failed authentications per address per window */
     int auth_fail_window_seconds;
     long cache_max_entries;             /* verification cache bound */

@@ -23,6 +23,8 @@ typedef struct entry {
     uint8_t hash[PAT_HASH_LEN];
     int64_t cached_at;
     pat_cached_token t;
+    atomic_int_fast64_t pending_uses;  /* uses not yet handed to last-use recording */
+    atomic_int_fast64_t last_recorded; /* when a use was last handed over; 0 = never */
 } entry;
 
 typedef struct shard {
@@ -206,6 +208,48 @@ int pat_cache_token_get(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], 
     return found;
 }
 
+int pat_cache_token_use(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
+                        int64_t granularity, int64_t *uses)
+{
+    shard *s = shard_for(c, lookup);
+    int record = 1;
+
+    *uses = 1;
+    pthread_rwlock_rdlock(&s->lock);
+    for (entry *e = s->buckets[bucket_for(s, lookup)]; e; e = e->next) {
+        if (memcmp(e->lookup, lookup, PAT_LOOKUP_KEY_LEN) != 0)
+            continue;
+        /* Atomics under the read lock: many threads may count at once, and
+         * exactly one of them wins the right to record. */
+        int64_t last = atomic_load_explicit(&e->last_recorded, memory_order_relaxed);
+        atomic_fetch_add_explicit(&e->pending_uses, 1, memory_order_relaxed);
+        record = now - last >= granularity &&
+                 atomic_compare_exchange_strong(&e->last_recorded, &last, now);
+        if (record)
+            *uses = atomic_exchange(&e->pending_uses, 0);
+        break;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return record;
+}
+
+void pat_cache_drain_uses(pat_cache *c, void (*fn)(void *arg, int64_t token_id, int64_t uses),
+                          void *arg)
+{
+    for (int i = 0; i < SHARDS; i++) {
+        shard *s = &c->shards[i];
+        pthread_rwlock_rdlock(&s->lock);
+        for (size_t b = 0; b < s->nbuckets; b++) {
+            for (entry *e = s->buckets[b]; e; e = e->next) {
+                int64_t n = atomic_exchange(&e->pending_uses, 0);
+                if (n > 0 && !e->t.negative)
+                    fn(arg, e->t.token_id, n);
+            }
+        }
+        pthread_rwlock_unlock(&s->lock);
+    }
+}
+
 /* Doubles the bucket arrays of s (write lock held). */
 static void grow(shard *s)
 {
@@ -280,6 +324,8 @@ void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
     memcpy(fresh->lookup, lookup, PAT_LOOKUP_KEY_LEN);
     memcpy(fresh->hash, hash, PAT_HASH_LEN);
     fresh->cached_at = now;
+    atomic_init(&fresh->pending_uses, 0);
+    atomic_init(&fresh->last_recorded, 0);
     fresh->t = *entry_io;
     pthread_rwlock_wrlock(&s->lock);
     if (atomic_load(&c->epoch) != epoch) {

@@ -58,6 +58,17 @@ void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
                          const uint8_t hash[PAT_HASH_LEN], pat_cached_token *entry,
                          const char *scopes, const char *cidrs, int64_t now, uint64_t epoch);
 
+/* Counts one use of the token behind lookup. Returns 1 when this use
+ * should be recorded as last use (none recorded for granularity seconds),
+ * with *uses the uses counted since the last recording; 0 otherwise. Takes
+ * a shard read lock and allocates nothing. */
+int pat_cache_token_use(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
+                        int64_t granularity, int64_t *uses);
+
+/* Hands every entry's uncounted uses to fn (at shutdown, so none is lost). */
+void pat_cache_drain_uses(pat_cache *c, void (*fn)(void *arg, int64_t token_id, int64_t uses),
+                          void *arg);
+
 /* Forgets the entry whose stored hash is hash (no-op if absent). Call on
  * every change to a token. Visits every shard: for changes, not requests. */
 void pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN]);

@@ -62,8 +62,9 @@ static void copy(char *dst, size_t dstsz, const char *src)
     dst[n] = '\0';
 }
 
-int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t at, const char *ip,
-                       const char *method, const char *path, const char *user_agent)
+int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t at,
+                       const char *ip, const char *method, const char *path,
+                       const char *user_agent)
 {
     stripe *st = &l->stripes[(uint64_t)token_id % STRIPES];
     size_t mask = l->per_stripe - 1;
@@ -91,8 +92,8 @@ int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t at, const char 
         }
     }
     if (s) {
-        s->u.uses++;
-        if (at >= s->u.last.at) {
+        s->u.uses += uses;
+        if (at && at >= s->u.last.at) {
             s->u.last.at = at;
             copy(s->u.last.ip, sizeof(s->u.last.ip), ip);
             copy(s->u.last.method, sizeof(s->u.last.method), method);
@@ -100,7 +101,7 @@ int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t at, const char 
             copy(s->u.last.user_agent, sizeof(s->u.last.user_agent), user_agent);
         }
     } else {
-        atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&l->dropped, (uint_fast64_t)uses, memory_order_relaxed);
     }
     nearly_full = st->used >= l->per_stripe / 2;
     pthread_mutex_unlock(&st->lock);

@@ -15,10 +15,12 @@ typedef struct pat_lastuse pat_lastuse;
 pat_lastuse *pat_lastuse_new(size_t capacity);
 void pat_lastuse_free(pat_lastuse *l);
 
-/* Records one use. Strings may be NULL; too-long ones are cut. Returns 1 if
- * the table is getting full (the caller may flush early), 0 otherwise. */
-int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t at, const char *ip,
-                       const char *method, const char *path, const char *user_agent);
+/* Records uses of a token, the latest at time at (0: only count them, the
+ * details stay as they are). Strings may be NULL; too-long ones are cut.
+ * Returns 1 if the table is getting full (the caller may flush early). */
+int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t at,
+                       const char *ip, const char *method, const char *path,
+                       const char *user_agent);
 
 /* Moves every pending update into *out (caller frees) and empties the table. */
 void pat_lastuse_take(pat_lastuse *l, pat_token_touch **out, size_t *n);

@@ -61,6 +61,13 @@ fail:
     return rc;
 }
 
+static void count_uses(void *arg, int64_t token_id, int64_t uses)
+{
+    pat_service *svc = arg;
+
+    pat_lastuse_record(svc->lastuse, token_id, uses, 0, NULL, NULL, NULL, NULL);
+}
+
 void pat_service_free(pat_service *svc)
 {
     if (!svc)
@@ -73,6 +80,7 @@ void pat_service_free(pat_service *svc)
         pthread_join(svc->flusher, NULL);
     }
     /* What was used since the last flush is written before we go. */
+    pat_cache_drain_uses(svc->cache, count_uses, svc);
     pat_service_flush(svc);
     pthread_cond_destroy(&svc->flush_wake);
     pthread_mutex_destroy(&svc->flush_lock);

@@ -24,16 +24,16 @@ static int fail(pat_service *svc, const pat_verify_request *req, pat_verify_outc
 
 /* The token entry for the presented value, from the cache or, on a miss,
  * from the store by its HMAC. */
-static int load_token(pat_service *svc, const pat_verify_request *req, int64_t now,
+static int load_token(pat_service *svc, const pat_verify_request *req,
+                      const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
                       pat_cached_token *out)
 {
-    uint8_t lookup[PAT_LOOKUP_KEY_LEN], hash[PAT_HASH_LEN];
+    uint8_t hash[PAT_HASH_LEN];
     pat_token_rec *t;
     uint64_t epoch;
     int is_previous = 0;
     int rc;
 
-    pat_token_lookup_key(lookup, svc->lookup_subkey, req->token, req->len);
     if (pat_cache_token_get(svc->cache, lookup, now, out)) {
         pat_metrics_cache(1);
         return PAT_OK;
@@ -88,9 +88,11 @@ static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
 
 int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out)
 {
+    uint8_t lookup[PAT_LOOKUP_KEY_LEN];
     pat_cached_token t;
     pat_cached_user u;
     int64_t now = svc->clock();
+    int64_t uses;
     int64_t wait;
     int rc;
 
@@ -104,7 +106,8 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     /* Malformed values and bad checksums never reach the cache or store. */
     if (pat_token_check_format(req->token, req->len, svc->token_prefix) < 0)
         return fail(svc, req, PAT_VERIFY_MALFORMED, "the token is malformed", now);
-    if ((rc = load_token(svc, req, now, &t)) < 0)
+    pat_token_lookup_key(lookup, svc->lookup_subkey, req->token, req->len);
+    if ((rc = load_token(svc, req, lookup, now, &t)) < 0)
         return rc;
     if (t.negative)
         return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
@@ -142,8 +145,13 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     out->token_expires_at = t.expires_at;
     out->token_issued_at = t.created_at;
     pat_metrics_verify(PAT_VERIFY_OK);
-    if (req->method && pat_lastuse_record(svc->lastuse, t.token_id, now, req->client_ip,
-                                          req->method, req->path, req->user_agent))
+    /* Every use is counted; its details are kept at most once per token per
+     * granularity, so a million busy tokens do not mean a million writes. */
+    if (req->method &&
+        pat_cache_token_use(svc->cache, lookup, now, svc->config->last_use_granularity_seconds,
+                            &uses) &&
+        pat_lastuse_record(svc->lastuse, t.token_id, uses, now, req->client_ip, req->method,
+                           req->path, req->user_agent))
         pat_service_request_flush(svc);
     return PAT_OK;
 }

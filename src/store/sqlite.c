@@ -656,17 +656,20 @@ static int sq_token_touch_many(pat_store *s, const pat_token_touch *touches, siz
     if ((rc = exec_sql(st, "BEGIN IMMEDIATE")) < 0)
         goto out;
     if ((rc = prepare(st,
+                      /* ?2 = 0: counts only, details unchanged. The detail
+                       * columns are set before last_used_at, so each CASE
+                       * still compares with the old time. */
                       "UPDATE tokens SET use_count = use_count + ?1, "
-                      "last_used_at = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?2 "
-                      "ELSE last_used_at END, "
-                      "last_used_ip = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?3 "
-                      "ELSE last_used_ip END, "
-                      "last_used_method = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?4 "
-                      "ELSE last_used_method END, "
-                      "last_used_path = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?5 "
-                      "ELSE last_used_path END, "
-                      "last_used_user_agent = CASE WHEN COALESCE(last_used_at, 0) <= ?2 THEN ?6 "
-                      "ELSE last_used_user_agent END "
+                      "last_used_ip = CASE WHEN ?2 > 0 AND COALESCE(last_used_at, 0) <= ?2 "
+                      "THEN ?3 ELSE last_used_ip END, "
+                      "last_used_method = CASE WHEN ?2 > 0 AND COALESCE(last_used_at, 0) <= ?2 "
+                      "THEN ?4 ELSE last_used_method END, "
+                      "last_used_path = CASE WHEN ?2 > 0 AND COALESCE(last_used_at, 0) <= ?2 "
+                      "THEN ?5 ELSE last_used_path END, "
+                      "last_used_user_agent = CASE WHEN ?2 > 0 AND COALESCE(last_used_at, 0) <= ?2 "
+                      "THEN ?6 ELSE last_used_user_agent END, "
+                      "last_used_at = CASE WHEN ?2 > 0 AND COALESCE(last_used_at, 0) <= ?2 "
+                      "THEN ?2 ELSE last_used_at END "
                       "WHERE id = ?7",
                       &q)) < 0)
         goto rollback;
@@ -1003,7 +1006,10 @@ int pat_store_sqlite_open(pat_store **out, const char *path)
     sqlite3_extended_result_codes(st->db, 1);
     if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL")) < 0 ||
         (rc = exec_sql(st, "PRAGMA synchronous = FULL")) < 0 ||
-        (rc = exec_sql(st, "PRAGMA foreign_keys = ON")) < 0 || (rc = migrate(st)) < 0)
+        (rc = exec_sql(st, "PRAGMA foreign_keys = ON")) < 0 ||
+        /* 64 MiB of page cache: last-use batches touch rows all over a large
+         * tokens table. */
+        (rc = exec_sql(st, "PRAGMA cache_size = -65536")) < 0 || (rc = migrate(st)) < 0)
         goto fail;
     *out = &st->base;
     return PAT_OK;

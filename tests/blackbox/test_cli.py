@@ -5,6 +5,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import ADMIN_PASSWORD, PATD, Patd, free_port
@@ -58,12 +59,22 @@ class Cli(unittest.TestCase):
         self.assertIn('admin (superuser)', out.stdout)
 
     def test_login_again_regenerates_the_cli_token(self):
+        # Another person: admin's cli@HOST token is the one this class uses.
+        s = self.patd.login()
+        self.patd.request('POST', '/api/v1/users', {'username': 'relogin',
+                                                    'password': 'relogin-password-1'}, session=s)
         home = tempfile.mkdtemp(prefix='pat-home2-')
-        self.ok('login', input='admin\n%s\n' % ADMIN_PASSWORD, home=home)
-        self.ok('login', input='admin\n%s\n' % ADMIN_PASSWORD, home=home)
+        self.ok('login', input='relogin\nrelogin-password-1\n', home=home)
+        first = json.loads(self.ok('token', 'self', '--json', home=home).stdout)
+        self.ok('login', input='relogin\nrelogin-password-1\n', home=home)
         out = self.ok('token', 'list', '--json', home=home)
         names = [t['name'] for t in json.loads(out.stdout)]
         self.assertEqual(len([n for n in names if n.startswith('cli@')]), 1)
+        self.assertEqual(json.loads(self.ok('token', 'self', '--json', home=home).stdout)['id'],
+                         first['id'])
+        # A member's CLI token holds what a member may grant, not admin.
+        self.assertIn('repo:read', first['scopes'])
+        self.assertNotIn('admin', first['scopes'])
 
     def test_login_with_token_and_logout(self):
         home = tempfile.mkdtemp(prefix='pat-home3-')
@@ -85,7 +96,7 @@ class Cli(unittest.TestCase):
         self.assertIn('wrong username or password', out.stderr)
 
     def test_create_prints_value_alone(self):
-        out = self.ok('token', 'create', '--name', 'script-token', '--expires', '60d',
+        out = self.ok('token', 'create', '--name', 'script-token', '--expires', '7d',
                       '--scope', 'repo:read', '--description', 'for a script')
         value = out.stdout.strip()
         self.assertRegex(out.stdout, r'^pat_[0-9A-Za-z]{38}\n$')
@@ -95,10 +106,15 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.json['description'], 'for a script')
 
     def test_create_expiry_forms(self):
-        out = self.ok('token', 'create', '--name', 'dated', '--expires', '2099-03-04', '--json')
-        self.assertEqual(json.loads(out.stdout)['expires_at'], '2099-03-04T00:00:00Z')
-        out = self.ok('token', 'create', '--name', 'forever', '--expires', 'never', '--json')
-        self.assertIsNone(json.loads(out.stdout)['expires_at'])
+        day = time.strftime('%Y-%m-%d', time.gmtime(time.time() + 10 * 86400))
+        out = self.ok('token', 'create', '--name', 'dated', '--expires', day, '--json')
+        self.assertEqual(json.loads(out.stdout)['expires_at'], day + 'T00:00:00Z')
+        # The CLI's own token lives 30 days; it cannot mint longer-lived ones.
+        out = self.pat('token', 'create', '--name', 'forever', '--expires', 'never')
+        self.assertEqual(out.returncode, 3)
+        self.assertIn('beyond its own expiry', out.stderr)
+        out = self.pat('token', 'create', '--name', 'long', '--expires', '90d')
+        self.assertEqual(out.returncode, 3)
         out = self.pat('token', 'create', '--name', 'bad', '--expires', '45d')
         self.assertEqual(out.returncode, 2)
         out = self.pat('token', 'create')
@@ -150,11 +166,15 @@ class Cli(unittest.TestCase):
                               token=self.ok('token', 'create', '--name', 'esc-probe').stdout.strip())
         self.assertEqual(r.status, 200)
         s = self.patd.login()
+        # The server refuses terminal escapes in text outright...
+        bad = self.patd.request('PATCH', '/api/v1/tokens/%d' % r.json['id'],
+                                {'description': '\u001b[31mred'}, session=s)
+        self.assertEqual(bad.status, 400)
+        # ...and the newlines and tabs it allows are shown escaped.
         self.patd.request('PATCH', '/api/v1/tokens/%d' % r.json['id'],
-                          {'description': 'line1\nline2\t\u001b[31mred'}, session=s)
+                          {'description': 'line1\nline2\tend'}, session=s)
         out = self.ok('token', 'show', str(r.json['id']))
-        self.assertIn('line1\\nline2\\t\\x1b[31mred', out.stdout)
-        self.assertNotIn('\x1b', out.stdout)
+        self.assertIn('description: line1\\nline2\\tend\n', out.stdout)
 
     def test_unreachable_server(self):
         out = self.pat('--server', 'http://127.0.0.1:%d' % free_port(), 'token', 'list',

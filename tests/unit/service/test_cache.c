@@ -29,6 +29,12 @@ static void hash_of(uint8_t h[PAT_HASH_LEN], unsigned n)
     memcpy(h + 8, &n, sizeof(n));
 }
 
+static void add_uses(void *arg, int64_t token_id, int64_t uses)
+{
+    (void)token_id;
+    *(int64_t *)arg += uses;
+}
+
 static void test_cache__put_get_forget(void **state)
 {
     pat_cache *c = pat_cache_new(0);
@@ -158,15 +164,17 @@ static void test_lastuse__keeps_latest_and_counts(void **state)
     size_t n = 0;
 
     (void)state;
-    pat_lastuse_record(l, 42, 100, "10.0.0.1", "GET", "/a", "curl/8");
-    pat_lastuse_record(l, 42, 105, "10.0.0.2", "POST", "/b", "ua2");
-    pat_lastuse_record(l, 42, 103, "10.0.0.3", "PUT", "/c", "ua3"); /* older: count only */
-    pat_lastuse_record(l, 43, 101, NULL, "GET", "/x", NULL);
+    pat_lastuse_record(l, 42, 1, 100, "10.0.0.1", "GET", "/a", "curl/8");
+    pat_lastuse_record(l, 42, 1, 105, "10.0.0.2", "POST", "/b", "ua2");
+    pat_lastuse_record(l, 42, 1, 103, "10.0.0.3", "PUT", "/c", "ua3"); /* older: count only */
+    pat_lastuse_record(l, 43, 1, 101, NULL, "GET", "/x", NULL);
+    /* A count without details leaves the details alone. */
+    pat_lastuse_record(l, 42, 5, 0, NULL, NULL, NULL, NULL);
     pat_lastuse_take(l, &out, &n);
     assert_int_equal(n, 2);
     for (size_t i = 0; i < n; i++) {
         if (out[i].token_id == 42) {
-            assert_int_equal(out[i].uses, 3);
+            assert_int_equal(out[i].uses, 8);
             assert_int_equal(out[i].last.at, 105);
             assert_string_equal(out[i].last.ip, "10.0.0.2");
             assert_string_equal(out[i].last.method, "POST");
@@ -192,13 +200,42 @@ static void test_lastuse__full_table_drops_and_says_so(void **state)
 
     (void)state;
     for (int64_t id = 1; id <= 64 * 16; id++)
-        nearly_full |= pat_lastuse_record(l, id, 1, "", "GET", "/", "");
+        nearly_full |= pat_lastuse_record(l, id, 1, 1, "", "GET", "/", "");
     assert_true(nearly_full);
     assert_true(pat_lastuse_dropped(l) > 0);
     pat_lastuse_take(l, &out, &n);
     assert_int_equal(n + pat_lastuse_dropped(l), 64 * 16);
     free(out);
     pat_lastuse_free(l);
+}
+
+static void test_cache__uses_counted_and_recorded_once_per_granularity(void **state)
+{
+    pat_cache *c = pat_cache_new(0);
+    pat_cached_token t;
+    uint8_t h[PAT_HASH_LEN], k[PAT_LOOKUP_KEY_LEN];
+    int64_t uses = 0, drained = 0;
+
+    (void)state;
+    hash_of(h, 3);
+    lookup_of(k, 3);
+    memset(&t, 0, sizeof(t));
+    t.token_id = 3;
+    pat_cache_token_put(c, k, h, &t, "tokens", "", 1000, pat_cache_epoch(c));
+    assert_true(pat_cache_token_use(c, k, 1000, 60, &uses));
+    assert_int_equal(uses, 1);
+    for (int i = 1; i < 60; i++)
+        assert_false(pat_cache_token_use(c, k, 1000 + i, 60, &uses));
+    assert_true(pat_cache_token_use(c, k, 1060, 60, &uses));
+    assert_int_equal(uses, 60);
+    assert_false(pat_cache_token_use(c, k, 1061, 60, &uses));
+    assert_false(pat_cache_token_use(c, k, 1062, 60, &uses));
+    pat_cache_drain_uses(c, add_uses, &drained);
+    assert_int_equal(drained, 2);
+    /* Granularity 0: every use is recorded. */
+    assert_true(pat_cache_token_use(c, k, 1063, 0, &uses));
+    assert_int_equal(uses, 1);
+    pat_cache_free(c);
 }
 
 static void test_ratelimit__engages_releases_and_is_per_key(void **state)
@@ -244,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_cache__users),
         cmocka_unit_test(test_lastuse__keeps_latest_and_counts),
         cmocka_unit_test(test_lastuse__full_table_drops_and_says_so),
+        cmocka_unit_test(test_cache__uses_counted_and_recorded_once_per_granularity),
         cmocka_unit_test(test_ratelimit__engages_releases_and_is_per_key),
         cmocka_unit_test(test_ratelimit__bounded_memory_many_keys),
     };

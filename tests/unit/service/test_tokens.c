@@ -67,6 +67,7 @@ static int setup(void **state)
     assert_int_equal(pat_store_open(&f->store, url), PAT_OK);
     f->config = calloc(1, sizeof(*f->config));
     pat_config_defaults(f->config);
+    f->config->last_use_granularity_seconds = 0; /* every use recorded, unless a test says */
     assert_int_equal(pat_catalog_add_scope(&f->config->catalog, "repo:read", "", PAT_ROLES_ALL),
                      PAT_OK);
     assert_int_equal(pat_catalog_add_set(&f->config->catalog, "CI", "", "repo:read tokens"),
@@ -552,6 +553,42 @@ static void test_verify__last_use_written_in_batches(void **state)
     assert_int_equal(got.use_count, 100);
 }
 
+static void test_verify__last_use_details_once_per_granularity_counts_exact(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, got;
+    pat_principal p;
+    pat_verify_request vr;
+    char v[PAT_TOKEN_BUF];
+    char path[32];
+
+    f->config->last_use_granularity_seconds = 60;
+    assert_int_equal(create(f, &f->member, "busy", &t, v), PAT_OK);
+    memset(&vr, 0, sizeof(vr));
+    vr.token = v;
+    vr.len = strlen(v);
+    vr.client_ip = "198.51.100.4";
+    vr.method = "GET";
+    for (int i = 0; i < 90; i++) {
+        fake_now = T0 + i;
+        snprintf(path, sizeof(path), "/p/%d", i);
+        vr.path = path;
+        assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_OK);
+    }
+    assert_int_equal(pat_service_flush(f->svc), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
+    /* Details from the uses at T0 and T0+60; the 29 after wait. */
+    assert_int_equal(got.last_use.at, T0 + 60);
+    assert_string_equal(got.last_use.path, "/p/60");
+    assert_int_equal(got.use_count, 61);
+    /* Shutting down hands over the uses still counted in memory. */
+    pat_service_free(f->svc);
+    f->svc = NULL;
+    assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
+    assert_int_equal(got.use_count, 90);
+    assert_int_equal(got.last_use.at, T0 + 60);
+}
+
 static void test_verify__failures_rate_limited_per_address(void **state)
 {
     fixture *f = *state;
@@ -600,6 +637,7 @@ int main(void)
         T(test_verify__edit_changes_scopes_at_once),
         T(test_verify__unknown_value_never_shadows_a_new_token),
         T(test_verify__last_use_written_in_batches),
+        T(test_verify__last_use_details_once_per_granularity_counts_exact),
         T(test_verify__failures_rate_limited_per_address),
     };
     if (sodium_init() < 0)
