@@ -138,8 +138,24 @@ def prepare(workdir, n):
     return data, tokens
 
 
+def nginx_run(workdir, tokens_file):
+    """nginx's static 200 driven by the same script and token file."""
+    port = free_port()
+    ng = nginx(workdir, port)
+    try:
+        wrk(port, tokens_file, duration=2)
+        return wrk(port, tokens_file)
+    finally:
+        ng.terminate()
+        ng.wait()
+
+
 def run_size(workdir, n, unknown_file):
     data, tokens = prepare(workdir, n)
+    # The load generator's own work grows with the token file (wrk shares the
+    # machine), so nginx is measured with this very file too.
+    base = nginx_run(workdir, tokens)
+    print('nginx with the %d-token script: %.0f req/s' % (n, base['rps']), flush=True)
     port = free_port()
     p = Patd(data, port).start()
     try:
@@ -158,7 +174,7 @@ def run_size(workdir, n, unknown_file):
     finally:
         p.stop()
     return {'n': n, 'valid': valid, 'invalid': invalid, 'rss': rss, 'writes': writes,
-            'entries': entries, 'dropped': dropped}
+            'entries': entries, 'dropped': dropped, 'base': base}
 
 
 def main():
@@ -235,15 +251,18 @@ def write_report(base, base2, small, large, micro, micro_large):
         '',
         '| server | req/s | p50 ms | p99 ms | vs nginx | non-2xx |',
         '|---|---|---|---|---|---|',
-        row('nginx static 200 (before)', base, base),
-        row('nginx static 200 (after)', base2, base),
-        row('patd, valid tokens, 1 k tokens', small['valid'], base),
+        row('nginx static 200, 100 k-token script (before)', base, base),
+        row('nginx static 200, 100 k-token script (after)', base2, base),
+        row('nginx static 200, 1 k-token script', small['base'], small['base']),
+        row('patd, valid tokens, 1 k tokens', small['valid'], small['base']),
         row('patd, unknown tokens, 1 k tokens', small['invalid'], base),
-        row('patd, valid tokens, %d tokens' % large['n'], large['valid'], base),
+        row('nginx static 200, %d-token script' % large['n'], large['base'], large['base']),
+        row('patd, valid tokens, %d tokens' % large['n'], large['valid'], large['base']),
         row('patd, unknown tokens, %d tokens' % large['n'], large['invalid'], base),
         '',
-        '(Unknown tokens are well formed with good checksums, so each costs a lookup; their '
-        'non-2xx count is every request, answered 401.)',
+        '"vs nginx" compares with nginx driven by the same token file (valid rows) or the '
+        '100 k-token file of unknown values (unknown rows). Unknown tokens are well formed with '
+        'good checksums, so each costs a store lookup; every one of them is answered 401.',
         '',
         '## Memory, writes, scale',
         '',
@@ -271,7 +290,24 @@ def write_report(base, base2, small, large, micro, micro_large):
         '```',
         '',
         'Each verification: format and CRC32 check, SipHash-128 lookup key, cache probe (shard '
-        'read lock), owner probe, checks, scope, and recording the use in memory.',
+        'read lock), owner probe, checks, scope, and counting the use in memory. With a million '
+        'tokens most of the time goes to cache misses of the CPU (the entries are spread over '
+        'about 200 MB).',
+        '',
+        '## What makes it fast',
+        '',
+        '- The cache is keyed by SipHash-128 of the value under a subkey of the server key (a PRF: '
+        'no collisions without the key), not by the stored HMAC-SHA256, which libsodium computes '
+        'at about 0.8 us; a hit needs no SHA-256 at all. The HMAC is computed only on a miss, to '
+        'find the row.',
+        '- Shards with read-write locks, request objects reused per connection, counters as '
+        'relaxed atomics: a hit takes no global lock and allocates nothing of ours.',
+        '- Last use is counted in the cache entry; its details go to an in-memory table at most '
+        'once per token per `last_use_granularity_seconds` (60) and to the database in one '
+        'transaction per flush. With a million tokens drawn at random, recording every use would '
+        'mean a database row per request.',
+        '- The access log is written in 64 KiB blocks and pushed out every second, not with a '
+        'system call per line.',
         '',
         'For scale (from the issue): Ory Hydra publishes 5.1 k introspections/s on 2 CPUs; a '
         'Django REST framework token check measured about 750/s on this kind of machine.',

@@ -195,17 +195,22 @@ static json_t *token_list_json(pat_req *r, const pat_token_rec *list, size_t n)
     return arr;
 }
 
+/* Answers {"tokens": [...]} from a list the caller owns and frees here. */
+static int respond_token_list(pat_req *r, int rc, pat_token_rec *list, size_t n)
+{
+    if (rc == PAT_OK)
+        pat_respond_json(r, 200, json_pack("{s:o}", "tokens", token_list_json(r, list, n)));
+    free(list);
+    return rc;
+}
+
 int pat_h_users_tokens(pat_req *r)
 {
     pat_token_rec *list = NULL;
     size_t n = 0;
-    int rc;
+    int rc = pat_users_tokens(pat_req_service(r), &r->who, r->id, &list, &n);
 
-    if ((rc = pat_users_tokens(pat_req_service(r), &r->who, r->id, &list, &n)) < 0)
-        return rc;
-    pat_respond_json(r, 200, json_pack("{s:o}", "tokens", token_list_json(r, list, n)));
-    free(list);
-    return PAT_OK;
+    return respond_token_list(r, rc, list, n);
 }
 
 int pat_h_users_revoke_all(pat_req *r)
@@ -224,13 +229,9 @@ int pat_h_policy_violations(pat_req *r)
 {
     pat_token_rec *list = NULL;
     size_t n = 0;
-    int rc;
+    int rc = pat_policy_violations(pat_req_service(r), &r->who, 1000, &list, &n);
 
-    if ((rc = pat_policy_violations(pat_req_service(r), &r->who, 1000, &list, &n)) < 0)
-        return rc;
-    pat_respond_json(r, 200, json_pack("{s:o}", "tokens", token_list_json(r, list, n)));
-    free(list);
-    return PAT_OK;
+    return respond_token_list(r, rc, list, n);
 }
 
 int pat_h_password_change(pat_req *r)

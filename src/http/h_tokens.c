@@ -120,9 +120,11 @@ int pat_h_tokens_list(pat_req *r)
     return PAT_OK;
 }
 
-int pat_h_tokens_create(pat_req *r)
+/* Create, or copy when from_id is non-zero: same body, same answer. */
+static int create_like(pat_req *r, int64_t from_id)
 {
     pat_request_info info = pat_req_info(r);
+    pat_service *svc = pat_req_service(r);
     pat_token_rec *t = pat_calloc(1, sizeof(*t));
     char value[PAT_TOKEN_BUF];
     token_body tb;
@@ -130,7 +132,9 @@ int pat_h_tokens_create(pat_req *r)
 
     if ((rc = parse_token_body(r, &tb, 0)) < 0)
         goto out;
-    if ((rc = pat_tokens_create(pat_req_service(r), &r->who, &info, &tb.in, t, value)) < 0)
+    rc = from_id ? pat_tokens_copy(svc, &r->who, &info, from_id, &tb.in, t, value)
+                 : pat_tokens_create(svc, &r->who, &info, &tb.in, t, value);
+    if (rc < 0)
         goto out;
     respond_token(r, 201, t, value);
     pat_secret_wipe(value, sizeof(value));
@@ -138,6 +142,11 @@ out:
     token_body_dispose(&tb);
     free(t);
     return rc;
+}
+
+int pat_h_tokens_create(pat_req *r)
+{
+    return create_like(r, 0);
 }
 
 int pat_h_tokens_get(pat_req *r)
@@ -237,22 +246,7 @@ out:
 
 int pat_h_tokens_copy(pat_req *r)
 {
-    pat_request_info info = pat_req_info(r);
-    pat_token_rec *t = pat_calloc(1, sizeof(*t));
-    char value[PAT_TOKEN_BUF];
-    token_body tb;
-    int rc;
-
-    if ((rc = parse_token_body(r, &tb, 0)) < 0)
-        goto out;
-    if ((rc = pat_tokens_copy(pat_req_service(r), &r->who, &info, r->id, &tb.in, t, value)) < 0)
-        goto out;
-    respond_token(r, 201, t, value);
-    pat_secret_wipe(value, sizeof(value));
-out:
-    token_body_dispose(&tb);
-    free(t);
-    return rc;
+    return create_like(r, r->id);
 }
 
 int pat_h_tokens_delete(pat_req *r)

@@ -144,24 +144,31 @@ static void *flusher_main(void *arg)
     pat_service *svc = arg;
     int period = svc->config->last_use_flush_seconds > 0 ? svc->config->last_use_flush_seconds
                                                          : 10;
+    int64_t last_flush = pat_time_mono_us();
 
     pthread_mutex_lock(&svc->flush_lock);
     while (!svc->stopping) {
         struct timespec deadline;
+        bool due;
+        /* Wake every second: the log is written in blocks (one write per
+         * request would cost the hot path a system call), so push it out. */
         clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += period;
-        while (!svc->stopping && !svc->flush_requested) {
-            if (pthread_cond_timedwait(&svc->flush_wake, &svc->flush_lock, &deadline) != 0)
-                break;
-        }
-        svc->flush_requested = false;
+        deadline.tv_sec += 1;
+        if (!svc->flush_requested)
+            pthread_cond_timedwait(&svc->flush_wake, &svc->flush_lock, &deadline);
         if (svc->stopping)
             break;
+        due = svc->flush_requested || pat_time_mono_us() - last_flush >= (int64_t)period * 1000000;
+        svc->flush_requested = false;
         pthread_mutex_unlock(&svc->flush_lock);
-        pat_service_flush(svc);
-        /* Another instance may have changed the policy. */
-        refresh_policy(svc);
-        prune_audit(svc);
+        fflush(stderr);
+        if (due) {
+            last_flush = pat_time_mono_us();
+            pat_service_flush(svc);
+            /* Another instance may have changed the policy. */
+            refresh_policy(svc);
+            prune_audit(svc);
+        }
         pthread_mutex_lock(&svc->flush_lock);
     }
     pthread_mutex_unlock(&svc->flush_lock);

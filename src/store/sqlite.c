@@ -1007,9 +1007,9 @@ int pat_store_sqlite_open(pat_store **out, const char *path)
     if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL")) < 0 ||
         (rc = exec_sql(st, "PRAGMA synchronous = FULL")) < 0 ||
         (rc = exec_sql(st, "PRAGMA foreign_keys = ON")) < 0 ||
-        /* 64 MiB of page cache: last-use batches touch rows all over a large
+        /* 16 MiB of page cache: last-use batches touch rows all over a large
          * tokens table. */
-        (rc = exec_sql(st, "PRAGMA cache_size = -65536")) < 0 || (rc = migrate(st)) < 0)
+        (rc = exec_sql(st, "PRAGMA cache_size = -16384")) < 0 || (rc = migrate(st)) < 0)
         goto fail;
     *out = &st->base;
     return PAT_OK;
