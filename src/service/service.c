@@ -12,6 +12,8 @@
 #include "util/mem.h"
 #include "util/time.h"
 
+#define FLUSH_CHUNK 512
+
 static void *flusher_main(void *arg);
 
 /* Loads the policy's hot-path flag from the store. */
@@ -101,10 +103,12 @@ int pat_service_flush(pat_service *svc)
     int rc = PAT_OK;
 
     pat_lastuse_take(svc->lastuse, &touches, &n);
-    if (n) {
-        /* One transaction for the batch: at most one write per token. */
-        if ((rc = pat_store_token_touch_many(svc->store, touches, n)) < 0)
-            pat_log_error("last use: cannot write %zu records: %s", n,
+    /* At most one write per token, in transactions of a bounded size: a
+     * request that misses the cache waits for the store at most one chunk. */
+    for (size_t done = 0; done < n && rc == PAT_OK; done += FLUSH_CHUNK) {
+        size_t k = n - done < FLUSH_CHUNK ? n - done : FLUSH_CHUNK;
+        if ((rc = pat_store_token_touch_many(svc->store, touches + done, k)) < 0)
+            pat_log_error("last use: cannot write %zu records: %s", n - done,
                           pat_error_last()->message);
     }
     pat_metrics_lastuse_flush(svc->clock(), rc == PAT_OK ? n : 0);
@@ -126,15 +130,20 @@ void pat_service_request_flush(pat_service *svc)
     }
 }
 
-/* Drops audit events past the retention period, at most hourly. */
-static void prune_audit(pat_service *svc)
+/* Drops expired sessions, and audit events past the retention period, at
+ * most hourly. */
+static void prune_old(pat_service *svc)
 {
     int64_t now = svc->clock();
     int days = svc->config->audit_retention_days;
 
-    if (days <= 0 || now - svc->last_prune < 3600)
+    if (now - svc->last_prune < 3600)
         return;
     svc->last_prune = now;
+    if (pat_store_session_prune(svc->store, now) < 0)
+        pat_log_error("sessions: cannot prune: %s", pat_error_last()->message);
+    if (days <= 0)
+        return;
     if (pat_store_audit_prune(svc->store, now - (int64_t)days * PAT_DAY) < 0)
         pat_log_error("audit: cannot prune: %s", pat_error_last()->message);
 }
@@ -167,7 +176,7 @@ static void *flusher_main(void *arg)
             pat_service_flush(svc);
             /* Another instance may have changed the policy. */
             refresh_policy(svc);
-            prune_audit(svc);
+            prune_old(svc);
         }
         pthread_mutex_lock(&svc->flush_lock);
     }

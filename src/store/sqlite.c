@@ -939,20 +939,30 @@ out:
     return rc;
 }
 
-static int sq_audit_prune(pat_store *s, int64_t before)
+/* Runs a DELETE with one integer parameter (lock taken here). */
+static int delete_before(sqlite_store *st, const char *sql, int64_t t)
 {
-    sqlite_store *st = S(s);
     sqlite3_stmt *q = NULL;
     int rc;
 
     pthread_mutex_lock(&st->lock);
-    if ((rc = prepare(st, "DELETE FROM audit WHERE at < ?", &q)) == PAT_OK) {
-        sqlite3_bind_int64(q, 1, before);
-        rc = exec_done(st, q, "prune audit");
+    if ((rc = prepare(st, sql, &q)) == PAT_OK) {
+        sqlite3_bind_int64(q, 1, t);
+        rc = exec_done(st, q, "prune");
     }
     sqlite3_finalize(q);
     pthread_mutex_unlock(&st->lock);
     return rc;
+}
+
+static int sq_audit_prune(pat_store *s, int64_t before)
+{
+    return delete_before(S(s), "DELETE FROM audit WHERE at < ?", before);
+}
+
+static int sq_session_prune(pat_store *s, int64_t now)
+{
+    return delete_before(S(s), "DELETE FROM sessions WHERE expires_at <= ?", now);
 }
 
 static const pat_store_vtable sqlite_vtable = {
@@ -979,6 +989,7 @@ static const pat_store_vtable sqlite_vtable = {
     .session_get = sq_session_get,
     .session_delete = sq_session_delete,
     .session_set_confirmed = sq_session_set_confirmed,
+    .session_prune = sq_session_prune,
     .session_delete_user = sq_session_delete_user,
     .setting_get = sq_setting_get,
     .setting_set = sq_setting_set,

@@ -176,3 +176,9 @@ int pat_store_audit_prune(pat_store *s, int64_t before)
     pat_metrics_store_write();
     return s->vt->audit_prune(s, before);
 }
+
+int pat_store_session_prune(pat_store *s, int64_t now)
+{
+    pat_metrics_store_write();
+    return s->vt->session_prune(s, now);
+}

@@ -166,6 +166,9 @@ int pat_store_session_delete(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);
 int pat_store_session_set_confirmed(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN],
                                     int64_t confirmed_until);
 
+/* Deletes sessions that expired before now. */
+int pat_store_session_prune(pat_store *s, int64_t now);
+
 /* Ends every session of user_id except keep (NULL = all). */
 int pat_store_session_delete_user(pat_store *s, int64_t user_id,
                                   const uint8_t keep[PAT_HASH_LEN]);

@@ -32,6 +32,7 @@ typedef struct pat_store_vtable {
     int (*session_delete)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);
     int (*session_set_confirmed)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN],
                                  int64_t confirmed_until);
+    int (*session_prune)(pat_store *s, int64_t now);
     int (*session_delete_user)(pat_store *s, int64_t user_id, const uint8_t keep[PAT_HASH_LEN]);
     int (*setting_get)(pat_store *s, const char *key, char *out, size_t outsz);
     int (*setting_set)(pat_store *s, const char *key, const char *value);

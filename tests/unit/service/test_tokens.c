@@ -613,6 +613,25 @@ static void test_verify__failures_rate_limited_per_address(void **state)
     assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_EAUTH);
 }
 
+static void test_store__expired_sessions_pruned(void **state)
+{
+    fixture *f = *state;
+    pat_session_rec a, b, got;
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    a.id_hash[0] = 1;
+    b.id_hash[0] = 2;
+    a.user_id = b.user_id = f->member.user_id;
+    a.expires_at = T0 - 1;
+    b.expires_at = T0 + 100;
+    assert_int_equal(pat_store_session_insert(f->store, &a), PAT_OK);
+    assert_int_equal(pat_store_session_insert(f->store, &b), PAT_OK);
+    assert_int_equal(pat_store_session_prune(f->store, T0), PAT_OK);
+    assert_int_equal(pat_store_session_get(f->store, a.id_hash, &got), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_session_get(f->store, b.id_hash, &got), PAT_OK);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -639,6 +658,7 @@ int main(void)
         T(test_verify__last_use_written_in_batches),
         T(test_verify__last_use_details_once_per_granularity_counts_exact),
         T(test_verify__failures_rate_limited_per_address),
+        T(test_store__expired_sessions_pruned),
     };
     if (sodium_init() < 0)
         return 1;
