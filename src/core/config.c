@@ -18,6 +18,7 @@ void pat_config_defaults(pat_config *cfg)
     strcpy(cfg->trusted_proxies, "127.0.0.1/32 ::1/128");
     cfg->last_use_flush_seconds = 10;
     cfg->last_use_granularity_seconds = 60;
+    cfg->last_use_buffer = 65536;
     cfg->auth_fail_limit = 20;
     cfg->auth_fail_window_seconds = 60;
     cfg->default_can_manage_tokens = true;
@@ -118,6 +119,8 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
             cfg->confirm_window_seconds = (int)n;
         return rc;
     }
+    if (strcmp(key, "last_use_buffer") == 0)
+        return set_int(&cfg->last_use_buffer, key, value, 1024, 16777216);
     if (strcmp(key, "cache_max_entries") == 0)
         return set_int(&cfg->cache_max_entries, key, value, 0, 100000000);
     if (strcmp(key, "listen") == 0) {

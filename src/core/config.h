@@ -22,6 +22,7 @@ typedef struct pat_config {
     char trusted_proxies[PAT_CIDRS_STR_MAX]; /* networks whose X-Forwarded-For we believe */
     int last_use_flush_seconds;         /* write-behind period of last use */
     int last_use_granularity_seconds;   /* details of a token's use kept at most this often */
+    long last_use_buffer;               /* distinct tokens' uses held between flushes */
     int auth_fail_limit;                /* failed authentications per address per window */
     int auth_fail_window_seconds;
     long cache_max_entries;             /* verification cache bound */

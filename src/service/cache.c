@@ -233,6 +233,21 @@ int pat_cache_token_use(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], 
     return record;
 }
 
+void pat_cache_token_unuse(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t uses)
+{
+    shard *s = shard_for(c, lookup);
+
+    pthread_rwlock_rdlock(&s->lock);
+    for (entry *e = s->buckets[bucket_for(s, lookup)]; e; e = e->next) {
+        if (memcmp(e->lookup, lookup, PAT_LOOKUP_KEY_LEN) == 0) {
+            atomic_fetch_add(&e->pending_uses, uses);
+            atomic_store(&e->last_recorded, 0);
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&s->lock);
+}
+
 void pat_cache_drain_uses(pat_cache *c, void (*fn)(void *arg, int64_t token_id, int64_t uses),
                           void *arg)
 {

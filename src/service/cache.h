@@ -65,6 +65,10 @@ void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
 int pat_cache_token_use(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
                         int64_t granularity, int64_t *uses);
 
+/* Gives back uses that could not be recorded, so that they are counted
+ * with the next recording, which the next use may attempt at once. */
+void pat_cache_token_unuse(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t uses);
+
 /* Hands every entry's uncounted uses to fn (at shutdown, so none is lost). */
 void pat_cache_drain_uses(pat_cache *c, void (*fn)(void *arg, int64_t token_id, int64_t uses),
                           void *arg);

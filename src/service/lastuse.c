@@ -69,7 +69,7 @@ int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t a
     stripe *st = &l->stripes[(uint64_t)token_id % STRIPES];
     size_t mask = l->per_stripe - 1;
     size_t i = (size_t)(((uint64_t)token_id / STRIPES) * 0x9E3779B97F4A7C15ULL) & mask;
-    int nearly_full;
+    int result;
     slot *s = NULL;
 
     pthread_mutex_lock(&st->lock);
@@ -103,9 +103,10 @@ int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t a
     } else {
         atomic_fetch_add_explicit(&l->dropped, (uint_fast64_t)uses, memory_order_relaxed);
     }
-    nearly_full = st->used >= l->per_stripe / 2;
+    result = !s ? PAT_LASTUSE_FULL : st->used >= l->per_stripe / 2 ? PAT_LASTUSE_FILLING
+                                                                   : PAT_LASTUSE_OK;
     pthread_mutex_unlock(&st->lock);
-    return nearly_full;
+    return result;
 }
 
 void pat_lastuse_take(pat_lastuse *l, pat_token_touch **out, size_t *n)

@@ -15,9 +15,15 @@ typedef struct pat_lastuse pat_lastuse;
 pat_lastuse *pat_lastuse_new(size_t capacity);
 void pat_lastuse_free(pat_lastuse *l);
 
+/* What pat_lastuse_record did. */
+enum {
+    PAT_LASTUSE_OK = 0,      /* recorded */
+    PAT_LASTUSE_FILLING = 1, /* recorded; the table is half full, flush early */
+    PAT_LASTUSE_FULL = -1,   /* not recorded: the table is full (counted as dropped) */
+};
+
 /* Records uses of a token, the latest at time at (0: only count them, the
- * details stay as they are). Strings may be NULL; too-long ones are cut.
- * Returns 1 if the table is getting full (the caller may flush early). */
+ * details stay as they are). Strings may be NULL; too-long ones are cut. */
 int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t at,
                        const char *ip, const char *method, const char *path,
                        const char *user_agent);

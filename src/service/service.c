@@ -42,7 +42,7 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     strcpy(svc->token_prefix, cfg->token_prefix);
     svc->clock = opts->clock ? opts->clock : pat_time_now;
     svc->cache = pat_cache_new((size_t)cfg->cache_max_entries);
-    svc->lastuse = pat_lastuse_new(0);
+    svc->lastuse = pat_lastuse_new((size_t)cfg->last_use_buffer);
     svc->auth_failures = pat_ratelimit_new(cfg->auth_fail_limit, cfg->auth_fail_window_seconds);
     svc->signin_by_address = pat_ratelimit_new(PAT_SIGNIN_ADDRESS_LIMIT, 300);
     svc->signin_by_account = pat_ratelimit_new(PAT_SIGNIN_ACCOUNT_LIMIT, 60);
@@ -67,7 +67,12 @@ static void count_uses(void *arg, int64_t token_id, int64_t uses)
 {
     pat_service *svc = arg;
 
-    pat_lastuse_record(svc->lastuse, token_id, uses, 0, NULL, NULL, NULL, NULL);
+    /* At shutdown a full table is flushed and the count tried again. */
+    if (pat_lastuse_record(svc->lastuse, token_id, uses, 0, NULL, NULL, NULL, NULL) ==
+        PAT_LASTUSE_FULL) {
+        pat_service_flush(svc);
+        pat_lastuse_record(svc->lastuse, token_id, uses, 0, NULL, NULL, NULL, NULL);
+    }
 }
 
 void pat_service_free(pat_service *svc)

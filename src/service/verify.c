@@ -149,9 +149,14 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
      * granularity, so a million busy tokens do not mean a million writes. */
     if (req->method &&
         pat_cache_token_use(svc->cache, lookup, now, svc->config->last_use_granularity_seconds,
-                            &uses) &&
-        pat_lastuse_record(svc->lastuse, t.token_id, uses, now, req->client_ip, req->method,
-                           req->path, req->user_agent))
-        pat_service_request_flush(svc);
+                            &uses)) {
+        rc = pat_lastuse_record(svc->lastuse, t.token_id, uses, now, req->client_ip,
+                                req->method, req->path, req->user_agent);
+        if (rc != PAT_LASTUSE_OK)
+            pat_service_request_flush(svc);
+        /* A full table delays the details, never loses the count. */
+        if (rc == PAT_LASTUSE_FULL)
+            pat_cache_token_unuse(svc->cache, lookup, uses);
+    }
     return PAT_OK;
 }

@@ -31,6 +31,7 @@ typedef struct fixture {
     pat_store *store;
     pat_service *svc;
     pat_config *config;
+    uint8_t key[PAT_KEY_LEN];
     pat_principal admin;  /* session, confirmed */
     pat_principal member; /* session, confirmed */
 } fixture;
@@ -76,6 +77,7 @@ static int setup(void **state)
     o.store = f->store;
     o.config = f->config;
     randombytes_buf(o.key, sizeof(o.key));
+    memcpy(f->key, o.key, sizeof(f->key));
     o.clock = clock_fn;
     assert_int_equal(pat_service_new(&f->svc, &o), PAT_OK);
     make_user(f, "admin", PAT_ROLE_SUPERUSER, &f->admin);
@@ -613,6 +615,57 @@ static void test_verify__failures_rate_limited_per_address(void **state)
     assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_EAUTH);
 }
 
+static void test_verify__full_last_use_table_loses_no_count(void **state)
+{
+    fixture *f = *state;
+    enum { N = 900 };
+    pat_service_options o;
+    pat_token_rec *recs = calloc(N, sizeof(*recs));
+    char (*values)[PAT_TOKEN_BUF] = calloc(N, sizeof(*values));
+    pat_verify_request vr;
+    pat_principal p;
+    pat_token_rec got;
+    int64_t total = 0;
+
+    /* A table of 1024 slots (768 usable) for 900 tokens used twice. */
+    pat_service_free(f->svc);
+    f->config->last_use_buffer = 1024;
+    memset(&o, 0, sizeof(o));
+    o.store = f->store;
+    o.config = f->config;
+    memcpy(o.key, f->key, sizeof(o.key));
+    o.clock = clock_fn;
+    assert_int_equal(pat_service_new(&f->svc, &o), PAT_OK);
+    for (int i = 0; i < N; i++) {
+        recs[i].user_id = f->member.user_id;
+        snprintf(recs[i].name, sizeof(recs[i].name), "n%d", i);
+        strcpy(recs[i].scopes, "tokens");
+        pat_token_generate(values[i], "pat_");
+        pat_token_hash(recs[i].hash, f->key, values[i], strlen(values[i]));
+        pat_token_display(recs[i].prefix, values[i]);
+    }
+    assert_int_equal(pat_store_token_insert_many(f->store, recs, N), PAT_OK);
+    memset(&vr, 0, sizeof(vr));
+    vr.method = "GET";
+    vr.path = "/";
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            vr.token = values[i];
+            vr.len = strlen(values[i]);
+            assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_OK);
+        }
+    }
+    pat_service_free(f->svc); /* drains and flushes */
+    f->svc = NULL;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(pat_store_token_get(f->store, recs[i].id, &got), PAT_OK);
+        total += got.use_count;
+    }
+    assert_int_equal(total, 2 * N);
+    free(recs);
+    free(values);
+}
+
 static void test_store__expired_sessions_pruned(void **state)
 {
     fixture *f = *state;
@@ -658,6 +711,7 @@ int main(void)
         T(test_verify__last_use_written_in_batches),
         T(test_verify__last_use_details_once_per_granularity_counts_exact),
         T(test_verify__failures_rate_limited_per_address),
+        T(test_verify__full_last_use_table_loses_no_count),
         T(test_store__expired_sessions_pruned),
     };
     if (sodium_init() < 0)
