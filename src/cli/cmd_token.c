@@ -344,25 +344,31 @@ static int cmd_id(pat_cli *c, int argc, char **argv, const char *method, const c
     return PAT_EXIT_OK;
 }
 
-static int cmd_edit(pat_cli *c, int argc, char **argv)
+/* edit (PATCH /tokens/ID) and copy (POST /tokens/ID/copy, --name needed):
+ * the create options, one id, and a token or a new value to print. */
+static int edit_or_copy(pat_cli *c, int argc, char **argv, int is_copy)
 {
     json_t *body = json_object(), *answer = NULL;
     char path[128];
     long long id;
     int rc;
 
-    if ((rc = token_options(argc, argv, body, 1)) != PAT_EXIT_OK)
+    if ((rc = token_options(argc, argv, body, !is_copy)) != PAT_EXIT_OK)
         goto out;
-    if (optind != argc - 1) {
+    if (optind != argc - 1 || (is_copy && !json_object_get(body, "name"))) {
         token_usage(stderr);
         rc = PAT_EXIT_USAGE;
         goto out;
     }
     if ((rc = parse_id(argv[optind], &id)) != PAT_EXIT_OK)
         goto out;
-    snprintf(path, sizeof(path), "/api/v1/tokens/%lld", id);
-    if ((rc = pat_cli_call(c, "PATCH", path, body, &answer)) == PAT_EXIT_OK)
-        print_token(c, answer);
+    snprintf(path, sizeof(path), "/api/v1/tokens/%lld%s", id, is_copy ? "/copy" : "");
+    if ((rc = pat_cli_call(c, is_copy ? "POST" : "PATCH", path, body, &answer)) == PAT_EXIT_OK) {
+        if (is_copy)
+            print_value(c, answer);
+        else
+            print_token(c, answer);
+    }
 out:
     json_decref(answer);
     json_decref(body);
@@ -391,31 +397,6 @@ static int cmd_regenerate(pat_cli *c, int argc, char **argv)
         goto out;
     }
     snprintf(path, sizeof(path), "/api/v1/tokens/%lld/regenerate", id);
-    if ((rc = pat_cli_call(c, "POST", path, body, &answer)) == PAT_EXIT_OK)
-        print_value(c, answer);
-out:
-    json_decref(answer);
-    json_decref(body);
-    return rc;
-}
-
-static int cmd_copy(pat_cli *c, int argc, char **argv)
-{
-    json_t *body = json_object(), *answer = NULL;
-    char path[128];
-    long long id;
-    int rc;
-
-    if ((rc = token_options(argc, argv, body, 0)) != PAT_EXIT_OK)
-        goto out;
-    if (optind != argc - 1 || !json_object_get(body, "name")) {
-        fputs("usage: pat token copy ID --name N\n", stderr);
-        rc = PAT_EXIT_USAGE;
-        goto out;
-    }
-    if ((rc = parse_id(argv[optind], &id)) != PAT_EXIT_OK)
-        goto out;
-    snprintf(path, sizeof(path), "/api/v1/tokens/%lld/copy", id);
     if ((rc = pat_cli_call(c, "POST", path, body, &answer)) == PAT_EXIT_OK)
         print_value(c, answer);
 out:
@@ -513,7 +494,7 @@ int pat_cli_cmd_token(pat_cli *c, int argc, char **argv)
     if (strcmp(verb, "show") == 0)
         return cmd_id(c, argc, argv, "GET", "", 0);
     if (strcmp(verb, "edit") == 0)
-        return cmd_edit(c, argc, argv);
+        return edit_or_copy(c, argc, argv, 0);
     if (strcmp(verb, "disable") == 0)
         return cmd_id(c, argc, argv, "POST", "/disable", 0);
     if (strcmp(verb, "enable") == 0)
@@ -521,7 +502,7 @@ int pat_cli_cmd_token(pat_cli *c, int argc, char **argv)
     if (strcmp(verb, "regenerate") == 0)
         return cmd_regenerate(c, argc, argv);
     if (strcmp(verb, "copy") == 0)
-        return cmd_copy(c, argc, argv);
+        return edit_or_copy(c, argc, argv, 1);
     if (strcmp(verb, "delete") == 0)
         return cmd_delete(c, argc, argv);
     if (strcmp(verb, "self") == 0)

@@ -139,20 +139,30 @@ int pat_h_users_list(pat_req *r)
     return PAT_OK;
 }
 
-int pat_h_users_create(pat_req *r)
+/* Create (id 0) or edit a person: same body, same answer. */
+static int user_write(pat_req *r, int64_t id)
 {
     pat_request_info info = pat_req_info(r);
+    pat_service *svc = pat_req_service(r);
     pat_user_input in;
     json_t *body = NULL;
     pat_user u;
     int rc;
 
-    if ((rc = parse_user_body(r, &body, &in)) == PAT_OK &&
-        (rc = pat_users_create(pat_req_service(r), &r->who, &info, &in, &u)) == PAT_OK)
-        pat_respond_json(r, 201, user_json(&u));
+    if ((rc = parse_user_body(r, &body, &in)) == PAT_OK) {
+        rc = id ? pat_users_update(svc, &r->who, &info, id, &in, &u)
+                : pat_users_create(svc, &r->who, &info, &in, &u);
+        if (rc == PAT_OK)
+            pat_respond_json(r, id ? 200 : 201, user_json(&u));
+    }
     wipe_password(&in);
     json_decref(body);
     return rc;
+}
+
+int pat_h_users_create(pat_req *r)
+{
+    return user_write(r, 0);
 }
 
 int pat_h_users_get(pat_req *r)
@@ -167,18 +177,7 @@ int pat_h_users_get(pat_req *r)
 
 int pat_h_users_update(pat_req *r)
 {
-    pat_request_info info = pat_req_info(r);
-    pat_user_input in;
-    json_t *body = NULL;
-    pat_user u;
-    int rc;
-
-    if ((rc = parse_user_body(r, &body, &in)) == PAT_OK &&
-        (rc = pat_users_update(pat_req_service(r), &r->who, &info, r->id, &in, &u)) == PAT_OK)
-        pat_respond_json(r, 200, user_json(&u));
-    wipe_password(&in);
-    json_decref(body);
-    return rc;
+    return user_write(r, r->id);
 }
 
 /* Token objects, with their owner's id (lists that cross people). */
