@@ -260,6 +260,10 @@ def write_report(base, base2, small, large, micro, micro_large):
         row('patd, valid tokens, %d tokens' % large['n'], large['valid'], large['base']),
         row('patd, unknown tokens, %d tokens' % large['n'], large['invalid'], base),
         '',
+        'wrk and both servers share two cores, so runs vary: over the runs made while tuning '
+        '(2026-11-22), patd with 1 k tokens measured 0.93x to 1.22x nginx and with 1 M tokens '
+        '0.72x to 0.90x. Run `make bench` more than once before reading much into one table.',
+        '',
         '"vs nginx" compares with nginx driven by the same token file (valid rows) or the '
         '100 k-token file of unknown values (unknown rows). Unknown tokens are well formed with '
         'good checksums, so each costs a store lookup; every one of them is answered 401.',
