@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test unit blackbox browser bench clean install deps
+.PHONY: all build run test unit blackbox browser bench fuzz clean install deps
 
 all: build
 
@@ -46,8 +46,21 @@ browser:
 	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	cd tests/browser && PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd node --test --test-concurrency=1 console.test.mjs
 
+# Not part of make test: each libFuzzer target for FUZZ_SECONDS, starting
+# from its committed corpus (new finds land in build-fuzz/corpus-*).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tools/deps.sh fuzz
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true \
+	  -Dtests=disabled -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@ninja -C build-fuzz >/dev/null
+	@for t in token config text; do \
+	  mkdir -p build-fuzz/corpus-$$t && cp -n fuzz/corpus/$$t/* build-fuzz/corpus-$$t/ ; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$t || exit 1; \
+	done
+
 install: build
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) build-bench
+	rm -rf $(BUILD) $(TEST_BUILD) build-bench build-fuzz

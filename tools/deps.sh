@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs, and only those missing.
-# Usage: tools/deps.sh build|test|bench
+# Usage: tools/deps.sh build|test|bench|fuzz
 # Quiet when everything is already present; uses sudo when not root.
 set -euo pipefail
 
@@ -9,13 +9,15 @@ build_pkgs=(gcc make meson ninja-build pkg-config libmicrohttpd-dev libjansson-d
             python3)
 test_pkgs=(libcmocka-dev curl nginx-light chromium nodejs)
 bench_pkgs=(wrk nginx-light)
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   test)  want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  fuzz)  want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=()
