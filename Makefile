@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test unit blackbox browser bench fuzz clean install deps
+.PHONY: all build run test unit valgrind blackbox browser bench fuzz clean install deps
 
 all: build
 
@@ -28,10 +28,18 @@ test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory $(TEST_BUILD)/build.ninja
 	@ninja -C $(TEST_BUILD) >/dev/null
-	@$(MAKE) --no-print-directory unit blackbox browser
+	@$(MAKE) --no-print-directory unit valgrind blackbox browser
 
 unit:
 	meson test -C $(TEST_BUILD) --print-errorlogs
+
+# The same unit tests without sanitizers, under valgrind (it sees what ASan
+# does not, such as overlapping copies inside libc).
+valgrind: build
+	@tools/deps.sh valgrind
+	@meson configure $(BUILD) -Dtests=enabled >/dev/null && ninja -C $(BUILD) >/dev/null
+	meson test -C $(BUILD) --wrapper 'valgrind --error-exitcode=9 --leak-check=full -q' \
+	  --print-errorlogs
 
 blackbox:
 	PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd $(PYTHON) tests/blackbox/run.py

@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(gcc make meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev
             libsodium-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev zlib1g-dev
             python3)
-test_pkgs=(libcmocka-dev curl nginx-light chromium nodejs)
+test_pkgs=(libcmocka-dev curl nginx-light chromium nodejs valgrind)
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
@@ -17,6 +17,7 @@ case "${1:-build}" in
   test)  want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
   fuzz)  want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  valgrind) want+=(valgrind libcmocka-dev) ;;
   *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 

@@ -8,13 +8,17 @@ static _Thread_local pat_error last_error;
 
 int pat_error_set(int code, const char *field, const char *fmt, ...)
 {
+    pat_error next;
     va_list ap;
 
-    last_error.code = code;
-    snprintf(last_error.field, sizeof(last_error.field), "%s", field ? field : "");
+    /* Format aside first: callers may pass the last error's own message or
+     * field as an argument ("line 3: %s"), which must not overlap the output. */
+    next.code = code;
+    snprintf(next.field, sizeof(next.field), "%s", field ? field : "");
     va_start(ap, fmt);
-    vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
+    vsnprintf(next.message, sizeof(next.message), fmt, ap);
     va_end(ap);
+    last_error = next;
     return code;
 }
 

@@ -94,6 +94,16 @@ static void test_time__rejects_bad_dates(void **state)
     assert_int_equal(pat_time_parse("", &t), PAT_EINVAL);
 }
 
+static void test_error__message_may_quote_the_last_one(void **state)
+{
+    (void)state;
+    pat_error_set(PAT_EINVAL, "roles", "unknown role %s", "king");
+    pat_error_set(PAT_EINVAL, pat_error_last()->field, "line %d: %s", 3,
+                  pat_error_last()->message);
+    assert_string_equal(pat_error_last()->message, "line 3: unknown role king");
+    assert_string_equal(pat_error_last()->field, "roles");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -102,6 +112,7 @@ int main(void)
         cmocka_unit_test(test_cidr__parse_and_match),
         cmocka_unit_test(test_time__rfc3339_round_trip),
         cmocka_unit_test(test_time__rejects_bad_dates),
+        cmocka_unit_test(test_error__message_may_quote_the_last_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
