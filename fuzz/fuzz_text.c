@@ -30,7 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pat_cidr_contains(&c, "10.1.2.3");
     pat_cidr_list_allows(s, "127.0.0.1");
     pat_route_rule_parse(s, &rule);
-    pat_client_ip(ip, sizeof(ip), "127.0.0.1", "127.0.0.1/32", s, s);
+    {
+        pat_cidr_set trusted;
+        if (pat_cidr_set_parse(&trusted, "127.0.0.1/32 ::1/128") == 0)
+            pat_client_ip(ip, sizeof(ip), "127.0.0.1", &trusted, s, s);
+        if (pat_cidr_set_parse(&trusted, s) == 0)
+            pat_cidr_set_contains(&trusted, "10.1.2.3");
+    }
     free(s);
     return 0;
 }

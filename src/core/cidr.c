@@ -73,23 +73,73 @@ static int prefix_match(const uint8_t *a, const uint8_t *b, int bits)
     return ((a[full] ^ b[full]) & (uint8_t)(0xFF << (8 - rest))) == 0;
 }
 
+/* Parses ip as an address of c's family into a (IPv4-mapped IPv6 counts as
+ * IPv4); 0 if it is not one. */
+static int address_for(const pat_cidr *c, const char *ip, uint8_t a[16])
+{
+    if (c->family == 4) {
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+        uint8_t a6[16];
+        if (inet_pton(AF_INET, ip, a) == 1)
+            return 1;
+        if (inet_pton(AF_INET6, ip, a6) != 1 || memcmp(a6, mapped, 12) != 0)
+            return 0;
+        memcpy(a, a6 + 12, 4);
+        return 1;
+    }
+    return inet_pton(AF_INET6, ip, a) == 1;
+}
+
 int pat_cidr_contains(const pat_cidr *c, const char *ip)
 {
     uint8_t a[16];
 
-    if (c->family == 4) {
-        if (inet_pton(AF_INET, ip, a) != 1) {
-            static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-            uint8_t a6[16];
-            if (inet_pton(AF_INET6, ip, a6) != 1 || memcmp(a6, mapped, 12) != 0)
-                return 0;
-            memcpy(a, a6 + 12, 4);
+    return address_for(c, ip, a) && prefix_match(a, c->addr, c->bits);
+}
+
+int pat_cidr_set_parse(pat_cidr_set *out, const char *list)
+{
+    char item[PAT_CIDR_STR_MAX];
+    const char *p = list;
+    pat_cidr_set s;
+
+    s.n = 0;
+    while (*p) {
+        size_t n = strcspn(p, " ,\t");
+        if (n) {
+            if (n >= sizeof(item) || s.n == PAT_CIDRS_PER_TOKEN_MAX)
+                return pat_error_set(PAT_EINVAL, "allowed_cidrs",
+                                     "a list holds up to %d networks in CIDR notation",
+                                     PAT_CIDRS_PER_TOKEN_MAX);
+            memcpy(item, p, n);
+            item[n] = '\0';
+            if (pat_cidr_parse(item, &s.nets[s.n]) < 0)
+                return PAT_EINVAL;
+            s.n++;
         }
-        return prefix_match(a, c->addr, c->bits);
+        p += n;
+        p += strspn(p, " ,\t");
     }
-    if (inet_pton(AF_INET6, ip, a) != 1)
-        return 0;
-    return prefix_match(a, c->addr, c->bits);
+    *out = s;
+    return PAT_OK;
+}
+
+int pat_cidr_set_contains(const pat_cidr_set *s, const char *ip)
+{
+    uint8_t v4[16], v6[16];
+    int have4 = -1, have6 = -1;
+
+    /* Each family's address is parsed once, however many networks. */
+    for (size_t i = 0; i < s->n; i++) {
+        const pat_cidr *c = &s->nets[i];
+        uint8_t *a = c->family == 4 ? v4 : v6;
+        int *have = c->family == 4 ? &have4 : &have6;
+        if (*have < 0)
+            *have = address_for(c, ip, a);
+        if (*have && prefix_match(a, c->addr, c->bits))
+            return 1;
+    }
+    return 0;
 }
 
 int pat_cidr_list_allows(const char *list, const char *ip)

@@ -24,6 +24,19 @@ void pat_cidr_format(const pat_cidr *c, char out[PAT_CIDR_STR_MAX]);
 /* 1 if the textual address ip lies in c (IPv4-mapped IPv6 counts as IPv4). */
 int pat_cidr_contains(const pat_cidr *c, const char *ip);
 
+/* A parsed list of networks, for lists consulted on every request. */
+typedef struct pat_cidr_set {
+    pat_cidr nets[PAT_CIDRS_PER_TOKEN_MAX];
+    size_t n;
+} pat_cidr_set;
+
+/* Parses networks separated by spaces or commas into *out. PAT_EINVAL on a
+ * malformed one or more than PAT_CIDRS_PER_TOKEN_MAX. */
+int pat_cidr_set_parse(pat_cidr_set *out, const char *list);
+
+/* 1 if the textual address ip lies in a network of s (0 for an empty set). */
+int pat_cidr_set_contains(const pat_cidr_set *s, const char *ip);
+
 /* 1 if ip lies in any network of the space-separated list; an empty list
  * allows every address. */
 int pat_cidr_list_allows(const char *list, const char *ip);

@@ -15,7 +15,7 @@ void pat_config_defaults(pat_config *cfg)
     strcpy(cfg->data_dir, "./var");
     strcpy(cfg->token_prefix, "pat_");
     /* nginx on the same box is the usual front: believe its headers. */
-    strcpy(cfg->trusted_proxies, "127.0.0.1/32 ::1/128");
+    pat_cidr_set_parse(&cfg->trusted_proxies, "127.0.0.1/32 ::1/128");
     cfg->last_use_flush_seconds = 10;
     cfg->last_use_granularity_seconds = 60;
     cfg->last_use_buffer = 65536;
@@ -45,35 +45,17 @@ static int set_int(long *out, const char *key, const char *value, long min, long
     return PAT_OK;
 }
 
-static int set_networks(char *out, const char *key, const char *value)
-{
-    char copy[PAT_CIDRS_STR_MAX];
-    char *save = NULL;
-    size_t len = 0, count = 0;
-
-    if (strlen(value) >= sizeof(copy))
-        return pat_error_set(PAT_EINVAL, key, "%s is too long", key);
-    strcpy(copy, value);
-    out[0] = '\0';
-    for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
-        pat_cidr c;
-        char text[PAT_CIDR_STR_MAX];
-        if (pat_cidr_parse(w, &c) < 0 || ++count > PAT_CIDRS_PER_TOKEN_MAX)
-            return pat_error_set(PAT_EINVAL, key, "%s must list up to %d networks", key,
-                                 PAT_CIDRS_PER_TOKEN_MAX);
-        pat_cidr_format(&c, text);
-        len += (size_t)snprintf(out + len, PAT_CIDRS_STR_MAX - len, "%s%s", len ? " " : "", text);
-    }
-    return PAT_OK;
-}
-
 int pat_config_set(pat_config *cfg, const char *key, const char *value)
 {
     long n = 0;
     int rc;
 
-    if (strcmp(key, "trusted_proxies") == 0)
-        return set_networks(cfg->trusted_proxies, key, value);
+    if (strcmp(key, "trusted_proxies") == 0) {
+        if (pat_cidr_set_parse(&cfg->trusted_proxies, value) < 0)
+            return pat_error_set(PAT_EINVAL, key, "%s must list up to %d networks", key,
+                                 PAT_CIDRS_PER_TOKEN_MAX);
+        return PAT_OK;
+    }
     if (strcmp(key, "route") == 0) {
         if (cfg->nroutes == PAT_ROUTE_RULES_MAX)
             return pat_error_set(PAT_EINVAL, key, "more than %d route rules",

@@ -65,11 +65,11 @@ static int take(char *out, size_t outsz, const char *s, size_t n)
     return 1;
 }
 
-void pat_client_ip(char *out, size_t outsz, const char *peer, const char *trusted_proxies,
+void pat_client_ip(char *out, size_t outsz, const char *peer, const pat_cidr_set *trusted,
                    const char *x_real_ip, const char *x_forwarded_for)
 {
     snprintf(out, outsz, "%s", peer);
-    if (!trusted_proxies || !*trusted_proxies || !pat_cidr_list_allows(trusted_proxies, peer))
+    if (!trusted || !pat_cidr_set_contains(trusted, peer))
         return;
     if (x_real_ip && take(out, outsz, x_real_ip, strlen(x_real_ip)))
         return;
@@ -84,7 +84,7 @@ void pat_client_ip(char *out, size_t outsz, const char *peer, const char *truste
                 start--;
             if (take(candidate, sizeof(candidate), start, (size_t)(end - start))) {
                 snprintf(out, outsz, "%s", candidate);
-                if (!pat_cidr_list_allows(trusted_proxies, candidate))
+                if (!pat_cidr_set_contains(trusted, candidate))
                     return;
             } else {
                 return; /* garbage: stop at the last good hop */

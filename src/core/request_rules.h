@@ -2,6 +2,7 @@
 #define PAT_CORE_REQUEST_RULES_H
 #include <stddef.h>
 
+#include "core/cidr.h"
 #include "core/scope.h"
 
 /* Rules about the request a protected service forwards: which scope a
@@ -26,11 +27,10 @@ const char *pat_route_rules_scope(const pat_route_rule *rules, size_t n, const c
                                   const char *path);
 
 /* Writes the client's address into out (outsz bytes): the peer's, unless
- * the peer is in the trusted proxy list (space-separated networks), in
- * which case X-Real-IP, else the right-most address of X-Forwarded-For not
- * itself a trusted proxy. Header values may be NULL; malformed ones are
- * ignored. */
-void pat_client_ip(char *out, size_t outsz, const char *peer, const char *trusted_proxies,
+ * the peer is one of the trusted proxies, in which case X-Real-IP, else the
+ * right-most address of X-Forwarded-For not itself a trusted proxy. Header
+ * values may be NULL; malformed ones are ignored. */
+void pat_client_ip(char *out, size_t outsz, const char *peer, const pat_cidr_set *trusted,
                    const char *x_real_ip, const char *x_forwarded_for);
 
 #endif

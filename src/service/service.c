@@ -202,7 +202,7 @@ const char *pat_service_route_scope(const pat_service *svc, const char *method, 
 void pat_service_client_ip(const pat_service *svc, char *out, size_t outsz, const char *peer,
                            const char *x_real_ip, const char *x_forwarded_for)
 {
-    pat_client_ip(out, outsz, peer, svc->config->trusted_proxies, x_real_ip, x_forwarded_for);
+    pat_client_ip(out, outsz, peer, &svc->config->trusted_proxies, x_real_ip, x_forwarded_for);
 }
 
 void pat_service_forget_token(pat_service *svc, const pat_token_rec *t)

@@ -38,30 +38,53 @@ static void test_rules__bad_lines(void **state)
     assert_int_equal(pat_route_rule_parse("GET /x sc@pe", &r), PAT_EINVAL);
 }
 
+static pat_cidr_set set(const char *list)
+{
+    pat_cidr_set s;
+
+    assert_int_equal(pat_cidr_set_parse(&s, list), PAT_OK);
+    return s;
+}
+
 static void test_client_ip__untrusted_peer_cannot_spoof(void **state)
 {
+    pat_cidr_set loop = set("127.0.0.1/32"), none = set("");
     char ip[64];
 
     (void)state;
-    pat_client_ip(ip, sizeof(ip), "203.0.113.5", "127.0.0.1/32", "1.2.3.4", "5.6.7.8");
+    pat_client_ip(ip, sizeof(ip), "203.0.113.5", &loop, "1.2.3.4", "5.6.7.8");
     assert_string_equal(ip, "203.0.113.5");
-    pat_client_ip(ip, sizeof(ip), "203.0.113.5", "", "1.2.3.4", "5.6.7.8");
+    pat_client_ip(ip, sizeof(ip), "203.0.113.5", &none, "1.2.3.4", "5.6.7.8");
     assert_string_equal(ip, "203.0.113.5");
+    pat_client_ip(ip, sizeof(ip), "127.0.0.1", &none, "1.2.3.4", "5.6.7.8");
+    assert_string_equal(ip, "127.0.0.1");
 }
 
 static void test_client_ip__trusted_proxy_headers(void **state)
 {
+    pat_cidr_set loop = set("127.0.0.1/32"), two = set("127.0.0.1/32, 10.0.0.0/8");
     char ip[64];
 
     (void)state;
-    pat_client_ip(ip, sizeof(ip), "127.0.0.1", "127.0.0.1/32", "198.51.100.7", NULL);
+    pat_client_ip(ip, sizeof(ip), "127.0.0.1", &loop, "198.51.100.7", NULL);
     assert_string_equal(ip, "198.51.100.7");
     /* Right-most untrusted hop; the client-supplied left part is ignored. */
-    pat_client_ip(ip, sizeof(ip), "127.0.0.1", "127.0.0.1/32 10.0.0.0/8", NULL,
-                  "6.6.6.6, 198.51.100.9, 10.1.1.1");
+    pat_client_ip(ip, sizeof(ip), "127.0.0.1", &two, NULL, "6.6.6.6, 198.51.100.9, 10.1.1.1");
     assert_string_equal(ip, "198.51.100.9");
-    pat_client_ip(ip, sizeof(ip), "127.0.0.1", "127.0.0.1/32", "not-an-ip", "garbage");
+    pat_client_ip(ip, sizeof(ip), "127.0.0.1", &loop, "not-an-ip", "garbage");
     assert_string_equal(ip, "127.0.0.1");
+    pat_client_ip(ip, sizeof(ip), "::ffff:127.0.0.1", &loop, "198.51.100.8", NULL);
+    assert_string_equal(ip, "198.51.100.8");
+}
+
+static void test_cidr_set__parse_errors(void **state)
+{
+    pat_cidr_set s;
+
+    (void)state;
+    assert_int_equal(pat_cidr_set_parse(&s, "10.0.0.0/8 nonsense"), PAT_EINVAL);
+    assert_int_equal(pat_cidr_set_parse(&s, " , "), PAT_OK);
+    assert_int_equal(s.n, 0);
 }
 
 int main(void)
@@ -71,6 +94,7 @@ int main(void)
         cmocka_unit_test(test_rules__bad_lines),
         cmocka_unit_test(test_client_ip__untrusted_peer_cannot_spoof),
         cmocka_unit_test(test_client_ip__trusted_proxy_headers),
+        cmocka_unit_test(test_cidr_set__parse_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
