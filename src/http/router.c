@@ -15,8 +15,10 @@ typedef struct route {
     int auth;
 } route;
 
-/* Literal paths before patterns that could shadow them (/tokens/self). */
+/* The hot route first (the table is scanned in order); literal paths before
+ * patterns that could shadow them (/tokens/self). */
 static const route routes[] = {
+    {"GET", "/auth", pat_h_auth, PUBLIC},
     {"POST", "/api/v1/session", pat_h_session_create, PUBLIC},
     {"GET", "/api/v1/session", pat_h_session_get, AUTH},
     {"DELETE", "/api/v1/session", pat_h_session_delete, AUTH},
@@ -44,7 +46,6 @@ static const route routes[] = {
     {"POST", "/api/v1/users/{id}/tokens/revoke-all", pat_h_users_revoke_all, AUTH},
     {"GET", "/api/v1/audit", pat_h_audit, AUTH},
     {"PUT", "/api/v1/session/password", pat_h_password_change, AUTH},
-    {"GET", "/auth", pat_h_auth, PUBLIC},
     {"POST", "/api/v1/introspect", pat_h_introspect, PUBLIC},
     {"GET", "/metrics", pat_h_metrics, PUBLIC},
     {"GET", "/", pat_h_static, PUBLIC},
