@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -164,6 +166,17 @@ int main(int argc, char **argv)
     if (sodium_init() < 0) {
         fputs("patd: libsodium failed to start\n", stderr);
         goto out;
+    }
+    /* No core dumps: MHD's buffers and ours briefly hold token values and
+     * passwords, which must never land on disk. */
+    {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+#ifndef __SANITIZE_ADDRESS__
+        /* Also for a piped core_pattern, which ignores RLIMIT_CORE. Not
+         * under ASan: LeakSanitizer needs to ptrace its own threads. */
+        prctl(PR_SET_DUMPABLE, 0);
+#endif
     }
     /* The log goes out in blocks, pushed every second by the flusher and at
      * exit: a write(2) per access-log line would be the costliest part of

@@ -46,7 +46,7 @@ class Response:
 class Patd:
     """One patd process. Use as a context manager or call start/stop."""
 
-    def __init__(self, env=None, config=None, args=None):
+    def __init__(self, env=None, config=None, args=None, binary=None, preexec=None):
         self.dir = tempfile.mkdtemp(prefix='patd-bb-')
         self.port = free_port()
         self.env = dict(os.environ)
@@ -68,13 +68,16 @@ class Patd:
         self.log_path = os.path.join(self.dir, 'patd.log')
         self.out_path = os.path.join(self.dir, 'patd.out')
         self.proc = None
+        self.binary = binary or PATD
+        self.preexec = preexec
 
     def start(self):
         self.log = open(self.log_path, 'wb')
         self.out = open(self.out_path, 'wb')
         self.proc = subprocess.Popen(
-            [PATD, '--listen', '127.0.0.1:%d' % self.port, '--data-dir', self.data_dir]
-            + self.args, env=self.env, stdout=self.out, stderr=self.log)
+            [self.binary, '--listen', '127.0.0.1:%d' % self.port, '--data-dir', self.data_dir]
+            + self.args, env=self.env, stdout=self.out, stderr=self.log,
+            preexec_fn=self.preexec)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -75,6 +75,21 @@ class FirstStart(unittest.TestCase):
         self.assertEqual(out.returncode, 2)
 
 
+class NoCoreDumps(unittest.TestCase):
+
+    def test_core_dumps_are_off_even_when_allowed(self):
+        import resource
+
+        def allow_cores():
+            resource.setrlimit(resource.RLIMIT_CORE,
+                               (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+        with Patd(preexec=allow_cores) as p:
+            with open('/proc/%d/limits' % p.proc.pid) as f:
+                line = [l for l in f if l.startswith('Max core file size')][0]
+            self.assertEqual(line.split()[4:6], ['0', '0'], line)
+
+
 class NoSecretsAtRest(unittest.TestCase):
 
     def test_data_dir_and_log_hold_no_token_or_password(self):
