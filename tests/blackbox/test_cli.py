@@ -176,6 +176,54 @@ class Cli(unittest.TestCase):
         out = self.ok('token', 'show', str(r.json['id']))
         self.assertIn('description: line1\\nline2\\tend\n', out.stdout)
 
+    def test_delete_asks_on_a_terminal(self):
+        import pty
+        value = self.ok('token', 'create', '--name', 'ask-first').stdout.strip()
+        tid = [t['id'] for t in json.loads(self.ok('token', 'list', '--json').stdout)
+               if t['name'] == 'ask-first'][0]
+        for answer, code, status in (('n', 1, 200), ('y', 0, 401)):
+            master, slave = pty.openpty()
+            e = dict(os.environ, HOME=self.home)
+            e.pop('PAT_TOKEN', None)
+            proc = subprocess.Popen([PAT, '--server', self.patd.url(), 'token', 'delete',
+                                     str(tid)], stdin=slave, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=e)
+            os.close(slave)
+            os.write(master, (answer + '\n').encode())
+            out, err = proc.communicate(timeout=30)
+            os.close(master)
+            self.assertEqual(proc.returncode, code, err)
+            self.assertIn(b'Delete for good?', err)
+            r = self.patd.request('GET', '/api/v1/tokens/self', token=value)
+            self.assertEqual(r.status, status)
+
+    def test_terminal_gets_aligned_table_and_relative_times(self):
+        import pty
+        self.ok('token', 'create', '--name', 'on-a-tty', '--expires', '7d')
+        master, slave = pty.openpty()
+        e = dict(os.environ, HOME=self.home)
+        e.pop('PAT_TOKEN', None)
+        proc = subprocess.Popen([PAT, '--server', self.patd.url(), 'token', 'list'],
+                                stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                                env=e)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=30)
+        os.close(master)
+        text = b''.join(chunks).decode()
+        line = [l for l in text.splitlines() if 'on-a-tty' in l][0]
+        self.assertNotIn('\t', line)
+        self.assertRegex(line, r'in (6|7) days')
+        self.assertIn('never used', line)
+
     def test_unreachable_server(self):
         out = self.pat('--server', 'http://127.0.0.1:%d' % free_port(), 'token', 'list',
                        server=False)
