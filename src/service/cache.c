@@ -377,8 +377,10 @@ out:
     pthread_rwlock_unlock(&s->lock);
 }
 
-void pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN])
+int64_t pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN])
 {
+    int64_t pending = 0;
+
     /* The entry's shard follows its lookup key, which cannot be derived
      * from the stored hash, so ask every shard; each looks in one chain. */
     for (int i = 0; i < SHARDS; i++) {
@@ -396,6 +398,7 @@ void pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN])
                     break;
                 }
             }
+            pending += atomic_load(&e->pending_uses);
             free(e);
             s->count--;
             atomic_fetch_sub(&c->size, 1);
@@ -403,6 +406,7 @@ void pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN])
         }
         pthread_rwlock_unlock(&s->lock);
     }
+    return pending;
 }
 
 static user_shard *user_shard_for(pat_cache *c, int64_t id)

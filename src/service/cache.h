@@ -73,9 +73,10 @@ void pat_cache_token_unuse(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN
 void pat_cache_drain_uses(pat_cache *c, void (*fn)(void *arg, int64_t token_id, int64_t uses),
                           void *arg);
 
-/* Forgets the entry whose stored hash is hash (no-op if absent). Call on
- * every change to a token. Visits every shard: for changes, not requests. */
-void pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN]);
+/* Forgets the entry whose stored hash is hash (no-op if absent), returning
+ * the uses it had counted but not yet handed over. Call on every change to
+ * a token. Visits every shard: for changes, not requests. */
+int64_t pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN]);
 
 int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out);
 void pat_cache_user_put(pat_cache *c, const pat_cached_user *u, uint64_t epoch);

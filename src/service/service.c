@@ -14,6 +14,8 @@
 
 #define FLUSH_CHUNK 512
 
+static void count_uses(void *arg, int64_t token_id, int64_t uses);
+
 static void *flusher_main(void *arg);
 
 /* Loads the policy's hot-path flag from the store. */
@@ -207,9 +209,13 @@ void pat_service_client_ip(const pat_service *svc, char *out, size_t outsz, cons
 
 void pat_service_forget_token(pat_service *svc, const pat_token_rec *t)
 {
-    pat_cache_token_forget(svc->cache, t->hash);
+    int64_t pending = pat_cache_token_forget(svc->cache, t->hash);
+
     if (t->previous_valid_until)
-        pat_cache_token_forget(svc->cache, t->previous_hash);
+        pending += pat_cache_token_forget(svc->cache, t->previous_hash);
+    /* Uses counted in the forgotten entries still count. */
+    if (pending > 0)
+        count_uses(svc, t->id, pending);
 }
 
 void pat_service_forget_user(pat_service *svc, int64_t user_id)

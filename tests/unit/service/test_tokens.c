@@ -591,6 +591,32 @@ static void test_verify__last_use_details_once_per_granularity_counts_exact(void
     assert_int_equal(got.last_use.at, T0 + 60);
 }
 
+static void test_verify__uses_counted_before_an_edit_still_count(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, u, got;
+    pat_token_input in;
+    pat_principal p;
+    pat_verify_request vr;
+    char v[PAT_TOKEN_BUF];
+
+    f->config->last_use_granularity_seconds = 60;
+    assert_int_equal(create(f, &f->member, "edited-while-busy", &t, v), PAT_OK);
+    memset(&vr, 0, sizeof(vr));
+    vr.token = v;
+    vr.len = strlen(v);
+    vr.method = "GET";
+    vr.path = "/";
+    for (int i = 0; i < 5; i++) /* one recorded, four waiting in the cache entry */
+        assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_OK);
+    memset(&in, 0, sizeof(in));
+    in.description = "changed";
+    assert_int_equal(pat_tokens_update(f->svc, &f->member, NULL, t.id, &in, &u), PAT_OK);
+    assert_int_equal(pat_service_flush(f->svc), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
+    assert_int_equal(got.use_count, 5);
+}
+
 static void test_verify__failures_rate_limited_per_address(void **state)
 {
     fixture *f = *state;
@@ -710,6 +736,7 @@ int main(void)
         T(test_verify__unknown_value_never_shadows_a_new_token),
         T(test_verify__last_use_written_in_batches),
         T(test_verify__last_use_details_once_per_granularity_counts_exact),
+        T(test_verify__uses_counted_before_an_edit_still_count),
         T(test_verify__failures_rate_limited_per_address),
         T(test_verify__full_last_use_table_loses_no_count),
         T(test_store__expired_sessions_pruned),
