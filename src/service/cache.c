@@ -480,18 +480,6 @@ void pat_cache_user_forget(pat_cache *c, int64_t id)
     pthread_rwlock_unlock(&us->lock);
 }
 
-void pat_cache_clear(pat_cache *c)
-{
-    for (int i = 0; i < SHARDS; i++) {
-        pthread_rwlock_wrlock(&c->shards[i].lock);
-        atomic_fetch_add(&c->epoch, 1);
-        atomic_fetch_sub(&c->size, c->shards[i].count);
-        shard_clear(&c->shards[i]);
-        pthread_rwlock_unlock(&c->shards[i].lock);
-    }
-    users_clear(c);
-}
-
 size_t pat_cache_size(pat_cache *c)
 {
     return atomic_load(&c->size);

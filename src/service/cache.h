@@ -82,9 +82,6 @@ int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out);
 void pat_cache_user_put(pat_cache *c, const pat_cached_user *u, uint64_t epoch);
 void pat_cache_user_forget(pat_cache *c, int64_t id);
 
-/* Forgets everything (tests, and a lost notification channel). */
-void pat_cache_clear(pat_cache *c);
-
 /* Number of token entries (approximate while others write). */
 size_t pat_cache_size(pat_cache *c);
 

@@ -239,11 +239,6 @@ const pat_catalog *pat_service_catalog(const pat_service *svc)
     return svc->catalog;
 }
 
-const char *pat_service_token_prefix(const pat_service *svc)
-{
-    return svc->token_prefix;
-}
-
 void pat_service_hash_secret(const pat_service *svc, const char *secret, uint8_t out[PAT_HASH_LEN])
 {
     pat_token_hash(out, svc->key, secret, strlen(secret));

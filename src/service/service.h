@@ -41,9 +41,6 @@ const pat_catalog *pat_service_catalog(const pat_service *svc);
 /* PAT_OK if the store answers. */
 int pat_service_ping(pat_service *svc);
 
-/* The configured token prefix (borrowed). */
-const char *pat_service_token_prefix(const pat_service *svc);
-
 /* Where a request came from, for audit and last use. Strings are borrowed. */
 typedef struct pat_request_info {
     const char *ip;
