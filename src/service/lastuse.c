@@ -16,6 +16,7 @@ typedef struct slot {
 typedef struct stripe {
     pthread_mutex_t lock;
     slot *slots;
+    uint32_t *filled; /* indexes of the used slots, in the order filled */
     size_t used;
 } stripe;
 
@@ -38,6 +39,7 @@ pat_lastuse *pat_lastuse_new(size_t capacity)
     for (int i = 0; i < STRIPES; i++) {
         pthread_mutex_init(&l->stripes[i].lock, NULL);
         l->stripes[i].slots = pat_calloc(per, sizeof(slot));
+        l->stripes[i].filled = pat_calloc(per, sizeof(uint32_t));
     }
     return l;
 }
@@ -48,6 +50,7 @@ void pat_lastuse_free(pat_lastuse *l)
         return;
     for (int i = 0; i < STRIPES; i++) {
         free(l->stripes[i].slots);
+        free(l->stripes[i].filled);
         pthread_mutex_destroy(&l->stripes[i].lock);
     }
     free(l);
@@ -87,7 +90,8 @@ int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t a
             s->token_id = token_id;
             s->u.token_id = token_id;
             s->u.uses = 0;
-            st->used++;
+            s->u.last.at = 0;
+            st->filled[st->used++] = (uint32_t)((i + k) & mask);
             break;
         }
     }
@@ -122,11 +126,12 @@ void pat_lastuse_take(pat_lastuse *l, pat_token_touch **out, size_t *n)
                 alloc = (count + st->used) * 2;
                 list = pat_realloc(list, alloc * sizeof(*list));
             }
-            for (size_t k = 0; k < l->per_stripe; k++) {
-                if (st->slots[k].token_id) {
-                    list[count++] = st->slots[k].u;
-                    st->slots[k].token_id = 0;
-                }
+            /* Only the used slots: a flush costs what was used, not the
+             * table's capacity. */
+            for (size_t k = 0; k < st->used; k++) {
+                slot *c = &st->slots[st->filled[k]];
+                list[count++] = c->u;
+                c->token_id = 0;
             }
             st->used = 0;
         }

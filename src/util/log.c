@@ -7,11 +7,18 @@
 
 void pat_log(const char *level, const char *fmt, ...)
 {
-    char ts[PAT_TIME_STR];
+    /* The access log writes a line per request: format the time once a
+     * second per thread, not once a line. */
+    static _Thread_local int64_t ts_second = -1;
+    static _Thread_local char ts[PAT_TIME_STR];
+    int64_t now = pat_time_now();
     char line[1024];
     va_list ap;
 
-    pat_time_format(pat_time_now(), ts);
+    if (now != ts_second) {
+        pat_time_format(now, ts);
+        ts_second = now;
+    }
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);

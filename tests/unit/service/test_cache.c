@@ -191,6 +191,34 @@ static void test_lastuse__keeps_latest_and_counts(void **state)
     pat_lastuse_free(l);
 }
 
+/* A slot emptied by a flush and filled by another token carries none of the
+ * previous token's details: a count-only record stays count-only. */
+static void test_lastuse__reused_slot_has_no_stale_details(void **state)
+{
+    pat_lastuse *l = pat_lastuse_new(64 * 16); /* 16 slots per stripe */
+    pat_token_touch *out;
+    size_t n;
+
+    (void)state;
+    /* Tokens 64 * j share token 64's stripe; over j = 2..64 several of them
+     * land in the slot token 64 had. */
+    for (int64_t j = 2; j <= 64; j++) {
+        pat_lastuse_record(l, 64, 1, 100, "10.0.0.1", "GET", "/secret-path", "curl/8");
+        pat_lastuse_take(l, &out, &n);
+        assert_int_equal(n, 1);
+        free(out);
+        assert_int_equal(pat_lastuse_record(l, 64 * j, 2, 0, NULL, NULL, NULL, NULL),
+                         PAT_LASTUSE_OK);
+        pat_lastuse_take(l, &out, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(out[0].token_id, 64 * j);
+        assert_int_equal(out[0].uses, 2);
+        assert_int_equal(out[0].last.at, 0);
+        free(out);
+    }
+    pat_lastuse_free(l);
+}
+
 static void test_lastuse__full_table_drops_and_says_so(void **state)
 {
     pat_lastuse *l = pat_lastuse_new(64 * 16); /* 16 slots per stripe, 12 usable */
@@ -285,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_cache__users),
         cmocka_unit_test(test_lastuse__keeps_latest_and_counts),
         cmocka_unit_test(test_lastuse__full_table_drops_and_says_so),
+        cmocka_unit_test(test_lastuse__reused_slot_has_no_stale_details),
         cmocka_unit_test(test_cache__uses_counted_and_recorded_once_per_granularity),
         cmocka_unit_test(test_ratelimit__engages_releases_and_is_per_key),
         cmocka_unit_test(test_ratelimit__bounded_memory_many_keys),
