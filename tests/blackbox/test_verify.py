@@ -36,6 +36,15 @@ class AuthRequest(PatdTestCase):
         self.assertEqual(r.header('X-Auth-Token-Id'), str(t['id']))
         self.assertEqual(r.header('X-Auth-Scopes'), 'projects:read')
 
+    def test_large_headers_within_the_connection_buffer(self):
+        # Connection buffers are 16 KiB: a long original URI and a large
+        # header next to the token still verify.
+        t = self.patd.create_token(self.admin, name='gw-big', scopes=['projects:read'])
+        h = auth_headers(t['token'], uri='/api/projects/1?' + 'q=x&' * 900,
+                         **{'X-Padding': 'p' * 6000})
+        r = self.req('GET', '/auth', headers=h)
+        self.assertEqual(r.status, 204, r)
+
     def test_no_credential_is_401_without_error(self):
         r = self.req('GET', '/auth', headers=auth_headers())
         self.assertEqual(r.status, 401)
