@@ -7,11 +7,13 @@
 
 /* Last use of tokens, kept in memory and written to the store in batches,
  * so a verified request never writes to the database. Fixed capacity,
- * preallocated, striped locks: recording allocates nothing. When full, new
- * tokens' uses are dropped (counted) until the next flush. */
+ * preallocated, striped locks: recording allocates nothing, and a flush
+ * holds a stripe's lock only to swap its two halves. When full, new tokens'
+ * uses are refused (counted) until the next flush. */
 typedef struct pat_lastuse pat_lastuse;
 
-/* A table for up to capacity distinct tokens between flushes (0 = 65536). */
+/* A table for up to capacity distinct tokens between flushes (0 = 32768),
+ * twice over: one half records while the other is written. */
 pat_lastuse *pat_lastuse_new(size_t capacity);
 void pat_lastuse_free(pat_lastuse *l);
 

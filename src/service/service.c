@@ -2,9 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -16,7 +14,6 @@
 #include "util/time.h"
 
 #define FLUSH_CHUNK 512
-#define FLUSHER_NICE 10
 
 static void count_uses(void *arg, int64_t token_id, int64_t uses);
 
@@ -177,11 +174,6 @@ static void *flusher_main(void *arg)
                                                          : 10;
     int64_t last_flush = pat_time_mono_us();
 
-    /* Background work yields to requests when the machine is busy (on Linux
-     * a thread has its own nice value); it still gets its share, and a
-     * full last-use table only delays details, never counts. */
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), FLUSHER_NICE) != 0)
-        pat_log_info("last use: cannot lower the flusher's priority");
     pthread_mutex_lock(&svc->flush_lock);
     while (!svc->stopping) {
         struct timespec deadline;
@@ -197,7 +189,7 @@ static void *flusher_main(void *arg)
         due = svc->flush_requested || pat_time_mono_us() - last_flush >= (int64_t)period * 1000000;
         svc->flush_requested = false;
         pthread_mutex_unlock(&svc->flush_lock);
-        fflush(stderr);
+        pat_log_flush_idle();
         if (due) {
             last_flush = pat_time_mono_us();
             pat_service_flush(svc);

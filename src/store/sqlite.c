@@ -1,6 +1,11 @@
 /* SQLite backend: one connection in WAL mode behind a mutex. Every call is
- * one short transaction; statements are prepared with bound parameters. */
+ * one short transaction; statements are prepared with bound parameters.
+ * Verification's lookup by hash (a cache miss) goes instead through a
+ * read-only connection of the calling thread with its statements prepared
+ * once: WAL readers never wait for the writer, so a miss does not queue
+ * behind a last-use flush or an API call. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +19,23 @@
 
 extern const pat_embedded_file pat_sqlite_migrations[];
 
+/* A thread's read-only connection for lookups by hash. */
+typedef struct reader {
+    sqlite3 *db;
+    sqlite3_stmt *by_hash;     /* current value */
+    sqlite3_stmt *by_previous; /* value before regeneration, in its grace period */
+    struct reader *next;
+} reader;
+
 typedef struct sqlite_store {
     pat_store base;
     sqlite3 *db;
     pthread_mutex_t lock;
+    char *path;
+    pthread_key_t reader_key;
+    bool has_reader_key;
+    pthread_mutex_t readers_lock;
+    reader *readers; /* every thread's, closed with the store */
 } sqlite_store;
 
 static sqlite_store *S(pat_store *s)
@@ -25,15 +43,21 @@ static sqlite_store *S(pat_store *s)
     return (sqlite_store *)s;
 }
 
-/* Maps a SQLite result to a status, logging what a person needs to debug. */
-static int db_error(sqlite_store *st, int rc, const char *what)
+/* Maps a SQLite result on db to a status, logging what a person needs to
+ * debug. */
+static int db_error_on(sqlite3 *db, int rc, const char *what)
 {
     if ((rc & 0xFF) == SQLITE_CONSTRAINT) {
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
             return pat_error_set(PAT_EEXISTS, NULL, "already exists");
     }
-    pat_log_error("sqlite: %s: %s", what, sqlite3_errmsg(st->db));
+    pat_log_error("sqlite: %s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
     return pat_error_set(PAT_EIO, NULL, "database error");
+}
+
+static int db_error(sqlite_store *st, int rc, const char *what)
+{
+    return db_error_on(st->db, rc, what);
 }
 
 static int prepare(sqlite_store *st, const char *sql, sqlite3_stmt **out)
@@ -135,12 +159,33 @@ fail:
 
 /* ---- lifecycle ---- */
 
+static void readers_close(sqlite_store *st)
+{
+    reader *r = st->readers;
+
+    while (r) {
+        reader *next = r->next;
+        sqlite3_finalize(r->by_hash);
+        sqlite3_finalize(r->by_previous);
+        sqlite3_close(r->db);
+        free(r);
+        r = next;
+    }
+    st->readers = NULL;
+    if (st->has_reader_key)
+        pthread_key_delete(st->reader_key);
+    st->has_reader_key = false;
+}
+
 static void sq_close(pat_store *s)
 {
     sqlite_store *st = S(s);
 
+    readers_close(st);
     sqlite3_close(st->db);
+    pthread_mutex_destroy(&st->readers_lock);
     pthread_mutex_destroy(&st->lock);
+    free(st->path);
     free(st);
 }
 
@@ -454,7 +499,7 @@ out:
     return rc;
 }
 
-static int token_get_one(sqlite_store *st, sqlite3_stmt *q, pat_token_rec *out)
+static int token_get_one(sqlite3 *db, sqlite3_stmt *q, pat_token_rec *out)
 {
     int rc = sqlite3_step(q);
 
@@ -464,7 +509,7 @@ static int token_get_one(sqlite_store *st, sqlite3_stmt *q, pat_token_rec *out)
     }
     if (rc == SQLITE_DONE)
         return pat_error_set(PAT_ENOTFOUND, NULL, "no such token");
-    return db_error(st, rc, "get token");
+    return db_error_on(db, rc, "get token");
 }
 
 static int sq_token_get(pat_store *s, int64_t id, pat_token_rec *out)
@@ -477,10 +522,71 @@ static int sq_token_get(pat_store *s, int64_t id, pat_token_rec *out)
     if ((rc = prepare(st, "SELECT " TOKEN_COLS " FROM tokens WHERE id = ?", &q)) < 0)
         goto out;
     sqlite3_bind_int64(q, 1, id);
-    rc = token_get_one(st, q, out);
+    rc = token_get_one(st->db, q, out);
 out:
     sqlite3_finalize(q);
     pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+#define TOKEN_BY_HASH_SQL "SELECT " TOKEN_COLS " FROM tokens WHERE secret_hash = ?"
+#define TOKEN_BY_PREVIOUS_SQL                                                                     \
+    "SELECT " TOKEN_COLS " FROM tokens WHERE previous_hash = ? AND previous_valid_until > ?"
+
+/* The calling thread's reader, opened on first use; NULL if it cannot be
+ * opened (the caller then uses the shared connection). */
+static reader *reader_get(sqlite_store *st)
+{
+    reader *r;
+
+    if (!st->has_reader_key)
+        return NULL;
+    if ((r = pthread_getspecific(st->reader_key)))
+        return r;
+    r = pat_calloc(1, sizeof(*r));
+    /* NOMUTEX: only this thread ever uses the connection. */
+    if (sqlite3_open_v2(st->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_busy_timeout(r->db, 5000) != SQLITE_OK ||
+        sqlite3_prepare_v3(r->db, TOKEN_BY_HASH_SQL, -1, SQLITE_PREPARE_PERSISTENT, &r->by_hash,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(r->db, TOKEN_BY_PREVIOUS_SQL, -1, SQLITE_PREPARE_PERSISTENT,
+                           &r->by_previous, NULL) != SQLITE_OK) {
+        pat_log_error("sqlite: cannot open a reader: %s",
+                      r->db ? sqlite3_errmsg(r->db) : "out of memory");
+        sqlite3_finalize(r->by_hash);
+        sqlite3_finalize(r->by_previous);
+        sqlite3_close(r->db);
+        free(r);
+        return NULL;
+    }
+    pthread_mutex_lock(&st->readers_lock);
+    r->next = st->readers;
+    st->readers = r;
+    pthread_mutex_unlock(&st->readers_lock);
+    pthread_setspecific(st->reader_key, r);
+    return r;
+}
+
+/* Looks hash up with the two statements given (on db). */
+static int token_by_hash(sqlite3 *db, sqlite3_stmt *by_hash, sqlite3_stmt *by_previous,
+                         const uint8_t hash[PAT_HASH_LEN], int64_t now, pat_token_rec *out,
+                         int *is_previous)
+{
+    int rc;
+
+    sqlite3_bind_blob(by_hash, 1, hash, PAT_HASH_LEN, SQLITE_STATIC);
+    rc = token_get_one(db, by_hash, out);
+    sqlite3_reset(by_hash);
+    if (rc != PAT_ENOTFOUND) {
+        *is_previous = 0;
+        return rc;
+    }
+    sqlite3_bind_blob(by_previous, 1, hash, PAT_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(by_previous, 2, now);
+    rc = token_get_one(db, by_previous, out);
+    sqlite3_reset(by_previous);
+    *is_previous = rc == PAT_OK;
     return rc;
 }
 
@@ -488,33 +594,18 @@ static int sq_token_get_by_hash(pat_store *s, const uint8_t hash[PAT_HASH_LEN], 
                                 pat_token_rec *out, int *is_previous)
 {
     sqlite_store *st = S(s);
-    sqlite3_stmt *q = NULL;
+    reader *r = reader_get(st);
+    sqlite3_stmt *a = NULL, *b = NULL;
     int rc;
 
+    if (r)
+        return token_by_hash(r->db, r->by_hash, r->by_previous, hash, now, out, is_previous);
     pthread_mutex_lock(&st->lock);
-    if ((rc = prepare(st, "SELECT " TOKEN_COLS " FROM tokens WHERE secret_hash = ?", &q)) < 0)
-        goto out;
-    sqlite3_bind_blob(q, 1, hash, PAT_HASH_LEN, SQLITE_STATIC);
-    rc = token_get_one(st, q, out);
-    if (rc == PAT_OK) {
-        *is_previous = 0;
-        goto out;
-    }
-    if (rc != PAT_ENOTFOUND)
-        goto out;
-    sqlite3_finalize(q);
-    q = NULL;
-    if ((rc = prepare(st,
-                      "SELECT " TOKEN_COLS " FROM tokens WHERE previous_hash = ? "
-                      "AND previous_valid_until > ?",
-                      &q)) < 0)
-        goto out;
-    sqlite3_bind_blob(q, 1, hash, PAT_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, now);
-    if ((rc = token_get_one(st, q, out)) == PAT_OK)
-        *is_previous = 1;
-out:
-    sqlite3_finalize(q);
+    if ((rc = prepare(st, TOKEN_BY_HASH_SQL, &a)) == PAT_OK &&
+        (rc = prepare(st, TOKEN_BY_PREVIOUS_SQL, &b)) == PAT_OK)
+        rc = token_by_hash(st->db, a, b, hash, now, out, is_previous);
+    sqlite3_finalize(a);
+    sqlite3_finalize(b);
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -1005,6 +1096,7 @@ int pat_store_sqlite_open(pat_store **out, const char *path)
 
     st->base.vt = &sqlite_vtable;
     pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&st->readers_lock, NULL);
     rc = sqlite3_open_v2(path, &st->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -1022,10 +1114,16 @@ int pat_store_sqlite_open(pat_store **out, const char *path)
          * tokens table. */
         (rc = exec_sql(st, "PRAGMA cache_size = -16384")) < 0 || (rc = migrate(st)) < 0)
         goto fail;
+    /* Readers need a file that a second connection opens as the same
+     * database; an in-memory one is not. */
+    if (*path && strcmp(path, ":memory:") != 0 && (st->path = strdup(path)) &&
+        pthread_key_create(&st->reader_key, NULL) == 0)
+        st->has_reader_key = true;
     *out = &st->base;
     return PAT_OK;
 fail:
     sqlite3_close(st->db);
+    pthread_mutex_destroy(&st->readers_lock);
     pthread_mutex_destroy(&st->lock);
     free(st);
     return rc;

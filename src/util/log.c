@@ -1,9 +1,25 @@
 #include "util/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "util/time.h"
+
+/* The second stderr was last pushed out in. stderr is block-buffered; the
+ * thread that logs first in a new second pushes it, so under load nobody
+ * else (the low-priority flusher) has to take stderr's lock. */
+static atomic_llong flushed_second;
+
+static void flush_in(long long now)
+{
+    long long last = atomic_load_explicit(&flushed_second, memory_order_relaxed);
+
+    if (last != now &&
+        atomic_compare_exchange_strong_explicit(&flushed_second, &last, now,
+                                                memory_order_relaxed, memory_order_relaxed))
+        fflush(stderr);
+}
 
 void pat_log(const char *level, const char *fmt, ...)
 {
@@ -24,4 +40,14 @@ void pat_log(const char *level, const char *fmt, ...)
     va_end(ap);
     /* One fprintf per line so lines from several threads do not interleave. */
     fprintf(stderr, "%s %s %s\n", ts, level, line);
+    flush_in((long long)now);
+}
+
+void pat_log_flush_idle(void)
+{
+    long long now = (long long)pat_time_now();
+
+    /* Nobody has pushed this second: push out what is left. */
+    if (now != atomic_load_explicit(&flushed_second, memory_order_relaxed))
+        flush_in(now);
 }

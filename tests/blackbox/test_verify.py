@@ -160,7 +160,9 @@ class AuthRequest(PatdTestCase):
             self.req('PUT', '/api/v1/policy', {'query_tokens_enabled': False},
                      session=self.admin)
         self.assertEqual(self.req('GET', '/auth', headers=auth_headers(uri=uri)).status, 401)
-        time.sleep(1.5)  # the log is pushed out every second
+        deadline = time.time() + 5  # the log is pushed out every second or two
+        while 'GET /auth 204' not in self.patd.read_log() and time.time() < deadline:
+            time.sleep(0.1)
         log = self.patd.read_log()
         self.assertIn('GET /auth 204', log)
         self.assertNotIn(t['token'], log)

@@ -711,11 +711,39 @@ static void test_store__expired_sessions_pruned(void **state)
     assert_int_equal(pat_store_session_get(f->store, b.id_hash, &got), PAT_OK);
 }
 
+/* Lookups by hash go through the calling thread's own read connection; it
+ * must see every commit at once, never an older snapshot. */
+static void test_store__lookup_by_hash_sees_each_commit(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = calloc(1, sizeof(*t)), *got = calloc(1, sizeof(*got));
+    int is_previous = -1;
+
+    t->user_id = f->admin.user_id;
+    strcpy(t->name, "reader");
+    strcpy(t->prefix, "pat_abcd");
+    t->created_at = t->updated_at = T0;
+    memset(t->hash, 0x5a, sizeof(t->hash));
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(pat_store_token_get_by_hash(f->store, t->hash, T0, got, &is_previous),
+                         PAT_ENOTFOUND);
+        assert_int_equal(pat_store_token_insert(f->store, t), PAT_OK);
+        assert_int_equal(pat_store_token_get_by_hash(f->store, t->hash, T0, got, &is_previous),
+                         PAT_OK);
+        assert_int_equal(got->id, t->id);
+        assert_int_equal(is_previous, 0);
+        assert_int_equal(pat_store_token_delete(f->store, t->user_id, t->id), PAT_OK);
+    }
+    free(t);
+    free(got);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_store__lookup_by_hash_sees_each_commit),
         T(test_tokens__create_defaults_to_seven_days_and_verifies),
         T(test_tokens__names_unique_per_owner),
         T(test_tokens__expiry_presets_and_custom),
