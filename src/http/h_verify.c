@@ -11,34 +11,6 @@
 #define URI_MAX 4096
 #define FORM_TOKEN_MAX 512
 
-/* Copies the value of key from the query of uri (percent-decoded) into
- * out; 1 if found. */
-static int query_param(const char *uri, const char *key, char *out, size_t outsz)
-{
-    const char *q = strchr(uri, '?');
-    size_t klen = strlen(key);
-
-    if (!q)
-        return 0;
-    for (const char *p = q + 1; *p;) {
-        const char *end = strchr(p, '&');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
-            size_t vlen = n - klen - 1;
-            if (vlen >= outsz)
-                return 0;
-            memcpy(out, p + klen + 1, vlen);
-            out[vlen] = '\0';
-            MHD_http_unescape(out);
-            return 1;
-        }
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return 0;
-}
-
 int pat_h_auth(pat_req *r)
 {
     pat_service *svc = pat_req_service(r);
@@ -61,8 +33,8 @@ int pat_h_auth(pat_req *r)
         if ((rc = pat_http_bearer(authz, &token, &len)) < 0)
             return rc;
     } else if (uri && pat_service_query_tokens_enabled(svc) &&
-               (query_param(uri, "access_token", query_token, sizeof(query_token)) ||
-                query_param(uri, "session", query_token, sizeof(query_token)))) {
+               (pat_http_query_param(uri, "access_token", query_token, sizeof(query_token)) ||
+                pat_http_query_param(uri, "session", query_token, sizeof(query_token)))) {
         token = query_token;
         len = strlen(query_token);
     } else {

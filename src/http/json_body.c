@@ -49,22 +49,13 @@ static int is_json(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-int pat_json_body(pat_req *r, json_t **out)
+int pat_json_parse(const char *data, size_t len, json_t **out)
 {
     json_error_t err;
     json_t *v;
 
-    if (r->body_too_big)
-        return pat_error_set(PAT_ETOOBIG, NULL, "the request body exceeds %d bytes",
-                             PAT_BODY_MAX);
-    if (r->body.len == 0) {
-        *out = json_object();
-        return PAT_OK;
-    }
-    if (!is_json(pat_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
-        return pat_error_set(PAT_EMEDIA, NULL, "send the body as Content-Type: application/json");
     /* A stray NUL would end the text early; jansson refuses it given the length. */
-    v = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &err);
+    v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
     if (!v)
         return pat_error_set(PAT_EINVAL, NULL, "the body is not valid JSON: %s", err.text);
     if (!json_is_object(v)) {
@@ -78,6 +69,21 @@ int pat_json_body(pat_req *r, json_t **out)
     }
     *out = v;
     return PAT_OK;
+}
+
+int pat_json_body(pat_req *r, json_t **out)
+{
+    if (r->body_too_big)
+        return pat_error_set(PAT_ETOOBIG, NULL, "the request body exceeds %d bytes",
+                             PAT_BODY_MAX);
+    if (r->body.len == 0) {
+        *out = json_object();
+        return PAT_OK;
+    }
+    if (!is_json(pat_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return pat_error_set(PAT_EMEDIA, NULL, "send the body as Content-Type: application/json");
+    return pat_json_parse(r->body.data, r->body.len, out);
+
 }
 
 int pat_json_only_keys(json_t *obj, const char *const *allowed)

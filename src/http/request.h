@@ -72,6 +72,13 @@ void pat_respond_header(pat_req *r, const char *name, const char *value);
  * the limit, PAT_EINVAL otherwise. */
 int pat_json_body(pat_req *r, json_t **out);
 
+/* The strict parse of pat_json_body on len bytes of data (no header checks). */
+int pat_json_parse(const char *data, size_t len, json_t **out);
+
+/* Copies the percent-decoded value of key from the query of uri into out;
+ * 1 if found and it fits, else 0 (http/query.c). */
+int pat_http_query_param(const char *uri, const char *key, char *out, size_t outsz);
+
 /* PAT_EINVAL naming the first key of obj not in allowed (NULL-terminated). */
 int pat_json_only_keys(json_t *obj, const char *const *allowed);
 

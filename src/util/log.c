@@ -28,18 +28,24 @@ void pat_log(const char *level, const char *fmt, ...)
     static _Thread_local int64_t ts_second = -1;
     static _Thread_local char ts[PAT_TIME_STR];
     int64_t now = pat_time_now();
-    char line[1024];
     va_list ap;
 
     if (now != ts_second) {
         pat_time_format(now, ts);
         ts_second = now;
     }
+    /* Straight into stderr's buffer, under its lock so lines from several
+     * threads do not interleave. */
+    flockfile(stderr);
+    fputs_unlocked(ts, stderr);
+    fputc_unlocked(' ', stderr);
+    fputs_unlocked(level, stderr);
+    fputc_unlocked(' ', stderr);
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vfprintf(stderr, fmt, ap);
     va_end(ap);
-    /* One fprintf per line so lines from several threads do not interleave. */
-    fprintf(stderr, "%s %s %s\n", ts, level, line);
+    fputc_unlocked('\n', stderr);
+    funlockfile(stderr);
     flush_in((long long)now);
 }
 
