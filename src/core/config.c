@@ -17,7 +17,7 @@ void pat_config_defaults(pat_config *cfg)
     /* nginx on the same box is the usual front: believe its headers. */
     pat_cidr_set_parse(&cfg->trusted_proxies, "127.0.0.1/32 ::1/128");
     cfg->last_use_flush_seconds = 10;
-    cfg->last_use_granularity_seconds = 60;
+    cfg->last_use_granularity_seconds = 600;
     cfg->last_use_buffer = 32768;
     cfg->auth_fail_limit = 20;
     cfg->auth_fail_window_seconds = 60;

@@ -56,6 +56,7 @@ struct pat_cache {
     size_t max_per_shard;
     atomic_size_t size;
     atomic_uint_fast64_t epoch; /* bumped by every forget, under the shard lock */
+    int drain_cursor;           /* shard where a limited drain resumes (flusher only) */
     user_shard users[USER_SHARDS];
     pthread_mutex_t intern_lock;
     interned *intern[INTERN_BUCKETS];
@@ -248,21 +249,38 @@ void pat_cache_token_unuse(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN
     pthread_rwlock_unlock(&s->lock);
 }
 
-void pat_cache_drain_uses(pat_cache *c, void (*fn)(void *arg, int64_t token_id, int64_t uses),
-                          void *arg)
+size_t pat_cache_drain_uses(pat_cache *c, int64_t now, int64_t idle, size_t max,
+                            void (*fn)(void *arg, int64_t token_id, int64_t uses), void *arg)
 {
-    for (int i = 0; i < SHARDS; i++) {
+    size_t handed = 0;
+
+    for (int k = 0; k < SHARDS; k++) {
+        int i = (c->drain_cursor + k) % SHARDS;
         shard *s = &c->shards[i];
+
         pthread_rwlock_rdlock(&s->lock);
         for (size_t b = 0; b < s->nbuckets; b++) {
             for (entry *e = s->buckets[b]; e; e = e->next) {
-                int64_t n = atomic_exchange(&e->pending_uses, 0);
-                if (n > 0 && !e->t.negative)
+                int64_t n;
+                if (e->t.negative ||
+                    atomic_load_explicit(&e->pending_uses, memory_order_relaxed) <= 0)
+                    continue;
+                if (idle > 0 &&
+                    now - atomic_load_explicit(&e->last_recorded, memory_order_relaxed) < idle)
+                    continue;
+                if ((n = atomic_exchange(&e->pending_uses, 0)) > 0) {
                     fn(arg, e->t.token_id, n);
+                    handed++;
+                }
             }
         }
         pthread_rwlock_unlock(&s->lock);
+        if (max && handed >= max) {
+            c->drain_cursor = (i + 1) % SHARDS;
+            break;
+        }
     }
+    return handed;
 }
 
 /* Doubles the bucket arrays of s (write lock held). */

@@ -69,9 +69,13 @@ int pat_cache_token_use(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], 
  * with the next recording, which the next use may attempt at once. */
 void pat_cache_token_unuse(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t uses);
 
-/* Hands every entry's uncounted uses to fn (at shutdown, so none is lost). */
-void pat_cache_drain_uses(pat_cache *c, void (*fn)(void *arg, int64_t token_id, int64_t uses),
-                          void *arg);
+/* Hands uncounted uses to fn: of every entry if idle is 0 (at shutdown, so
+ * none is lost), else only of entries whose last recording is idle seconds
+ * or more before now (their token went quiet, so no use will carry them).
+ * Stops after max entries (0 = no limit), resuming there next time; returns
+ * how many entries it handed over. */
+size_t pat_cache_drain_uses(pat_cache *c, int64_t now, int64_t idle, size_t max,
+                            void (*fn)(void *arg, int64_t token_id, int64_t uses), void *arg);
 
 /* Forgets the entry whose stored hash is hash (no-op if absent), returning
  * the uses it had counted but not yet handed over. Call on every change to

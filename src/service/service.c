@@ -66,16 +66,60 @@ fail:
     return rc;
 }
 
+static size_t lastuse_capacity(const pat_service *svc)
+{
+    return svc->config->last_use_buffer > 0 ? (size_t)svc->config->last_use_buffer : 32768;
+}
+
+static int write_pending(pat_service *svc);
+
 static void count_uses(void *arg, int64_t token_id, int64_t uses)
 {
     pat_service *svc = arg;
 
-    /* At shutdown a full table is flushed and the count tried again. */
+    /* A full table is written out and the count tried again: counts are
+     * never dropped. */
     if (pat_lastuse_record(svc->lastuse, token_id, uses, 0, NULL, NULL, NULL, NULL) ==
         PAT_LASTUSE_FULL) {
-        pat_service_flush(svc);
+        write_pending(svc);
         pat_lastuse_record(svc->lastuse, token_id, uses, 0, NULL, NULL, NULL, NULL);
     }
+}
+
+/* Collects (token id, uses) pairs for count_quiet_uses. */
+typedef struct quiet_uses {
+    pat_token_touch *list;
+    size_t n, cap;
+} quiet_uses;
+
+static void collect_use(void *arg, int64_t token_id, int64_t uses)
+{
+    quiet_uses *q = arg;
+
+    if (q->n == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 256;
+        q->list = pat_realloc(q->list, q->cap * sizeof(*q->list));
+    }
+    q->list[q->n].token_id = token_id;
+    q->list[q->n].uses = uses;
+    q->n++;
+}
+
+/* Uses counted since a token's last recording reach the store even if it
+ * is never used again: once it has been quiet for a granularity. At most
+ * half a table's worth a time, so they do not crowd out details; gathered
+ * first so no cache lock is held while the table may be written. */
+static void count_quiet_uses(pat_service *svc)
+{
+    quiet_uses q = {NULL, 0, 0};
+
+    if (svc->config->last_use_granularity_seconds <= 0)
+        return;
+    pat_cache_drain_uses(svc->cache, svc->clock(), svc->config->last_use_granularity_seconds,
+                         lastuse_capacity(svc) / 2, collect_use, &q);
+    for (size_t i = 0; i < q.n; i++)
+        count_uses(svc, q.list[i].token_id, q.list[i].uses);
+    free(q.list);
 }
 
 void pat_service_free(pat_service *svc)
@@ -90,7 +134,7 @@ void pat_service_free(pat_service *svc)
         pthread_join(svc->flusher, NULL);
     }
     /* What was used since the last flush is written before we go. */
-    pat_cache_drain_uses(svc->cache, count_uses, svc);
+    pat_cache_drain_uses(svc->cache, 0, 0, 0, count_uses, svc);
     pat_service_flush(svc);
     pthread_cond_destroy(&svc->flush_wake);
     pthread_mutex_destroy(&svc->flush_lock);
@@ -112,6 +156,13 @@ static int by_token_id(const void *a, const void *b)
 }
 
 int pat_service_flush(pat_service *svc)
+{
+    count_quiet_uses(svc);
+    return write_pending(svc);
+}
+
+/* Writes what the last-use table holds. */
+static int write_pending(pat_service *svc)
 {
     pat_token_touch *touches = NULL;
     size_t n = 0;

@@ -262,8 +262,15 @@ static void test_cache__uses_counted_and_recorded_once_per_granularity(void **st
     assert_int_equal(uses, 60);
     assert_false(pat_cache_token_use(c, k, 1061, 60, &uses));
     assert_false(pat_cache_token_use(c, k, 1062, 60, &uses));
-    pat_cache_drain_uses(c, add_uses, &drained);
+    /* Only entries quiet for the idle time give up their counts early. */
+    assert_int_equal(pat_cache_drain_uses(c, 1100, 60, 0, add_uses, &drained), 0);
+    assert_int_equal(drained, 0);
+    assert_int_equal(pat_cache_drain_uses(c, 1120, 60, 0, add_uses, &drained), 1);
     assert_int_equal(drained, 2);
+    assert_int_equal(pat_cache_drain_uses(c, 1200, 60, 0, add_uses, &drained), 0);
+    assert_false(pat_cache_token_use(c, k, 1063, 60, &uses));
+    assert_int_equal(pat_cache_drain_uses(c, 0, 0, 0, add_uses, &drained), 1);
+    assert_int_equal(drained, 3);
     /* Granularity 0: every use is recorded. */
     assert_true(pat_cache_token_use(c, k, 1063, 0, &uses));
     assert_int_equal(uses, 1);

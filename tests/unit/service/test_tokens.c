@@ -583,12 +583,29 @@ static void test_verify__last_use_details_once_per_granularity_counts_exact(void
     assert_int_equal(got.last_use.at, T0 + 60);
     assert_string_equal(got.last_use.path, "/p/60");
     assert_int_equal(got.use_count, 61);
+    /* Quiet for a granularity since its last recording (T0+60): a flush
+     * writes the waiting count without any further use; details stay. */
+    fake_now = T0 + 119;
+    assert_int_equal(pat_service_flush(f->svc), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
+    assert_int_equal(got.use_count, 61);
+    fake_now = T0 + 120;
+    assert_int_equal(pat_service_flush(f->svc), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
+    assert_int_equal(got.use_count, 90);
+    assert_int_equal(got.last_use.at, T0 + 60);
+    assert_string_equal(got.last_use.path, "/p/60");
+    /* The next use is recorded in full at once. */
+    fake_now = T0 + 130;
+    vr.path = "/later";
+    assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_OK);
     /* Shutting down hands over the uses still counted in memory. */
     pat_service_free(f->svc);
     f->svc = NULL;
     assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
-    assert_int_equal(got.use_count, 90);
-    assert_int_equal(got.last_use.at, T0 + 60);
+    assert_int_equal(got.use_count, 91);
+    assert_int_equal(got.last_use.at, T0 + 130);
+    assert_string_equal(got.last_use.path, "/later");
 }
 
 static void test_verify__uses_counted_before_an_edit_still_count(void **state)
