@@ -11,7 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const KEYS[] = {"name", "description", "scopes", "expires_in_days",
+static const char *const KEYS[] = {"name",       "description",   "scopes",   "expires_in_days",
                                    "expires_at", "allowed_cidrs", "disabled", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

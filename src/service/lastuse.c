@@ -32,7 +32,7 @@ typedef struct stripe {
 
 struct pat_lastuse {
     stripe stripes[STRIPES];
-    size_t per_stripe; /* slots of one half, a power of two */
+    size_t per_stripe;         /* slots of one half, a power of two */
     pthread_mutex_t take_lock; /* one flush at a time owns the inactive halves */
     atomic_uint_fast64_t dropped;
 };
@@ -82,9 +82,8 @@ static void copy(char *dst, size_t dstsz, const char *src)
     dst[n] = '\0';
 }
 
-int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t at,
-                       const char *ip, const char *method, const char *path,
-                       const char *user_agent)
+int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t at, const char *ip,
+                       const char *method, const char *path, const char *user_agent)
 {
     stripe *st = &l->stripes[(uint64_t)token_id % STRIPES];
     size_t mask = l->per_stripe - 1;
@@ -126,8 +125,9 @@ int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t a
     } else {
         atomic_fetch_add_explicit(&l->dropped, (uint_fast64_t)uses, memory_order_relaxed);
     }
-    result = !s ? PAT_LASTUSE_FULL : h->used >= l->per_stripe / 2 ? PAT_LASTUSE_FILLING
-                                                                  : PAT_LASTUSE_OK;
+    result = !s                             ? PAT_LASTUSE_FULL
+             : h->used >= l->per_stripe / 2 ? PAT_LASTUSE_FILLING
+                                            : PAT_LASTUSE_OK;
     pthread_mutex_unlock(&st->lock);
     return result;
 }

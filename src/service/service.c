@@ -9,8 +9,8 @@
 #include "service/service_int.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "util/metrics.h"
 #include "util/mem.h"
+#include "util/metrics.h"
 #include "util/time.h"
 
 #define FLUSH_CHUNK 512
@@ -221,8 +221,7 @@ static void prune_old(pat_service *svc)
 static void *flusher_main(void *arg)
 {
     pat_service *svc = arg;
-    int period = svc->config->last_use_flush_seconds > 0 ? svc->config->last_use_flush_seconds
-                                                         : 10;
+    int period = svc->config->last_use_flush_seconds > 0 ? svc->config->last_use_flush_seconds : 10;
     int64_t last_flush = pat_time_mono_us();
 
     pthread_mutex_lock(&svc->flush_lock);
@@ -332,7 +331,8 @@ void pat_audit_record(pat_service *svc, const pat_principal *actor, const pat_re
     snprintf(r.target, sizeof(r.target), "%s", target ? target : "");
     if (info) {
         snprintf(r.ip, sizeof(r.ip), "%s", info->ip ? info->ip : "");
-        snprintf(r.user_agent, sizeof(r.user_agent), "%s", info->user_agent ? info->user_agent : "");
+        snprintf(r.user_agent, sizeof(r.user_agent), "%s",
+                 info->user_agent ? info->user_agent : "");
     }
     va_start(ap, detail_fmt);
     vsnprintf(r.detail, sizeof(r.detail), detail_fmt, ap);

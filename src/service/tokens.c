@@ -29,7 +29,8 @@ static int may_manage(const pat_principal *actor)
                              "you do not have permission to create and manage personal access "
                              "tokens; ask an organization superuser");
     if (actor->kind == PAT_AUTH_TOKEN && !pat_scopes_has(actor->scopes, PAT_SCOPE_TOKENS))
-        return pat_error_set(PAT_ESCOPE, PAT_SCOPE_TOKENS, "managing tokens needs the tokens scope");
+        return pat_error_set(PAT_ESCOPE, PAT_SCOPE_TOKENS,
+                             "managing tokens needs the tokens scope");
     return PAT_OK;
 }
 
@@ -270,8 +271,8 @@ static int matches(const pat_token_rec *t, const char *needle)
     return 0;
 }
 
-int pat_tokens_list(pat_service *svc, const pat_principal *actor, const char *status,
-                    const char *q, pat_token_rec **out, size_t *n)
+int pat_tokens_list(pat_service *svc, const pat_principal *actor, const char *status, const char *q,
+                    pat_token_rec **out, size_t *n)
 {
     char needle[PAT_QUERY_MAX * 4 + 1];
     pat_token_rec *list = NULL;
@@ -283,8 +284,7 @@ int pat_tokens_list(pat_service *svc, const pat_principal *actor, const char *st
         return rc;
     if (status && *status && strcmp(status, "active") != 0 && strcmp(status, "disabled") != 0 &&
         strcmp(status, "expired") != 0)
-        return pat_error_set(PAT_EINVAL, "status",
-                             "status must be active, disabled or expired");
+        return pat_error_set(PAT_EINVAL, "status", "status must be active, disabled or expired");
     needle[0] = '\0';
     if (q) {
         if ((rc = pat_text_check(q, "q", 0, PAT_QUERY_MAX, 0)) < 0)
@@ -352,8 +352,8 @@ int pat_tokens_update(pat_service *svc, const pat_principal *actor, const pat_re
         goto out;
     if (in->has_cidrs && (rc = resolve_cidrs(in, t->allowed_cidrs)) < 0)
         goto out;
-    if (in->has_expiry && (rc = resolve_expiry(svc, actor, &policy, &in->expiry,
-                                               &t->expires_at)) < 0)
+    if (in->has_expiry &&
+        (rc = resolve_expiry(svc, actor, &policy, &in->expiry, &t->expires_at)) < 0)
         goto out;
     t->updated_at = svc->clock();
     rc = pat_store_token_update(svc->store, t);
@@ -414,8 +414,8 @@ int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
         goto out;
     }
     if (t->disabled_at) {
-        rc = pat_error_set(PAT_ECONFLICT, NULL,
-                           "the token is disabled; enable it to regenerate it");
+        rc =
+            pat_error_set(PAT_ECONFLICT, NULL, "the token is disabled; enable it to regenerate it");
         goto out;
     }
     if (pat_expiry_passed(t->expires_at, now)) {
@@ -463,8 +463,8 @@ int pat_tokens_delete(pat_service *svc, const pat_principal *actor, const pat_re
     if (rc < 0)
         goto out;
     pat_service_forget_token(svc, t);
-    pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld name=%s",
-                     (long long)id, t->name);
+    pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld name=%s", (long long)id,
+                     t->name);
 out:
     free(t);
     return rc;
@@ -493,8 +493,8 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
         else if (rc < 0)
             goto out;
     }
-    if ((rc = pat_store_token_delete_many(svc->store, actor->user_id, ids, n, deleted,
-                                          ndeleted)) < 0)
+    if ((rc = pat_store_token_delete_many(svc->store, actor->user_id, ids, n, deleted, ndeleted)) <
+        0)
         goto out;
     for (size_t k = 0; k < *ndeleted; k++) {
         for (size_t i = 0; i < n; i++) {

@@ -43,8 +43,10 @@ int pat_service_bootstrap(pat_service *svc, const char *password, char generated
         goto out;
     if ((rc = pat_store_user_create(svc->store, &u)) < 0)
         goto out;
-    pat_audit_record(svc, NULL, NULL, "user.created", "user", "id=%lld username=admin "
-                     "role=superuser", (long long)u.id);
+    pat_audit_record(svc, NULL, NULL, "user.created", "user",
+                     "id=%lld username=admin "
+                     "role=superuser",
+                     (long long)u.id);
     *created = true;
 out:
     sodium_memzero(&u, sizeof(u));
@@ -119,8 +121,8 @@ int pat_users_create(pat_service *svc, const pat_principal *actor, const pat_req
         strcpy(u.email, in->email);
     u.role = in->has_role ? in->role : PAT_ROLE_MEMBER;
     u.disabled = in->has_disabled && in->disabled;
-    u.can_manage_tokens = in->has_can_manage_tokens ? in->can_manage_tokens
-                                                    : svc->config->default_can_manage_tokens;
+    u.can_manage_tokens =
+        in->has_can_manage_tokens ? in->can_manage_tokens : svc->config->default_can_manage_tokens;
     u.created_at = u.updated_at = svc->clock();
     if ((rc = pat_service_password_hash(in->password, u.password_hash)) < 0)
         goto out;
@@ -248,8 +250,8 @@ int pat_users_update(pat_service *svc, const pat_principal *actor, const pat_req
                                              : "user.permission_withdrawn",
                          "user", "id=%lld username=%s", (long long)u.id, u.username);
     if (u.role != was_role || in->email || in->password)
-        pat_audit_record(svc, actor, info, "user.updated", "user",
-                         "id=%lld username=%s role=%s%s", (long long)u.id, u.username,
+        pat_audit_record(svc, actor, info, "user.updated", "user", "id=%lld username=%s role=%s%s",
+                         (long long)u.id, u.username,
                          u.role == PAT_ROLE_SUPERUSER ? "superuser" : "member",
                          in->password ? " password_reset=1" : "");
     clear_secret(&u);
@@ -259,8 +261,8 @@ out:
     return rc;
 }
 
-int pat_users_tokens(pat_service *svc, const pat_principal *actor, int64_t id,
-                     pat_token_rec **out, size_t *n)
+int pat_users_tokens(pat_service *svc, const pat_principal *actor, int64_t id, pat_token_rec **out,
+                     size_t *n)
 {
     pat_user u;
     int rc;
@@ -271,8 +273,8 @@ int pat_users_tokens(pat_service *svc, const pat_principal *actor, int64_t id,
     return pat_store_token_list(svc->store, id, out, n);
 }
 
-int pat_users_revoke_all(pat_service *svc, const pat_principal *actor,
-                         const pat_request_info *info, int64_t id, size_t *revoked)
+int pat_users_revoke_all(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                         int64_t id, size_t *revoked)
 {
     pat_token_rec *list = NULL;
     int64_t *ids = NULL, *deleted = NULL;
@@ -310,8 +312,7 @@ int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t l
     int64_t latest = 0;
     int rc;
 
-    if ((rc = pat_service_may_administer(actor)) < 0 ||
-        (rc = pat_service_policy_get(svc, &p)) < 0)
+    if ((rc = pat_service_may_administer(actor)) < 0 || (rc = pat_service_policy_get(svc, &p)) < 0)
         return rc;
     if (p.max_lifetime_days)
         latest = svc->clock() + (int64_t)p.max_lifetime_days * PAT_DAY;

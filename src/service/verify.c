@@ -25,8 +25,7 @@ static int fail(pat_service *svc, const pat_verify_request *req, pat_verify_outc
 /* The token entry for the presented value, from the cache or, on a miss,
  * from the store by its HMAC. */
 static int load_token(pat_service *svc, const pat_verify_request *req,
-                      const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
-                      pat_cached_token *out)
+                      const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now, pat_cached_token *out)
 {
     uint8_t hash[PAT_HASH_LEN];
     pat_token_rec *t;
@@ -57,8 +56,7 @@ static int load_token(pat_service *svc, const pat_verify_request *req,
         out->created_at = t->created_at;
         out->valid_until = is_previous ? t->previous_valid_until : 0;
         out->disabled = t->disabled_at != 0;
-        pat_cache_token_put(svc->cache, lookup, hash, out, t->scopes, t->allowed_cidrs, now,
-                            epoch);
+        pat_cache_token_put(svc->cache, lookup, hash, out, t->scopes, t->allowed_cidrs, now, epoch);
     }
     free(t);
     return rc;
@@ -147,11 +145,10 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     pat_metrics_verify(PAT_VERIFY_OK);
     /* Every use is counted; its details are kept at most once per token per
      * granularity, so a million busy tokens do not mean a million writes. */
-    if (req->method &&
-        pat_cache_token_use(svc->cache, lookup, now, svc->config->last_use_granularity_seconds,
-                            &uses)) {
-        rc = pat_lastuse_record(svc->lastuse, t.token_id, uses, now, req->client_ip,
-                                req->method, req->path, req->user_agent);
+    if (req->method && pat_cache_token_use(svc->cache, lookup, now,
+                                           svc->config->last_use_granularity_seconds, &uses)) {
+        rc = pat_lastuse_record(svc->lastuse, t.token_id, uses, now, req->client_ip, req->method,
+                                req->path, req->user_agent);
         if (rc != PAT_LASTUSE_OK)
             pat_service_request_flush(svc);
         /* A full table delays the details, never loses the count. */

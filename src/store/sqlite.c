@@ -228,8 +228,8 @@ static int collect(sqlite_store *st, sqlite3_stmt *q, void (*read)(sqlite3_stmt 
 
 /* ---- users ---- */
 
-#define USER_COLS                                                                                 \
-    "id, username, email, password_hash, role, disabled, can_manage_tokens, created_at, "         \
+#define USER_COLS                                                                                  \
+    "id, username, email, password_hash, role, disabled, can_manage_tokens, created_at, "          \
     "updated_at"
 
 static void read_user(sqlite3_stmt *q, pat_user *u)
@@ -313,8 +313,8 @@ static int sq_user_get(pat_store *s, int64_t id, pat_user *out)
 
 static int sq_user_get_by_name(pat_store *s, const char *username, pat_user *out)
 {
-    return user_get_where(S(s), "SELECT " USER_COLS " FROM users WHERE username = ?", 0,
-                          username, out);
+    return user_get_where(S(s), "SELECT " USER_COLS " FROM users WHERE username = ?", 0, username,
+                          out);
 }
 
 static int sq_user_count(pat_store *s, int64_t *out)
@@ -388,9 +388,9 @@ out:
 
 /* ---- tokens ---- */
 
-#define TOKEN_COLS                                                                                \
-    "id, user_id, name, description, prefix, secret_hash, previous_hash, previous_valid_until, "  \
-    "scopes, allowed_cidrs, created_at, updated_at, expires_at, disabled_at, last_used_at, "      \
+#define TOKEN_COLS                                                                                 \
+    "id, user_id, name, description, prefix, secret_hash, previous_hash, previous_valid_until, "   \
+    "scopes, allowed_cidrs, created_at, updated_at, expires_at, disabled_at, last_used_at, "       \
     "last_used_ip, last_used_method, last_used_path, last_used_user_agent, use_count"
 
 static void read_token(sqlite3_stmt *q, pat_token_rec *t)
@@ -439,9 +439,9 @@ static int bind_token_fields(sqlite3_stmt *q, const pat_token_rec *t)
     return 12;
 }
 
-#define TOKEN_INSERT_SQL                                                                          \
-    "INSERT INTO tokens (name, description, prefix, secret_hash, previous_hash, "                 \
-    "previous_valid_until, scopes, allowed_cidrs, updated_at, expires_at, disabled_at, user_id, " \
+#define TOKEN_INSERT_SQL                                                                           \
+    "INSERT INTO tokens (name, description, prefix, secret_hash, previous_hash, "                  \
+    "previous_valid_until, scopes, allowed_cidrs, updated_at, expires_at, disabled_at, user_id, "  \
     "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 /* Binds and runs the prepared insert for t (lock held); fills t->id. */
@@ -530,7 +530,7 @@ out:
 }
 
 #define TOKEN_BY_HASH_SQL "SELECT " TOKEN_COLS " FROM tokens WHERE secret_hash = ?"
-#define TOKEN_BY_PREVIOUS_SQL                                                                     \
+#define TOKEN_BY_PREVIOUS_SQL                                                                      \
     "SELECT " TOKEN_COLS " FROM tokens WHERE previous_hash = ? AND previous_valid_until > ?"
 
 /* The calling thread's reader, opened on first use; NULL if it cannot be
@@ -892,8 +892,7 @@ out:
     return rc;
 }
 
-static int sq_session_delete_user(pat_store *s, int64_t user_id,
-                                  const uint8_t keep[PAT_HASH_LEN])
+static int sq_session_delete_user(pat_store *s, int64_t user_id, const uint8_t keep[PAT_HASH_LEN])
 {
     sqlite_store *st = S(s);
     sqlite3_stmt *q = NULL;

@@ -15,9 +15,8 @@ static void flush_in(long long now)
 {
     long long last = atomic_load_explicit(&flushed_second, memory_order_relaxed);
 
-    if (last != now &&
-        atomic_compare_exchange_strong_explicit(&flushed_second, &last, now,
-                                                memory_order_relaxed, memory_order_relaxed))
+    if (last != now && atomic_compare_exchange_strong_explicit(
+                           &flushed_second, &last, now, memory_order_relaxed, memory_order_relaxed))
         fflush(stderr);
 }
 

@@ -1,6 +1,7 @@
 #include "util/metrics.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "util/error.h"
@@ -10,31 +11,78 @@
 #define BUCKETS 14
 
 static const char *const outcome_names[PAT_VERIFY__COUNT] = {
-    "ok",      "malformed",      "unknown",       "disabled", "expired", "owner_disabled",
-    "no_permission", "address", "insufficient_scope", "rate_limited",
+    "ok",
+    "malformed",
+    "unknown",
+    "disabled",
+    "expired",
+    "owner_disabled",
+    "no_permission",
+    "address",
+    "insufficient_scope",
+    "rate_limited",
 };
 
 /* Upper bounds in microseconds; the last bucket is +Inf. */
-static const int64_t bucket_us[BUCKETS - 1] = {50,   100,   250,   500,    1000,   2500,  5000,
+static const int64_t bucket_us[BUCKETS - 1] = {50,    100,   250,   500,    1000,   2500,   5000,
                                                10000, 25000, 50000, 100000, 250000, 1000000};
 
-static atomic_uint_fast64_t verify_count[PAT_VERIFY__COUNT];
-static atomic_uint_fast64_t cache_hits, cache_misses, store_writes;
+/* Counters bumped on every request live in lanes: each thread adds to its
+ * own lane (threads beyond LANES share, still correctly, as adds are
+ * atomic), so two HTTP threads never fight over one cache line per request.
+ * A scrape sums the lanes. */
+#define LANES 8
+
+typedef struct lane {
+    atomic_uint_fast64_t verify_count[PAT_VERIFY__COUNT];
+    atomic_uint_fast64_t cache_hits, cache_misses;
+    atomic_uint_fast64_t latency[BUCKETS];
+    atomic_uint_fast64_t latency_sum_us, latency_count;
+} __attribute__((aligned(64))) lane;
+
+static lane lanes[LANES];
+static atomic_uint_fast64_t requests[LANES][PAT_METRICS_ROUTES_MAX][STATUS_MAX - STATUS_MIN + 1];
+static atomic_uint next_lane;
+static _Thread_local int my_lane = -1;
+
+static atomic_uint_fast64_t store_writes;
 static atomic_int_fast64_t last_flush_at;
 static atomic_uint_fast64_t flushed_tokens;
-static atomic_uint_fast64_t requests[PAT_METRICS_ROUTES_MAX][STATUS_MAX - STATUS_MIN + 1];
-static atomic_uint_fast64_t latency[BUCKETS];
-static atomic_uint_fast64_t latency_sum_us, latency_count;
 static const char *_Atomic route_names[PAT_METRICS_ROUTES_MAX];
+
+static int lane_index(void)
+{
+    if (my_lane < 0)
+        my_lane = (int)(atomic_fetch_add(&next_lane, 1) % LANES);
+    return my_lane;
+}
+
+static void bump(atomic_uint_fast64_t *counter, uint64_t n)
+{
+    atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
+/* The sum over the lanes of the counter at offset within a lane. */
+static uint64_t lanes_sum(size_t offset)
+{
+    uint64_t sum = 0;
+
+    for (int i = 0; i < LANES; i++)
+        sum += atomic_load_explicit((atomic_uint_fast64_t *)((char *)&lanes[i] + offset),
+                                    memory_order_relaxed);
+    return sum;
+}
 
 void pat_metrics_verify(pat_verify_outcome o)
 {
-    atomic_fetch_add_explicit(&verify_count[o], 1, memory_order_relaxed);
+    bump(&lanes[lane_index()].verify_count[o], 1);
 }
 
 void pat_metrics_cache(int hit)
 {
-    atomic_fetch_add_explicit(hit ? &cache_hits : &cache_misses, 1, memory_order_relaxed);
+    lane *l = &lanes[lane_index()];
+
+    bump(hit ? &l->cache_hits : &l->cache_misses, 1);
 }
 
 void pat_metrics_store_write(void)
@@ -55,6 +103,8 @@ void pat_metrics_lastuse_flush(int64_t at, uint64_t tokens)
 
 void pat_metrics_request(int route, const char *pattern, unsigned status, int64_t micros)
 {
+    int i = lane_index();
+    lane *l = &lanes[i];
     int b = 0;
 
     if (route < 0 || route >= PAT_METRICS_ROUTES_MAX)
@@ -63,12 +113,12 @@ void pat_metrics_request(int route, const char *pattern, unsigned status, int64_
         status = 500;
     if (!atomic_load_explicit(&route_names[route], memory_order_relaxed))
         atomic_store(&route_names[route], pattern);
-    atomic_fetch_add_explicit(&requests[route][status - STATUS_MIN], 1, memory_order_relaxed);
+    bump(&requests[i][route][status - STATUS_MIN], 1);
     while (b < BUCKETS - 1 && micros > bucket_us[b])
         b++;
-    atomic_fetch_add_explicit(&latency[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&latency_sum_us, (uint64_t)micros, memory_order_relaxed);
-    atomic_fetch_add_explicit(&latency_count, 1, memory_order_relaxed);
+    bump(&l->latency[b], 1);
+    bump(&l->latency_sum_us, (uint64_t)micros);
+    bump(&l->latency_count, 1);
 }
 
 int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped, int64_t now)
@@ -84,7 +134,9 @@ int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped
         if (!name)
             continue;
         for (int s = 0; s <= STATUS_MAX - STATUS_MIN; s++) {
-            uint64_t n = atomic_load_explicit(&requests[r][s], memory_order_relaxed);
+            uint64_t n = 0;
+            for (int i = 0; i < LANES; i++)
+                n += atomic_load_explicit(&requests[i][r][s], memory_order_relaxed);
             if (n)
                 rc |= pat_buf_printf(o, "patd_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
                                      name, s + STATUS_MIN, (unsigned long long)n);
@@ -93,7 +145,7 @@ int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped
     rc |= pat_buf_printf(o, "# HELP patd_request_duration_seconds Time to answer a request.\n"
                             "# TYPE patd_request_duration_seconds histogram\n");
     for (int b = 0; b < BUCKETS; b++) {
-        cumulative += atomic_load_explicit(&latency[b], memory_order_relaxed);
+        cumulative += lanes_sum(offsetof(lane, latency) + (size_t)b * sizeof(lanes[0].latency[0]));
         if (b < BUCKETS - 1)
             rc |= pat_buf_printf(o, "patd_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
                                  (double)bucket_us[b] / 1e6, (unsigned long long)cumulative);
@@ -102,14 +154,16 @@ int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped
                                  (unsigned long long)cumulative);
     }
     rc |= pat_buf_printf(o, "patd_request_duration_seconds_sum %.6f\n",
-                         (double)atomic_load(&latency_sum_us) / 1e6);
+                         (double)lanes_sum(offsetof(lane, latency_sum_us)) / 1e6);
     rc |= pat_buf_printf(o, "patd_request_duration_seconds_count %llu\n",
-                         (unsigned long long)atomic_load(&latency_count));
+                         (unsigned long long)lanes_sum(offsetof(lane, latency_count)));
     rc |= pat_buf_printf(o, "# HELP patd_verify_total Token verifications by outcome.\n"
                             "# TYPE patd_verify_total counter\n");
     for (int i = 0; i < PAT_VERIFY__COUNT; i++)
-        rc |= pat_buf_printf(o, "patd_verify_total{outcome=\"%s\"} %llu\n", outcome_names[i],
-                             (unsigned long long)atomic_load(&verify_count[i]));
+        rc |= pat_buf_printf(
+            o, "patd_verify_total{outcome=\"%s\"} %llu\n", outcome_names[i],
+            (unsigned long long)lanes_sum(offsetof(lane, verify_count) +
+                                          (size_t)i * sizeof(lanes[0].verify_count[0])));
     rc |= pat_buf_printf(
         o,
         "# HELP patd_cache_hits_total Verification cache hits.\n"
@@ -133,8 +187,9 @@ int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped
         "# HELP patd_last_use_flush_age_seconds Seconds since the last flush of last use.\n"
         "# TYPE patd_last_use_flush_age_seconds gauge\n"
         "patd_last_use_flush_age_seconds %lld\n",
-        (unsigned long long)atomic_load(&cache_hits), (unsigned long long)atomic_load(&cache_misses),
-        (unsigned long long)cache_size, (unsigned long long)atomic_load(&store_writes),
+        (unsigned long long)lanes_sum(offsetof(lane, cache_hits)),
+        (unsigned long long)lanes_sum(offsetof(lane, cache_misses)), (unsigned long long)cache_size,
+        (unsigned long long)atomic_load(&store_writes),
         (unsigned long long)atomic_load(&flushed_tokens), (unsigned long long)lastuse_dropped,
         (long long)(flushed ? now - flushed : -1));
     return rc ? PAT_ETOOBIG : PAT_OK;

@@ -664,7 +664,7 @@ static void test_verify__full_last_use_table_loses_no_count(void **state)
     enum { N = 900 };
     pat_service_options o;
     pat_token_rec *recs = calloc(N, sizeof(*recs));
-    char (*values)[PAT_TOKEN_BUF] = calloc(N, sizeof(*values));
+    char(*values)[PAT_TOKEN_BUF] = calloc(N, sizeof(*values));
     pat_verify_request vr;
     pat_principal p;
     pat_token_rec got;
