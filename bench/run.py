@@ -5,7 +5,7 @@ Writes docs/PERFORMANCE.md.
 
 Environment: BENCH_DURATION (seconds per wrk run, default 10),
 BENCH_LARGE (tokens of the large run, default 1000000), BENCH_ROUNDS
-(alternating nginx/patd measurements per size, default 3; medians are
+(alternating nginx/patd measurements per size, default 5; medians are
 reported)."""
 import http.client
 import os
@@ -24,7 +24,7 @@ DURATION = int(os.environ.get('BENCH_DURATION', '10'))
 LARGE = int(os.environ.get('BENCH_LARGE', '1000000'))
 CONNECTIONS = 50
 THREADS = 2
-ROUNDS = int(os.environ.get('BENCH_ROUNDS', '3'))
+ROUNDS = int(os.environ.get('BENCH_ROUNDS', '5'))
 LUA = os.path.join(ROOT, 'bench', 'auth.lua')
 PASSWORD = 'bench-password-123'
 
@@ -282,7 +282,11 @@ def write_report(base, small, large, minute, micro, micro_large):
         'Two cores run wrk and the server together, so one run of either varies by 10-20 %%. '
         'For each token count nginx and patd therefore take turns, %d rounds of %d s each, '
         'against the same token file; the table gives the median of each column over the '
-        'rounds, and "vs nginx" is the ratio of the median req/s.' % (ROUNDS, DURATION),
+        'rounds, and "vs nginx" is the ratio of the median req/s. p99 in particular swings '
+        'between rounds for both servers (about 1-2 ms or 4-5 ms, as the scheduler pairs the '
+        'four busy threads with the two cores; pinning patd\'s threads to cores was tried and '
+        'did not settle it), so read the medians, and the rounds listed under the table.'
+        % (ROUNDS, DURATION),
         '',
         '## GET /auth (keep-alive, %d connections)' % CONNECTIONS,
         '',
