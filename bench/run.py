@@ -118,14 +118,14 @@ pid %s/nginx.pid;
 error_log %s/nginx-error.log warn;
 events { worker_connections 4096; }
 http {
-    access_log off;
+    access_log %s/nginx-access.log combined buffer=64k flush=1s;
     client_body_temp_path %s/tmp;
     server {
         listen 127.0.0.1:%d backlog=4096;
         location / { return 200 "ok"; }
     }
 }
-""" % (THREADS, workdir, workdir, workdir, port))
+""" % (THREADS, workdir, workdir, workdir, workdir, port))
     p = subprocess.Popen(['nginx', '-c', conf, '-p', workdir], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     wait_port(port)
@@ -277,7 +277,9 @@ def write_report(base, small, large, minute, micro, micro_large):
         'patd: release build, %d HTTP threads, access log on (to a file), SQLite store, '
         'cache warmed by walking every token once first; the failed-authentication limit is off '
         'for the run (else the unknown-token run measures 429s). nginx: %d workers, access log '
-        'off.' % (THREADS, THREADS),
+        'on, to a file, in 64 KiB blocks flushed every second, as patd writes its own (each '
+        'server logs every request, like a production setup; the runs before 2026-11-22 15:30 '
+        'had nginx log nothing).' % (THREADS, THREADS),
         '',
         'Two cores run wrk and the server together, so one run of either varies by 10-20 %%. '
         'For each token count nginx and patd therefore take turns, %d rounds of %d s each, '
