@@ -78,6 +78,10 @@ void pat_cli_table(const pat_cli *c, const char *const *header, size_t cols,
 /* Prints v as indented JSON. */
 void pat_cli_print_json(json_t *v);
 
+/* Zeroes the string member key of obj in place (a password or token value
+ * about to be freed); no-op if obj is NULL or the member is not a string. */
+void pat_cli_wipe_member(json_t *obj, const char *key);
+
 /* ---- commands ---- */
 int pat_cli_cmd_login(pat_cli *c, int argc, char **argv);
 int pat_cli_cmd_logout(pat_cli *c, int argc, char **argv);

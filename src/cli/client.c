@@ -36,9 +36,8 @@ static void set(char *dst, size_t dstsz, const char *v)
     memcpy(dst, v, len);
     dst[len] = '\0';
     /* Trailing newline or spaces from files and pipes are not part of it. */
-    for (size_t n = strlen(dst); n && (dst[n - 1] == '\n' || dst[n - 1] == '\r' ||
-                                       dst[n - 1] == ' ');
-         n--)
+    for (size_t n = strlen(dst);
+         n && (dst[n - 1] == '\n' || dst[n - 1] == '\r' || dst[n - 1] == ' '); n--)
         dst[n - 1] = '\0';
 }
 
@@ -150,8 +149,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
     return len;
 }
 
-int pat_cli_request(pat_cli *c, const char *method, const char *path, json_t *body,
-                    long *status, json_t **out)
+int pat_cli_request(pat_cli *c, const char *method, const char *path, json_t *body, long *status,
+                    json_t **out)
 {
     char url[PAT_CLI_URL_MAX + 1024], auth[PAT_CLI_TOKEN_MAX + 32], hdr[256];
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -274,4 +273,13 @@ char *pat_cli_escape(const char *s)
 
     curl_free(e);
     return copy;
+}
+
+void pat_cli_wipe_member(json_t *obj, const char *key)
+{
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+
+    /* jansson owns the buffer; its length, not an assumed one, bounds the wipe. */
+    if (json_is_string(v))
+        sodium_memzero((char *)json_string_value(v), json_string_length(v));
 }

@@ -51,10 +51,11 @@ static void print_users(pat_cli *c, json_t *users)
     static const char *const header[] = {"ID", "USERNAME", "EMAIL", "ROLE", "ACCOUNT", "TOKENS"};
     size_t n = json_array_size(users), i;
     const char **cells = calloc(n * 6 + 1, sizeof(*cells));
-    char (*ids)[24] = calloc(n + 1, sizeof(*ids));
+    char(*ids)[24] = calloc(n + 1, sizeof(*ids));
     json_t *u;
 
-    json_array_foreach(users, i, u) {
+    json_array_foreach(users, i, u)
+    {
         snprintf(ids[i], sizeof(ids[i]), "%lld",
                  (long long)json_integer_value(json_object_get(u, "id")));
         cells[i * 6] = ids[i];
@@ -142,9 +143,7 @@ static int users_create(pat_cli *c, int argc, char **argv)
     if ((rc = pat_cli_call(c, "POST", "/api/v1/users", body, &answer)) == PAT_EXIT_OK)
         rc = print_answer(c, answer, NULL);
 out:
-    if (json_string_value(json_object_get(body, "password")))
-        sodium_memzero((char *)json_string_value(json_object_get(body, "password")),
-                       strlen(json_string_value(json_object_get(body, "password"))));
+    pat_cli_wipe_member(body, "password");
     json_decref(body);
     return rc;
 }
@@ -211,7 +210,8 @@ static void print_policy(pat_cli *c, json_t *p)
         pat_cli_print_json(p);
         return;
     }
-    json_object_foreach(p, key, v) {
+    json_object_foreach(p, key, v)
+    {
         if (json_is_null(v))
             printf("%s=none\n", key);
         else if (json_is_boolean(v))
@@ -269,10 +269,11 @@ static int cmd_policy(pat_cli *c, int argc, char **argv)
 
 static int cmd_audit(pat_cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"user", required_argument, NULL, 'u'},  {"action", required_argument, NULL, 'a'},
-        {"since", required_argument, NULL, 's'}, {"limit", required_argument, NULL, 'l'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
+                                         {"action", required_argument, NULL, 'a'},
+                                         {"since", required_argument, NULL, 's'},
+                                         {"limit", required_argument, NULL, 'l'},
+                                         {NULL, 0, NULL, 0}};
     static const char *const header[] = {"TIME", "ACTOR", "ACTION", "TARGET", "IP", "DETAIL"};
     const char *args[4] = {"user", "action", "since", "limit"};
     const char *vals[4] = {NULL, NULL, NULL, NULL};
@@ -280,17 +281,27 @@ static int cmd_audit(pat_cli *c, int argc, char **argv)
     json_t *answer = NULL, *e, *events;
     size_t len = strlen(path), i, n;
     const char **cells;
-    char (*actor)[32];
+    char(*actor)[32];
     int opt, rc;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
-        case 'u': vals[0] = optarg; break;
-        case 'a': vals[1] = optarg; break;
-        case 's': vals[2] = optarg; break;
-        case 'l': vals[3] = optarg; break;
-        default: admin_usage(stderr); return PAT_EXIT_USAGE;
+        case 'u':
+            vals[0] = optarg;
+            break;
+        case 'a':
+            vals[1] = optarg;
+            break;
+        case 's':
+            vals[2] = optarg;
+            break;
+        case 'l':
+            vals[3] = optarg;
+            break;
+        default:
+            admin_usage(stderr);
+            return PAT_EXIT_USAGE;
         }
     }
     for (int k = 0; k < 4; k++) {
@@ -311,9 +322,10 @@ static int cmd_audit(pat_cli *c, int argc, char **argv)
     n = json_array_size(events);
     cells = calloc(n * 6 + 1, sizeof(*cells));
     actor = calloc(n + 1, sizeof(*actor));
-    json_array_foreach(events, i, e) {
-        json_t *uid = json_object_get(e, "actor_user_id"), *tid = json_object_get(e,
-                                                                                  "actor_token_id");
+    json_array_foreach(events, i, e)
+    {
+        json_t *uid = json_object_get(e, "actor_user_id"),
+               *tid = json_object_get(e, "actor_token_id");
         if (json_is_integer(tid))
             snprintf(actor[i], sizeof(actor[i]), "user %lld via token %lld",
                      (long long)json_integer_value(uid), (long long)json_integer_value(tid));

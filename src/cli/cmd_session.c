@@ -52,8 +52,7 @@ static int open_session(pat_cli *c, const char *username, const char *password, 
         return PAT_EXIT_USAGE;
     }
     rc = pat_cli_call(c, "POST", "/api/v1/session", body, &answer);
-    sodium_memzero((char *)json_string_value(json_object_get(body, "password")),
-                   strlen(password));
+    pat_cli_wipe_member(body, "password");
     json_decref(body);
     if (rc != PAT_EXIT_OK)
         return rc;
@@ -78,7 +77,8 @@ static json_t *grantable_scopes(pat_cli *c)
     size_t i;
 
     if (pat_cli_call(c, "GET", "/api/v1/scopes", NULL, &answer) == PAT_EXIT_OK) {
-        json_array_foreach(json_object_get(answer, "scopes"), i, s) {
+        json_array_foreach(json_object_get(answer, "scopes"), i, s)
+        {
             if (json_is_true(json_object_get(s, "grantable")))
                 json_array_append(out, json_object_get(s, "name"));
         }
@@ -110,7 +110,8 @@ static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
         answer = NULL;
         if ((rc = pat_cli_call(c, "GET", path, NULL, &list)) != PAT_EXIT_OK)
             goto out;
-        json_array_foreach(json_object_get(list, "tokens"), i, t) {
+        json_array_foreach(json_object_get(list, "tokens"), i, t)
+        {
             if (strcmp(json_string_value(json_object_get(t, "name")), name) == 0) {
                 snprintf(path, sizeof(path), "/api/v1/tokens/%lld/regenerate",
                          (long long)json_integer_value(json_object_get(t, "id")));
@@ -127,8 +128,7 @@ static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
     }
     snprintf(out, outsz, "%s", json_string_value(json_object_get(answer, "token")));
 out:
-    if (answer && json_object_get(answer, "token"))
-        sodium_memzero((char *)json_string_value(json_object_get(answer, "token")), 40);
+    pat_cli_wipe_member(answer, "token");
     json_decref(answer);
     json_decref(list);
     json_decref(body);
@@ -188,8 +188,8 @@ int pat_cli_cmd_login(pat_cli *c, int argc, char **argv)
     c->cookie[0] = c->csrf[0] = '\0';
     if (rc == PAT_EXIT_OK && (rc = pat_cli_save(c)) == PAT_EXIT_OK) {
         pat_cli_config_path(path, sizeof(path));
-        fprintf(stderr, "pat: signed in to %s as %s; token %s (30 days) saved in %s\n",
-                c->server, json_string_value(json_object_get(user, "username")), name, path);
+        fprintf(stderr, "pat: signed in to %s as %s; token %s (30 days) saved in %s\n", c->server,
+                json_string_value(json_object_get(user, "username")), name, path);
     }
     json_decref(user);
     return rc;
@@ -245,7 +245,7 @@ int pat_cli_cmd_scopes(pat_cli *c, int argc, char **argv)
     static const char *const header[] = {"SCOPE", "ROLES", "DESCRIPTION"};
     json_t *answer = NULL, *scopes, *s;
     const char **cells;
-    char (*roles)[64];
+    char(*roles)[64];
     size_t i, n;
     int rc;
 
@@ -261,25 +261,25 @@ int pat_cli_cmd_scopes(pat_cli *c, int argc, char **argv)
     n = json_array_size(scopes);
     cells = calloc(n * 3 + 1, sizeof(*cells));
     roles = calloc(n + 1, sizeof(*roles));
-    json_array_foreach(scopes, i, s) {
+    json_array_foreach(scopes, i, s)
+    {
         size_t k, len = 0;
         json_t *r;
-        json_array_foreach(json_object_get(s, "roles"), k, r)
-            len += (size_t)snprintf(roles[i] + len, sizeof(roles[i]) - len, "%s%s",
-                                    k ? "," : "", json_string_value(r));
+        json_array_foreach(json_object_get(s, "roles"), k, r) len += (size_t)snprintf(
+            roles[i] + len, sizeof(roles[i]) - len, "%s%s", k ? "," : "", json_string_value(r));
         cells[i * 3] = json_string_value(json_object_get(s, "name"));
         cells[i * 3 + 1] = roles[i];
         cells[i * 3 + 2] = json_string_value(json_object_get(s, "description"));
     }
     pat_cli_table(c, header, 3, cells, n);
-    json_array_foreach(json_object_get(answer, "sets"), i, s) {
+    json_array_foreach(json_object_get(answer, "sets"), i, s)
+    {
         size_t k;
         json_t *v;
         printf("%sset ", i == 0 ? "\n" : "");
         pat_cli_print_escaped(stdout, json_string_value(json_object_get(s, "name")));
         printf(":");
-        json_array_foreach(json_object_get(s, "scopes"), k, v)
-            printf(" %s", json_string_value(v));
+        json_array_foreach(json_object_get(s, "scopes"), k, v) printf(" %s", json_string_value(v));
         printf("\n");
     }
     free(roles);

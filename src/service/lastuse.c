@@ -166,6 +166,11 @@ void pat_lastuse_take(pat_lastuse *l, pat_token_touch **out, size_t *n)
     *n = count;
 }
 
+size_t pat_lastuse_capacity(const pat_lastuse *l)
+{
+    return l->per_stripe * STRIPES;
+}
+
 uint64_t pat_lastuse_dropped(pat_lastuse *l)
 {
     return atomic_load(&l->dropped);

@@ -33,6 +33,9 @@ int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t a
 /* Moves every pending update into *out (caller frees) and empties the table. */
 void pat_lastuse_take(pat_lastuse *l, pat_token_touch **out, size_t *n);
 
+/* Distinct tokens one half holds (the capacity asked for, rounded up). */
+size_t pat_lastuse_capacity(const pat_lastuse *l);
+
 /* Uses dropped because the table was full, since start. */
 uint64_t pat_lastuse_dropped(pat_lastuse *l);
 

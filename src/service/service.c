@@ -66,11 +66,6 @@ fail:
     return rc;
 }
 
-static size_t lastuse_capacity(const pat_service *svc)
-{
-    return svc->config->last_use_buffer > 0 ? (size_t)svc->config->last_use_buffer : 32768;
-}
-
 static int write_pending(pat_service *svc);
 
 static void count_uses(void *arg, int64_t token_id, int64_t uses)
@@ -88,7 +83,9 @@ static void count_uses(void *arg, int64_t token_id, int64_t uses)
 
 /* Collects (token id, uses) pairs for count_quiet_uses. */
 typedef struct quiet_uses {
-    pat_token_touch *list;
+    struct {
+        int64_t token_id, uses;
+    } * list;
     size_t n, cap;
 } quiet_uses;
 
@@ -116,7 +113,7 @@ static void count_quiet_uses(pat_service *svc)
     if (svc->config->last_use_granularity_seconds <= 0)
         return;
     pat_cache_drain_uses(svc->cache, svc->clock(), svc->config->last_use_granularity_seconds,
-                         lastuse_capacity(svc) / 2, collect_use, &q);
+                         pat_lastuse_capacity(svc->lastuse) / 2, collect_use, &q);
     for (size_t i = 0; i < q.n; i++)
         count_uses(svc, q.list[i].token_id, q.list[i].uses);
     free(q.list);
