@@ -207,7 +207,7 @@ int pat_service_session_confirm(pat_service *svc, pat_principal *who, const char
                                 const pat_request_info *info)
 {
     pat_user u;
-    int64_t until = svc->clock() + svc->config->confirm_window_seconds;
+    int64_t until;
     int rc;
 
     if (who->kind != PAT_AUTH_SESSION)
@@ -220,6 +220,9 @@ int pat_service_session_confirm(pat_service *svc, pat_principal *who, const char
         rc = pat_error_set(PAT_EFORBIDDEN, "password", "the password is wrong");
         goto out;
     }
+    /* The window opens once the (deliberately slow) hash has matched, not
+     * when the request arrived. */
+    until = svc->clock() + svc->config->confirm_window_seconds;
     if ((rc = pat_store_session_set_confirmed(svc->store, who->session_hash, until)) < 0)
         goto out;
     who->confirmed_until = until;

@@ -344,11 +344,13 @@ test('readable at 375 px', async () => {
 });
 
 test('the password confirmation step, when the window has closed', async () => {
-  const short = await startPatd('confirm_window_seconds = 1\n');
+  // Two seconds: time is kept in whole seconds, so a one-second window may
+  // close before the retry that follows a confirmation on a slow machine.
+  const short = await startPatd('confirm_window_seconds = 2\n');
   try {
     const { ctx, p } = await newPage(short.url);
     await signIn(p, short.url);
-    await p.waitForTimeout(1500);
+    await p.waitForTimeout(2500);
     await p.click('#generate');
     await p.fill('#token-name', 'after-confirm');
     await p.check('#scope-list input[value="tokens"]');
