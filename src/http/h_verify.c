@@ -20,7 +20,7 @@ int pat_h_auth(pat_req *r)
     const char *scope = pat_req_header(r, "X-Required-Scope");
     const char *token = NULL;
     char path[PAT_PATH_MAX], query_token[PAT_TOKEN_BUF + 8];
-    char id[24], uid[24];
+    struct MHD_Response *resp;
     size_t len = 0;
     int rc;
 
@@ -46,13 +46,9 @@ int pat_h_auth(pat_req *r)
     pat_secret_wipe(query_token, sizeof(query_token));
     if (rc < 0)
         return rc;
-    snprintf(id, sizeof(id), "%lld", (long long)r->who.token_id);
-    snprintf(uid, sizeof(uid), "%lld", (long long)r->who.user_id);
-    pat_respond_empty(r, 204);
-    pat_respond_header(r, "X-Auth-User", r->who.username);
-    pat_respond_header(r, "X-Auth-User-Id", uid);
-    pat_respond_header(r, "X-Auth-Token-Id", id);
-    pat_respond_header(r, "X-Auth-Scopes", r->who.scopes);
+    if (!(resp = pat_auth_response(&r->who)))
+        return pat_error_set(PAT_EIO, NULL, "out of memory");
+    pat_respond_shared(r, 204, resp);
     return PAT_OK;
 }
 
@@ -66,8 +62,7 @@ typedef struct form_token {
 
 static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                   const char *filename, const char *content_type,
-                                  const char *encoding, const char *data, uint64_t off,
-                                  size_t size)
+                                  const char *encoding, const char *data, uint64_t off, size_t size)
 {
     form_token *ft = cls;
 
@@ -93,11 +88,9 @@ static int read_subject(pat_req *r, form_token *ft)
 
     memset(ft, 0, sizeof(*ft));
     if (r->body_too_big)
-        return pat_error_set(PAT_ETOOBIG, NULL, "the request body exceeds %d bytes",
-                             PAT_BODY_MAX);
+        return pat_error_set(PAT_ETOOBIG, NULL, "the request body exceeds %d bytes", PAT_BODY_MAX);
     if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
-        struct MHD_PostProcessor *pp =
-            MHD_create_post_processor(r->conn, 1024, form_field, ft);
+        struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 1024, form_field, ft);
         if (!pp)
             return pat_error_set(PAT_EINVAL, NULL, "the form body cannot be read");
         if (r->body.len && MHD_post_process(pp, r->body.data, r->body.len) != MHD_YES)
@@ -140,11 +133,11 @@ int pat_h_introspect(pat_req *r)
     /* The caller is a protected service holding a token with the
      * introspect scope; RFC 7662 answers anyone else with 401. */
     if (!authz)
-        return pat_error_set(PAT_EUNAUTH, NULL, "introspection needs a token with the "
-                                                "introspect scope");
+        return pat_error_set(PAT_EUNAUTH, NULL,
+                             "introspection needs a token with the "
+                             "introspect scope");
     if ((rc = pat_http_bearer(authz, &caller, &caller_len)) < 0 ||
-        (rc = pat_http_verify(r, caller, caller_len, PAT_SCOPE_INTROSPECT, r->method, r->path)) <
-            0)
+        (rc = pat_http_verify(r, caller, caller_len, PAT_SCOPE_INTROSPECT, r->method, r->path)) < 0)
         return rc == PAT_ESCOPE ? pat_error_set(PAT_EAUTH, NULL,
                                                 "introspection needs a token with the "
                                                 "introspect scope")
@@ -174,9 +167,8 @@ int pat_h_introspect(pat_req *r)
         snprintf(sub, sizeof(sub), "%lld", (long long)subject.user_id);
         json_object_set_new(o, "sub", json_string(sub));
     }
-    json_object_set_new(o, "exp", subject.token_expires_at
-                                      ? json_integer(subject.token_expires_at)
-                                      : json_null());
+    json_object_set_new(
+        o, "exp", subject.token_expires_at ? json_integer(subject.token_expires_at) : json_null());
     pat_respond_json(r, 200, o);
 out:
     pat_secret_wipe(&ft, sizeof(ft));

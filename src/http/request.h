@@ -20,18 +20,19 @@ typedef struct pat_server pat_server;
 typedef struct pat_req {
     pat_server *srv;
     struct MHD_Connection *conn;
-    const char *method;           /* borrowed from MHD for the request */
-    const char *path;             /* decoded, without query; borrowed */
+    const char *method; /* borrowed from MHD for the request */
+    const char *path;   /* decoded, without query; borrowed */
     pat_buf body;
     bool body_too_big;
     int64_t start_us;
-    char ip[64];                  /* client address (peer, or as told by a trusted proxy) */
-    int route;                    /* index in the route table, -1 = none */
-    const char *route_pattern;    /* for metrics */
-    pat_principal who;            /* valid when who.kind != PAT_AUTH_NONE */
-    int64_t id;                   /* {id} of the route, when it has one */
-    unsigned status;              /* status sent, for the access log */
-    struct MHD_Response *resp;    /* owned until queued */
+    char ip[64];               /* client address (peer, or as told by a trusted proxy) */
+    int route;                 /* index in the route table, -1 = none */
+    const char *route_pattern; /* for metrics */
+    pat_principal who;         /* valid when who.kind != PAT_AUTH_NONE */
+    int64_t id;                /* {id} of the route, when it has one */
+    unsigned status;           /* status sent, for the access log */
+    struct MHD_Response *resp; /* owned until queued, unless resp_shared */
+    bool resp_shared;          /* resp belongs to a cache (http/auth_response.c) */
 } pat_req;
 
 /* Server facts a handler may need. */
@@ -60,6 +61,20 @@ void pat_respond_empty(pat_req *r, unsigned status);
 /* Sends the API error for code, from this thread's last error: the one
  * place where statuses and error codes are chosen. */
 void pat_respond_error(pat_req *r, int code);
+
+/* Sends resp, which stays owned by whoever built it (queued, not freed). */
+void pat_respond_shared(pat_req *r, unsigned status, struct MHD_Response *resp);
+
+/* Releases r's pending response (freed unless shared). */
+void pat_req_drop_response(pat_req *r);
+
+/* Adds the headers every answer carries (Cache-Control, nosniff). */
+int pat_response_add_common(struct MHD_Response *resp);
+
+/* GET /auth's 204 answer for who, owned by this thread's cache of answers
+ * (http/auth_response.c): send it with pat_respond_shared. NULL when out
+ * of memory. */
+struct MHD_Response *pat_auth_response(const pat_principal *who);
 
 /* Adds a header to the pending response (after a respond_* call). */
 void pat_respond_header(pat_req *r, const char *name, const char *value);

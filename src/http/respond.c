@@ -6,14 +6,36 @@
 #include "http/request.h"
 #include "util/error.h"
 
+int pat_response_add_common(struct MHD_Response *resp)
+{
+    if (MHD_add_response_header(resp, "Cache-Control", "no-store") != MHD_YES ||
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES)
+        return PAT_EIO;
+    return PAT_OK;
+}
+
+void pat_req_drop_response(pat_req *r)
+{
+    if (r->resp && !r->resp_shared)
+        MHD_destroy_response(r->resp);
+    r->resp = NULL;
+    r->resp_shared = false;
+}
+
 static void set_response(pat_req *r, unsigned status, struct MHD_Response *resp)
 {
-    if (r->resp)
-        MHD_destroy_response(r->resp);
+    pat_req_drop_response(r);
     r->resp = resp;
     r->status = status;
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    pat_response_add_common(resp);
+}
+
+void pat_respond_shared(pat_req *r, unsigned status, struct MHD_Response *resp)
+{
+    pat_req_drop_response(r);
+    r->resp = resp;
+    r->resp_shared = true;
+    r->status = status;
 }
 
 void pat_respond_json(pat_req *r, unsigned status, json_t *obj)

@@ -13,8 +13,8 @@
 #include "http/server.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "util/metrics.h"
 #include "util/mem.h"
+#include "util/metrics.h"
 #include "util/time.h"
 
 /* Each connection's buffer for request headers and the response head.
@@ -74,8 +74,7 @@ static void peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outsz);
     else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
-                  (socklen_t)outsz);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)outsz);
 }
 
 /* Prepares the connection's request object for a new request. */
@@ -92,17 +91,18 @@ static void request_begin(pat_req *r, const char *url, const char *method)
     r->id = 0;
     r->status = 0;
     r->resp = NULL;
+    r->resp_shared = false;
     r->who.kind = PAT_AUTH_NONE;
     r->who.user_id = 0;
     r->who.token_id = 0;
     peer_address(r->conn, peer, sizeof(peer));
-    pat_service_client_ip(r->srv->svc, r->ip, sizeof(r->ip), peer,
-                          pat_req_header(r, "X-Real-IP"), pat_req_header(r, "X-Forwarded-For"));
+    pat_service_client_ip(r->srv->svc, r->ip, sizeof(r->ip), peer, pat_req_header(r, "X-Real-IP"),
+                          pat_req_header(r, "X-Forwarded-For"));
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_size, void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_size, void **con_cls)
 {
     pat_req *r = *con_cls;
     enum MHD_Result ok;
@@ -130,8 +130,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (!r->resp)
         pat_respond_error(r, pat_error_set(PAT_EIO, NULL, "no response"));
     ok = MHD_queue_response(conn, r->status, r->resp);
-    MHD_destroy_response(r->resp);
-    r->resp = NULL;
+    pat_req_drop_response(r); /* the connection holds its own reference */
     return ok;
 }
 
@@ -151,10 +150,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pat_log("access", "%s %s %u %lld.%02lldms ip=%s token=%lld user=%lld%s", r->method, r->path,
             r->status, (long long)(micros / 1000), (long long)(micros % 1000 / 10), r->ip,
             (long long)(r->who.kind == PAT_AUTH_TOKEN ? r->who.token_id : 0),
-            (long long)r->who.user_id, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
-    if (r->resp)
-        MHD_destroy_response(r->resp);
-    r->resp = NULL;
+            (long long)r->who.user_id,
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+    pat_req_drop_response(r);
     pat_buf_reset(&r->body);
     r->who.kind = PAT_AUTH_NONE;
     sodium_memzero(r->who.session_hash, sizeof(r->who.session_hash));
@@ -240,7 +238,8 @@ int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *o
     pat_server *srv;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = opts->threads > 0 ? (unsigned)opts->threads : (unsigned)(cores > 0 ? cores : 1);
+    unsigned threads =
+        opts->threads > 0 ? (unsigned)opts->threads : (unsigned)(cores > 0 ? cores : 1);
     int rc;
 
     if ((rc = resolve(opts->listen, &addr, &addrlen)) < 0)
@@ -256,10 +255,9 @@ int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *o
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, srv, MHD_OPTION_END);
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit(), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         free(srv);
         return pat_error_set(PAT_EIO, "listen", "cannot listen on %s", opts->listen);

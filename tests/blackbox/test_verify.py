@@ -36,6 +36,23 @@ class AuthRequest(PatdTestCase):
         self.assertEqual(r.header('X-Auth-Token-Id'), str(t['id']))
         self.assertEqual(r.header('X-Auth-Scopes'), 'projects:read')
 
+    def test_identity_headers_follow_an_edit_at_once(self):
+        # Each HTTP thread reuses the 204 it built for a token; an edit of
+        # the scopes must show on the next answer of every thread.
+        t = self.patd.create_token(self.admin, name='gw-edit',
+                                   scopes=['projects:read', 'projects:write'])
+        for _ in range(6):
+            r = self.req('GET', '/auth', headers=auth_headers(t['token']))
+            self.assertEqual(r.header('X-Auth-Scopes'), 'projects:read projects:write')
+        r = self.req('PATCH', '/api/v1/tokens/%d' % t['id'], {'scopes': ['projects:read']},
+                     session=self.admin)
+        self.assertEqual(r.status, 200, r)
+        for _ in range(6):
+            r = self.req('GET', '/auth', headers=auth_headers(t['token']))
+            self.assertEqual(r.status, 204, r)
+            self.assertEqual(r.header('X-Auth-Scopes'), 'projects:read')
+            self.assertEqual(r.header('X-Auth-Token-Id'), str(t['id']))
+
     def test_large_headers_within_the_connection_buffer(self):
         # Connection buffers are 16 KiB: a long original URI and a large
         # header next to the token still verify.
