@@ -380,6 +380,11 @@ def write_report(base, small, large, minute, micro, micro_large):
         '- A cache miss reads through a read-only SQLite connection of its own thread with '
         'statements prepared once; in WAL mode it never waits for a flush or an API write. This '
         'took unknown tokens from about 0.3x to 0.7x nginx.',
+        '- GET /auth\'s 204 answer is built once per token and HTTP thread and queued again '
+        'while the verified principal (ids, name, scopes) is the same; libmicrohttpd copies '
+        'each header in three allocations. This took patd\'s CPU per request from 14.0 to '
+        '11.4 us, against 11.6 us for nginx in the same run (process CPU time over requests '
+        'served, 1 k tokens).',
         '- libmicrohttpd zeroes each connection\'s buffer between keep-alive requests: 16 KiB '
         'instead of the default 32 KiB halves that.',
         '- The access log is written in 64 KiB blocks and pushed out every second, not with a '

@@ -2,13 +2,15 @@
  *
  * The answer to a good token is the same four headers on every use, and
  * building it costs libmicrohttpd about twenty allocations (three per
- * header). On the verification path that was a measurable share of the
- * CPU per request, so each HTTP thread keeps the last answer built for a
- * slot of token ids and queues it again while the principal it names is
- * unchanged. A slot is checked against the verified principal on every
- * use (ids and the exact strings), so an edit, a rename or a changed
- * scope set builds a new answer at once; nothing here decides whether a
- * token is good. */
+ * header): a measurable share of the CPU per request. So each HTTP thread
+ * keeps, per slot of token ids, one token's answer and queues it again
+ * while the principal it names is unchanged. Another token takes the slot
+ * only when it comes a second time before any third: a token seen once is
+ * answered with a fresh response that is not kept, so a stream of a
+ * million different tokens churns nothing here. A kept answer
+ * is checked against the verified principal on every use (ids and the
+ * exact strings), so an edit, a rename or a changed scope set builds a new
+ * answer at once; nothing here decides whether a token is good. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +18,18 @@
 
 #include "http/request.h"
 
-/* Per thread: 1024 slots of 40 bytes plus the answers they hold (~0.5 KiB
- * each); enough to cover a working set of a thousand tokens. */
-#define SLOTS 1024
+/* Per thread: 4096 slots of 48 bytes plus the answers they keep (~0.5 KiB
+ * each, so at most ~2 MiB): room for a working set of a few thousand busy
+ * tokens. */
+#define SLOTS 4096
 
 typedef struct slot {
-    int64_t token_id;
+    int64_t token_id; /* whose answer resp is */
     int64_t user_id;
     const char *username; /* the header values inside resp */
     const char *scopes;
-    struct MHD_Response *resp; /* one reference, ours */
+    struct MHD_Response *resp; /* one reference, ours; NULL: none kept */
+    int64_t candidate;         /* the last other token answered here */
 } slot;
 
 static pthread_key_t slots_key;
@@ -67,37 +71,60 @@ static struct MHD_Response *build(const pat_principal *who)
     return resp;
 }
 
-struct MHD_Response *pat_auth_response(const pat_principal *who)
+static bool matches(const slot *s, const pat_principal *who)
+{
+    return s->user_id == who->user_id && strcmp(s->username, who->username) == 0 &&
+           strcmp(s->scopes, who->scopes) == 0;
+}
+
+/* Builds who's answer and keeps it in s in place of the one there. */
+static struct MHD_Response *keep(slot *s, const pat_principal *who, bool *cached)
+{
+    struct MHD_Response *resp = build(who);
+    const char *username, *scopes;
+
+    if (!resp)
+        return NULL;
+    username = MHD_get_response_header(resp, "X-Auth-User");
+    scopes = MHD_get_response_header(resp, "X-Auth-Scopes");
+    if (!username || !scopes)
+        return resp; /* not kept: the caller owns it */
+    if (s->resp)
+        MHD_destroy_response(s->resp); /* connections still sending it hold their own reference */
+    s->token_id = who->token_id;
+    s->user_id = who->user_id;
+    s->username = username;
+    s->scopes = scopes;
+    s->resp = resp;
+    s->candidate = 0;
+    *cached = true;
+    return resp;
+}
+
+struct MHD_Response *pat_auth_response(const pat_principal *who, bool *cached)
 {
     slot *slots, *s;
 
+    *cached = false;
     pthread_once(&slots_once, slots_init);
     slots = pthread_getspecific(slots_key);
     if (!slots) {
         if (!(slots = calloc(SLOTS, sizeof(*slots))))
-            return NULL;
+            return build(who);
         if (pthread_setspecific(slots_key, slots) != 0) {
             free(slots);
-            return NULL;
+            return build(who);
         }
     }
     s = &slots[(uint64_t)who->token_id % SLOTS];
-    if (s->resp && s->token_id == who->token_id && s->user_id == who->user_id &&
-        strcmp(s->username, who->username) == 0 && strcmp(s->scopes, who->scopes) == 0)
+    if (s->resp && s->token_id == who->token_id) {
+        if (!matches(s, who))
+            return keep(s, who, cached); /* the token or its owner changed */
+        *cached = true;
         return s->resp;
-    if (s->resp)
-        MHD_destroy_response(s->resp); /* connections still sending it hold their own reference */
-    memset(s, 0, sizeof(*s));
-    if (!(s->resp = build(who)))
-        return NULL;
-    s->token_id = who->token_id;
-    s->user_id = who->user_id;
-    s->username = MHD_get_response_header(s->resp, "X-Auth-User");
-    s->scopes = MHD_get_response_header(s->resp, "X-Auth-Scopes");
-    if (!s->username || !s->scopes) {
-        MHD_destroy_response(s->resp);
-        memset(s, 0, sizeof(*s));
-        return NULL;
     }
-    return s->resp;
+    if (s->candidate == who->token_id)
+        return keep(s, who, cached);
+    s->candidate = who->token_id;
+    return build(who);
 }

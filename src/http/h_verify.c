@@ -21,6 +21,7 @@ int pat_h_auth(pat_req *r)
     const char *token = NULL;
     char path[PAT_PATH_MAX], query_token[PAT_TOKEN_BUF + 8];
     struct MHD_Response *resp;
+    bool cached;
     size_t len = 0;
     int rc;
 
@@ -46,9 +47,9 @@ int pat_h_auth(pat_req *r)
     pat_secret_wipe(query_token, sizeof(query_token));
     if (rc < 0)
         return rc;
-    if (!(resp = pat_auth_response(&r->who)))
+    if (!(resp = pat_auth_response(&r->who, &cached)))
         return pat_error_set(PAT_EIO, NULL, "out of memory");
-    pat_respond_shared(r, 204, resp);
+    pat_respond_prepared(r, 204, resp, cached);
     return PAT_OK;
 }
 

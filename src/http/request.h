@@ -62,8 +62,9 @@ void pat_respond_empty(pat_req *r, unsigned status);
  * place where statuses and error codes are chosen. */
 void pat_respond_error(pat_req *r, int code);
 
-/* Sends resp, which stays owned by whoever built it (queued, not freed). */
-void pat_respond_shared(pat_req *r, unsigned status, struct MHD_Response *resp);
+/* Sends resp as built, adding no headers; when shared it stays its
+ * builder's (queued, not freed), else r takes it over. */
+void pat_respond_prepared(pat_req *r, unsigned status, struct MHD_Response *resp, bool shared);
 
 /* Releases r's pending response (freed unless shared). */
 void pat_req_drop_response(pat_req *r);
@@ -71,10 +72,10 @@ void pat_req_drop_response(pat_req *r);
 /* Adds the headers every answer carries (Cache-Control, nosniff). */
 int pat_response_add_common(struct MHD_Response *resp);
 
-/* GET /auth's 204 answer for who, owned by this thread's cache of answers
- * (http/auth_response.c): send it with pat_respond_shared. NULL when out
- * of memory. */
-struct MHD_Response *pat_auth_response(const pat_principal *who);
+/* GET /auth's 204 answer for who (http/auth_response.c); *cached tells
+ * whether this thread's cache of answers keeps it (else the caller owns
+ * it). NULL when out of memory. */
+struct MHD_Response *pat_auth_response(const pat_principal *who, bool *cached);
 
 /* Adds a header to the pending response (after a respond_* call). */
 void pat_respond_header(pat_req *r, const char *name, const char *value);

@@ -30,11 +30,11 @@ static void set_response(pat_req *r, unsigned status, struct MHD_Response *resp)
     pat_response_add_common(resp);
 }
 
-void pat_respond_shared(pat_req *r, unsigned status, struct MHD_Response *resp)
+void pat_respond_prepared(pat_req *r, unsigned status, struct MHD_Response *resp, bool shared)
 {
     pat_req_drop_response(r);
     r->resp = resp;
-    r->resp_shared = true;
+    r->resp_shared = shared;
     r->status = status;
 }
 

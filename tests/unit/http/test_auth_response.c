@@ -1,5 +1,6 @@
-/* Tests of src/http/auth_response.c: GET /auth's cached 204 answers always
- * name the principal just verified. Each scenario runs on its own thread,
+/* Tests of src/http/auth_response.c: GET /auth's 204 answers always name
+ * the principal just verified, and a token's answer is kept from its second
+ * use. Each scenario runs on its own thread,
  * as on an HTTP thread, so the thread's cache is freed when it ends (and
  * valgrind sees that); checks report back to the test's thread, where
  * cmocka may fail. */
@@ -18,6 +19,7 @@
 
 typedef struct answer {
     const void *resp;
+    bool cached;
     char user[80], uid[24], tid[24], scopes[200], cache[24];
 } answer;
 
@@ -41,18 +43,21 @@ static void copy_header(struct MHD_Response *resp, const char *name, char *out, 
     snprintf(out, n, "%s", v ? v : "(none)");
 }
 
+/* Asks for who's answer as the handler does; an answer not kept is
+ * ours, and freed once read. */
 static answer ask(const pat_principal *who)
 {
-    struct MHD_Response *resp = pat_auth_response(who);
     answer a;
+    struct MHD_Response *resp = pat_auth_response(who, &a.cached);
 
-    memset(&a, 0, sizeof(a));
-    a.resp = resp;
+    a.resp = a.cached ? resp : NULL;
     copy_header(resp, "X-Auth-User", a.user, sizeof(a.user));
     copy_header(resp, "X-Auth-User-Id", a.uid, sizeof(a.uid));
     copy_header(resp, "X-Auth-Token-Id", a.tid, sizeof(a.tid));
     copy_header(resp, "X-Auth-Scopes", a.scopes, sizeof(a.scopes));
     copy_header(resp, "Cache-Control", a.cache, sizeof(a.cache));
+    if (resp && !a.cached)
+        MHD_destroy_response(resp);
     return a;
 }
 
@@ -78,71 +83,79 @@ static void play(scenario *s)
 
     assert_int_equal(pthread_create(&t, NULL, run, s), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
+    for (size_t i = 0; i < s->n; i++) {
+        const pat_principal *who = &s->who[i];
+        const answer *a = &s->out[i];
+        char id[24];
+
+        assert_string_equal(a->user, who->username);
+        assert_string_equal(a->scopes, who->scopes);
+        snprintf(id, sizeof(id), "%lld", (long long)who->token_id);
+        assert_string_equal(a->tid, id);
+        snprintf(id, sizeof(id), "%lld", (long long)who->user_id);
+        assert_string_equal(a->uid, id);
+        assert_string_equal(a->cache, "no-store");
+    }
 }
 
-static void assert_names(const answer *a, const pat_principal *who)
+static void test_auth_response__kept_from_the_second_use_and_reused(void **state)
 {
-    char id[24];
-
-    assert_non_null(a->resp);
-    assert_string_equal(a->user, who->username);
-    assert_string_equal(a->scopes, who->scopes);
-    snprintf(id, sizeof(id), "%lld", (long long)who->token_id);
-    assert_string_equal(a->tid, id);
-    snprintf(id, sizeof(id), "%lld", (long long)who->user_id);
-    assert_string_equal(a->uid, id);
-    assert_string_equal(a->cache, "no-store");
-}
-
-static void test_auth_response__same_principal_reuses_the_answer(void **state)
-{
-    pat_principal who[2] = {principal(7, 3, "alice", "read_api tokens"),
+    pat_principal who[3] = {principal(7, 3, "alice", "read_api tokens"),
+                            principal(7, 3, "alice", "read_api tokens"),
                             principal(7, 3, "alice", "read_api tokens")};
-    scenario s = {who, 2, {{0}}};
+    scenario s = {who, 3, {{0}}};
 
     (void)state;
     play(&s);
-    assert_names(&s.out[0], &who[0]);
-    assert_names(&s.out[1], &who[1]);
-    assert_ptr_equal(s.out[0].resp, s.out[1].resp);
+    assert_false(s.out[0].cached);
+    assert_true(s.out[1].cached);
+    assert_true(s.out[2].cached);
+    assert_ptr_equal(s.out[1].resp, s.out[2].resp);
 }
 
 static void test_auth_response__changed_scopes_user_or_name_answer_anew(void **state)
 {
-    pat_principal who[5] = {
+    pat_principal who[6] = {
         principal(7, 3, "alice", "read_api tokens"),
-        principal(7, 3, "alice", "read_api"),  /* scopes edited */
-        principal(7, 3, "alicia", "read_api"), /* owner renamed */
-        principal(7, 4, "alicia", "read_api"), /* another owner */
-        principal(7, 4, "alicia", "read_api"), /* unchanged: reused */
+        principal(7, 3, "alice", "read_api tokens"), /* kept */
+        principal(7, 3, "alice", "read_api"),        /* scopes edited */
+        principal(7, 3, "alicia", "read_api"),       /* owner renamed */
+        principal(7, 4, "alicia", "read_api"),       /* another owner */
+        principal(7, 4, "alicia", "read_api"),       /* unchanged: reused */
     };
-    scenario s = {who, 5, {{0}}};
+    scenario s = {who, 6, {{0}}};
 
     (void)state;
-    play(&s);
-    for (size_t i = 0; i < 5; i++)
-        assert_names(&s.out[i], &who[i]);
-    assert_ptr_equal(s.out[3].resp, s.out[4].resp);
+    play(&s); /* each answer names its own principal */
+    assert_true(s.out[5].cached);
+    assert_ptr_equal(s.out[4].resp, s.out[5].resp);
 }
 
 static void test_auth_response__tokens_sharing_a_slot_keep_their_own_names(void **state)
 {
-    /* 1024 slots: ids 5 and 1029 meet in one. */
-    pat_principal who[4] = {
-        principal(5, 1, "alice", "read_api"), principal(1029, 2, "bob", "introspect"),
-        principal(5, 1, "alice", "read_api"), principal(1029, 2, "bob", "introspect")};
-    scenario s = {who, 4, {{0}}};
+    /* 4096 slots: ids 5 and 4101 meet in one. */
+    pat_principal who[7] = {
+        principal(5, 1, "alice", "read_api"),    principal(5, 1, "alice", "read_api"),
+        principal(4101, 2, "bob", "introspect"), principal(5, 1, "alice", "read_api"),
+        principal(4101, 2, "bob", "introspect"), principal(4101, 2, "bob", "introspect"),
+        principal(5, 1, "alice", "read_api")};
+    scenario s = {who, 7, {{0}}};
 
     (void)state;
     play(&s);
-    for (size_t i = 0; i < 4; i++)
-        assert_names(&s.out[i], &who[i]);
+    /* Seen once, bob does not evict alice's answer... */
+    assert_false(s.out[2].cached);
+    assert_ptr_equal(s.out[1].resp, s.out[3].resp);
+    /* ...seen again, he takes the slot, and she is the newcomer. */
+    assert_true(s.out[4].cached);
+    assert_ptr_equal(s.out[4].resp, s.out[5].resp);
+    assert_false(s.out[6].cached);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth_response__same_principal_reuses_the_answer),
+        cmocka_unit_test(test_auth_response__kept_from_the_second_use_and_reused),
         cmocka_unit_test(test_auth_response__changed_scopes_user_or_name_answer_anew),
         cmocka_unit_test(test_auth_response__tokens_sharing_a_slot_keep_their_own_names),
     };
