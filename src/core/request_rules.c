@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/cidr.h"
+#include "core/text.h"
 #include "util/error.h"
 
 int pat_route_rule_parse(const char *line, pat_route_rule *out)
@@ -68,7 +70,7 @@ static int take(char *out, size_t outsz, const char *s, size_t n)
 void pat_client_ip(char *out, size_t outsz, const char *peer, const pat_cidr_set *trusted,
                    const char *x_real_ip, const char *x_forwarded_for)
 {
-    snprintf(out, outsz, "%s", peer);
+    pat_text_copy(out, outsz, peer, SIZE_MAX);
     if (!trusted || !pat_cidr_set_contains(trusted, peer))
         return;
     if (x_real_ip && take(out, outsz, x_real_ip, strlen(x_real_ip)))

@@ -1,6 +1,7 @@
 #include "core/text.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "util/error.h"
 
@@ -79,4 +80,15 @@ int pat_text_check(const char *s, const char *field, size_t min_chars, size_t ma
         return pat_error_set(PAT_EINVAL, field, "%s must be at most %zu characters", field,
                              max_chars);
     return PAT_OK;
+}
+
+size_t pat_text_copy(char *out, size_t outsz, const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+
+    if (len >= outsz)
+        len = outsz - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return len;
 }

@@ -11,4 +11,9 @@ int pat_text_check(const char *s, const char *field, size_t min_chars, size_t ma
 /* Number of UTF-8 code points in s, or (size_t)-1 if s is not valid UTF-8. */
 size_t pat_text_utf8_len(const char *s);
 
+/* Copies the first n bytes of s (fewer if it ends sooner) into out,
+ * truncated to fit and always terminated; returns the bytes copied.
+ * outsz > 0. The cheap form of snprintf(out, outsz, "%s", s) for hot paths. */
+size_t pat_text_copy(char *out, size_t outsz, const char *s, size_t n);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "http/handlers.h"
 #include "util/error.h"
 #include "util/time.h"
@@ -28,8 +29,9 @@ int pat_h_auth(pat_req *r)
     if (!method || !*method)
         method = "GET";
     /* The original path without its query: the query may hold a credential. */
-    snprintf(path, sizeof(path), "%s", uri && *uri ? uri : "/");
-    path[strcspn(path, "?#")] = '\0';
+    if (!uri || !*uri)
+        uri = "/";
+    pat_text_copy(path, sizeof(path), uri, strcspn(uri, "?#"));
     if (authz) {
         if ((rc = pat_http_bearer(authz, &token, &len)) < 0)
             return rc;

@@ -147,11 +147,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     micros = pat_time_mono_us() - r->start_us;
     pat_metrics_request(r->route, r->route_pattern, r->status, micros);
     /* Method and path only: the query may hold a credential. */
-    pat_log("access", "%s %s %u %lld.%02lldms ip=%s token=%lld user=%lld%s", r->method, r->path,
-            r->status, (long long)(micros / 1000), (long long)(micros % 1000 / 10), r->ip,
-            (long long)(r->who.kind == PAT_AUTH_TOKEN ? r->who.token_id : 0),
-            (long long)r->who.user_id,
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+    pat_log_access(&(pat_access_line){
+        .method = r->method,
+        .path = r->path,
+        .ip = r->ip,
+        .status = r->status,
+        .micros = micros,
+        .token_id = r->who.kind == PAT_AUTH_TOKEN ? r->who.token_id : 0,
+        .user_id = r->who.user_id,
+        .aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK,
+    });
     pat_req_drop_response(r);
     pat_buf_reset(&r->body);
     r->who.kind = PAT_AUTH_NONE;

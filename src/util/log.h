@@ -1,9 +1,30 @@
 #ifndef PAT_UTIL_LOG_H
 #define PAT_UTIL_LOG_H
+#include <stdbool.h>
+#include <stdint.h>
 
 /* One line to stderr, prefixed with the UTC time and level. Never pass a
  * secret (token value, password, key) in any argument. */
 void pat_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Paths longer than this are cut in the access log. */
+#define PAT_LOG_PATH_MAX 2048
+
+/* One request, for the access log. */
+typedef struct pat_access_line {
+    const char *method;
+    const char *path; /* without its query: a query may hold a credential */
+    const char *ip;
+    unsigned status;
+    int64_t micros;
+    int64_t token_id; /* 0: none */
+    int64_t user_id;  /* 0: none */
+    bool aborted;
+} pat_access_line;
+
+/* Writes the access line "METHOD PATH STATUS X.YYms ip=IP token=N user=N"
+ * (and " aborted" when the client left early), like pat_log. */
+void pat_log_access(const pat_access_line *a);
 
 /* Pushes out buffered lines if no line has done so for a second or more
  * (called every second by a background thread). */

@@ -28,10 +28,28 @@ static void test_text__counts_code_points(void **state)
     assert_int_equal(pat_text_check(s, "name", 1, 99, 0), PAT_EINVAL);
 }
 
+static void test_text__copy_is_bounded_and_terminated(void **state)
+{
+    char out[8];
+
+    (void)state;
+    memset(out, 'x', sizeof(out));
+    assert_int_equal(pat_text_copy(out, sizeof(out), "abc", SIZE_MAX), 3);
+    assert_string_equal(out, "abc");
+    /* Cut to fit, always terminated. */
+    assert_int_equal(pat_text_copy(out, sizeof(out), "abcdefghijk", SIZE_MAX), 7);
+    assert_string_equal(out, "abcdefg");
+    /* At most n bytes of the source: a path without its query. */
+    assert_int_equal(pat_text_copy(out, sizeof(out), "/a?x=1", 2), 2);
+    assert_string_equal(out, "/a");
+    assert_int_equal(pat_text_copy(out, 1, "abc", SIZE_MAX), 0);
+    assert_string_equal(out, "");
+}
+
 static void test_text__rejects_bad_utf8_and_controls(void **state)
 {
     (void)state;
-    assert_int_equal(pat_text_check("a\xc0\xafz", "name", 1, 10, 0), PAT_EINVAL);  /* overlong */
+    assert_int_equal(pat_text_check("a\xc0\xafz", "name", 1, 10, 0), PAT_EINVAL);   /* overlong */
     assert_int_equal(pat_text_check("\xed\xa0\x80", "name", 1, 10, 0), PAT_EINVAL); /* surrogate */
     assert_int_equal(pat_text_check("a\x01", "name", 1, 10, 0), PAT_EINVAL);
     assert_int_equal(pat_text_check("a\nb", "name", 1, 10, 0), PAT_EINVAL);
@@ -98,8 +116,7 @@ static void test_error__message_may_quote_the_last_one(void **state)
 {
     (void)state;
     pat_error_set(PAT_EINVAL, "roles", "unknown role %s", "king");
-    pat_error_set(PAT_EINVAL, pat_error_last()->field, "line %d: %s", 3,
-                  pat_error_last()->message);
+    pat_error_set(PAT_EINVAL, pat_error_last()->field, "line %d: %s", 3, pat_error_last()->message);
     assert_string_equal(pat_error_last()->message, "line 3: unknown role king");
     assert_string_equal(pat_error_last()->field, "roles");
 }
@@ -109,6 +126,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text__counts_code_points),
         cmocka_unit_test(test_text__rejects_bad_utf8_and_controls),
+        cmocka_unit_test(test_text__copy_is_bounded_and_terminated),
         cmocka_unit_test(test_cidr__parse_and_match),
         cmocka_unit_test(test_time__rfc3339_round_trip),
         cmocka_unit_test(test_time__rejects_bad_dates),
