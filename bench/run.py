@@ -305,9 +305,13 @@ def write_report(base, small, large, minute, micro, micro_large, insn):
         'For each token count nginx and patd therefore take turns, %d rounds of %d s each, '
         'against the same token file; the table gives the median of each column over the '
         'rounds, and "vs nginx" is the ratio of the median req/s. p99 in particular swings '
-        'between rounds for both servers (about 1-2 ms or 4-5 ms, as the scheduler pairs the '
-        'four busy threads with the two cores; pinning patd\'s threads to cores was tried and '
-        'did not settle it), so read the medians, and the rounds listed under the table.'
+        'between rounds for both servers, about 1-2 ms or 4-6 ms: the CPU time a server '
+        'spends per request (process CPU time over requests served) moves by some 20 %% from '
+        'one round to the next for the same binary (patd 11.3-14.5 us, nginx 10.3-13.1 us at '
+        '1 k tokens), and p99 follows it. Pinning threads to cores, a different number of '
+        'HTTP threads and a flusher without its background sweep were tried and did not '
+        'settle it. So read the medians, the rounds listed under the table, and the '
+        'instruction counts further down, which do not swing.'
         % (ROUNDS, DURATION),
         '',
         '## GET /auth (keep-alive, %d connections)' % CONNECTIONS,

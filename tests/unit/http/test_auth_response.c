@@ -133,11 +133,11 @@ static void test_auth_response__changed_scopes_user_or_name_answer_anew(void **s
 
 static void test_auth_response__tokens_sharing_a_slot_keep_their_own_names(void **state)
 {
-    /* 4096 slots: ids 5 and 4101 meet in one. */
+    /* 1024 slots: ids 5 and 1029 meet in one. */
     pat_principal who[7] = {
         principal(5, 1, "alice", "read_api"),    principal(5, 1, "alice", "read_api"),
-        principal(4101, 2, "bob", "introspect"), principal(5, 1, "alice", "read_api"),
-        principal(4101, 2, "bob", "introspect"), principal(4101, 2, "bob", "introspect"),
+        principal(1029, 2, "bob", "introspect"), principal(5, 1, "alice", "read_api"),
+        principal(1029, 2, "bob", "introspect"), principal(1029, 2, "bob", "introspect"),
         principal(5, 1, "alice", "read_api")};
     scenario s = {who, 7, {{0}}};
 
