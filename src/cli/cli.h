@@ -23,9 +23,9 @@ enum {
 typedef struct pat_cli {
     char server[PAT_CLI_URL_MAX];
     char token[PAT_CLI_TOKEN_MAX];
-    bool json;       /* --json: print the server's objects */
-    bool yes;        /* --yes: no confirmation prompts */
-    bool tty;        /* stdout is a terminal */
+    bool json; /* --json: print the server's objects */
+    bool yes;  /* --yes: no confirmation prompts */
+    bool tty;  /* stdout is a terminal */
     /* a console session, during login only */
     char cookie[128];
     char csrf[128];
@@ -49,8 +49,8 @@ void pat_cli_config_path(char *out, size_t outsz);
  * On an answer sets *status and *out (owned; NULL for an empty body) and
  * returns PAT_EXIT_OK; PAT_EXIT_UNREACHABLE with a message on stderr
  * otherwise. Uses the session cookie when set, else the token. */
-int pat_cli_request(pat_cli *c, const char *method, const char *path, json_t *body,
-                    long *status, json_t **out);
+int pat_cli_request(pat_cli *c, const char *method, const char *path, json_t *body, long *status,
+                    json_t **out);
 
 /* s percent-encoded for a query string (caller frees). */
 char *pat_cli_escape(const char *s);
@@ -77,6 +77,13 @@ void pat_cli_table(const pat_cli *c, const char *const *header, size_t cols,
 
 /* Prints v as indented JSON. */
 void pat_cli_print_json(json_t *v);
+
+/* The text of v, or "" when v is not a string: what a server sends is
+ * printed and compared, never trusted to be there. */
+const char *pat_cli_text(const json_t *v);
+
+/* pat_cli_text of obj's member key. */
+const char *pat_cli_str(const json_t *obj, const char *key);
 
 /* Zeroes the string member key of obj in place (a password or token value
  * about to be freed); no-op if obj is NULL or the member is not a string. */

@@ -275,6 +275,17 @@ char *pat_cli_escape(const char *s)
     return copy;
 }
 
+const char *pat_cli_text(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    return s ? s : "";
+}
+
+const char *pat_cli_str(const json_t *obj, const char *key)
+{
+    return pat_cli_text(json_object_get(obj, key));
+}
+
 void pat_cli_wipe_member(json_t *obj, const char *key)
 {
     json_t *v = obj ? json_object_get(obj, key) : NULL;

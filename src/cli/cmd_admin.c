@@ -28,12 +28,6 @@ static void admin_usage(FILE *to)
           to);
 }
 
-static const char *str(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 static int parse_id(const char *s, long long *id)
 {
     char *end;
@@ -59,9 +53,9 @@ static void print_users(pat_cli *c, json_t *users)
         snprintf(ids[i], sizeof(ids[i]), "%lld",
                  (long long)json_integer_value(json_object_get(u, "id")));
         cells[i * 6] = ids[i];
-        cells[i * 6 + 1] = str(u, "username");
-        cells[i * 6 + 2] = str(u, "email");
-        cells[i * 6 + 3] = str(u, "role");
+        cells[i * 6 + 1] = pat_cli_str(u, "username");
+        cells[i * 6 + 2] = pat_cli_str(u, "email");
+        cells[i * 6 + 3] = pat_cli_str(u, "role");
         cells[i * 6 + 4] = json_is_true(json_object_get(u, "disabled")) ? "disabled" : "enabled";
         cells[i * 6 + 5] =
             json_is_true(json_object_get(u, "can_manage_tokens")) ? "allowed" : "withdrawn";
@@ -333,12 +327,12 @@ static int cmd_audit(pat_cli *c, int argc, char **argv)
             snprintf(actor[i], sizeof(actor[i]), "user %lld", (long long)json_integer_value(uid));
         else
             snprintf(actor[i], sizeof(actor[i]), "-");
-        cells[i * 6] = str(e, "at");
+        cells[i * 6] = pat_cli_str(e, "at");
         cells[i * 6 + 1] = actor[i];
-        cells[i * 6 + 2] = str(e, "action");
-        cells[i * 6 + 3] = str(e, "target");
-        cells[i * 6 + 4] = str(e, "ip");
-        cells[i * 6 + 5] = str(e, "detail");
+        cells[i * 6 + 2] = pat_cli_str(e, "action");
+        cells[i * 6 + 3] = pat_cli_str(e, "target");
+        cells[i * 6 + 4] = pat_cli_str(e, "ip");
+        cells[i * 6 + 5] = pat_cli_str(e, "detail");
     }
     pat_cli_table(c, header, 6, cells, n);
     free(actor);

@@ -61,8 +61,7 @@ static int open_session(pat_cli *c, const char *username, const char *password, 
         json_decref(answer);
         return PAT_EXIT_ERROR;
     }
-    snprintf(c->csrf, sizeof(c->csrf), "%s",
-             json_string_value(json_object_get(answer, "csrf_token")));
+    snprintf(c->csrf, sizeof(c->csrf), "%s", pat_cli_str(answer, "csrf_token"));
     *user = json_incref(json_object_get(answer, "user"));
     json_decref(answer);
     return PAT_EXIT_OK;
@@ -89,6 +88,9 @@ static json_t *grantable_scopes(pat_cli *c)
     return out;
 }
 
+#define PRINTABLE_WORD                                                                             \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/=!#$%&'*^`|"
+
 /* Creates the CLI's token cli@HOST, or regenerates it if it exists. */
 static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
 {
@@ -112,7 +114,7 @@ static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
             goto out;
         json_array_foreach(json_object_get(list, "tokens"), i, t)
         {
-            if (strcmp(json_string_value(json_object_get(t, "name")), name) == 0) {
+            if (strcmp(pat_cli_str(t, "name"), name) == 0) {
                 snprintf(path, sizeof(path), "/api/v1/tokens/%lld/regenerate",
                          (long long)json_integer_value(json_object_get(t, "id")));
                 rc = pat_cli_request(c, "POST", path, NULL, &status, &answer);
@@ -126,7 +128,17 @@ static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
         rc = pat_cli_fail(status, answer);
         goto out;
     }
-    snprintf(out, outsz, "%s", json_string_value(json_object_get(answer, "token")));
+    {
+        const char *value = pat_cli_str(answer, "token");
+        size_t n = strlen(value);
+        /* Saved and later sent as a header: one word of printable ASCII. */
+        if (n == 0 || n >= outsz || strspn(value, PRINTABLE_WORD) != n) {
+            fputs("pat: the server sent no usable token\n", stderr);
+            rc = PAT_EXIT_ERROR;
+            goto out;
+        }
+        memcpy(out, value, n + 1);
+    }
 out:
     pat_cli_wipe_member(answer, "token");
     json_decref(answer);
@@ -189,7 +201,7 @@ int pat_cli_cmd_login(pat_cli *c, int argc, char **argv)
     if (rc == PAT_EXIT_OK && (rc = pat_cli_save(c)) == PAT_EXIT_OK) {
         pat_cli_config_path(path, sizeof(path));
         fprintf(stderr, "pat: signed in to %s as %s; token %s (30 days) saved in %s\n", c->server,
-                json_string_value(json_object_get(user, "username")), name, path);
+                pat_cli_str(user, "username"), name, path);
     }
     json_decref(user);
     return rc;
@@ -233,8 +245,8 @@ int pat_cli_cmd_whoami(pat_cli *c, int argc, char **argv)
     if (c->json) {
         pat_cli_print_json(answer);
     } else {
-        pat_cli_print_escaped(stdout, json_string_value(json_object_get(user, "username")));
-        printf(" (%s) on %s\n", json_string_value(json_object_get(user, "role")), c->server);
+        pat_cli_print_escaped(stdout, pat_cli_str(user, "username"));
+        printf(" (%s) on %s\n", pat_cli_str(user, "role"), c->server);
     }
     json_decref(answer);
     return PAT_EXIT_OK;
@@ -266,10 +278,10 @@ int pat_cli_cmd_scopes(pat_cli *c, int argc, char **argv)
         size_t k, len = 0;
         json_t *r;
         json_array_foreach(json_object_get(s, "roles"), k, r) len += (size_t)snprintf(
-            roles[i] + len, sizeof(roles[i]) - len, "%s%s", k ? "," : "", json_string_value(r));
-        cells[i * 3] = json_string_value(json_object_get(s, "name"));
+            roles[i] + len, sizeof(roles[i]) - len, "%s%s", k ? "," : "", pat_cli_text(r));
+        cells[i * 3] = pat_cli_str(s, "name");
         cells[i * 3 + 1] = roles[i];
-        cells[i * 3 + 2] = json_string_value(json_object_get(s, "description"));
+        cells[i * 3 + 2] = pat_cli_str(s, "description");
     }
     pat_cli_table(c, header, 3, cells, n);
     json_array_foreach(json_object_get(answer, "sets"), i, s)
@@ -277,9 +289,9 @@ int pat_cli_cmd_scopes(pat_cli *c, int argc, char **argv)
         size_t k;
         json_t *v;
         printf("%sset ", i == 0 ? "\n" : "");
-        pat_cli_print_escaped(stdout, json_string_value(json_object_get(s, "name")));
+        pat_cli_print_escaped(stdout, pat_cli_str(s, "name"));
         printf(":");
-        json_array_foreach(json_object_get(s, "scopes"), k, v) printf(" %s", json_string_value(v));
+        json_array_foreach(json_object_get(s, "scopes"), k, v) printf(" %s", pat_cli_text(v));
         printf("\n");
     }
     free(roles);

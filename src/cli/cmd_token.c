@@ -98,12 +98,6 @@ bad:
     return PAT_EXIT_USAGE;
 }
 
-static const char *str(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 /* Scopes of a token object as "a b c" into out. */
 static void scopes_text(json_t *t, char *out, size_t outsz)
 {
@@ -111,49 +105,50 @@ static void scopes_text(json_t *t, char *out, size_t outsz)
     json_t *s;
 
     out[0] = '\0';
-    json_array_foreach(json_object_get(t, "scopes"), i, s) {
+    json_array_foreach(json_object_get(t, "scopes"), i, s)
+    {
         len += (size_t)snprintf(out + len, outsz > len ? outsz - len : 0, "%s%s", i ? " " : "",
-                                json_string_value(s));
+                                pat_cli_text(s));
     }
 }
 
 static void print_token_list(pat_cli *c, json_t *tokens)
 {
-    static const char *const header[] = {"ID", "NAME", "PREFIX", "SCOPES", "STATUS", "EXPIRES",
-                                         "LAST USED"};
+    static const char *const header[] = {"ID",     "NAME",    "PREFIX",   "SCOPES",
+                                         "STATUS", "EXPIRES", "LAST USED"};
     size_t n = json_array_size(tokens), i;
     const char **cells = calloc(n * 7 + 1, sizeof(*cells));
-    char (*buf)[4][256] = calloc(n + 1, sizeof(*buf));
+    char(*buf)[4][256] = calloc(n + 1, sizeof(*buf));
     int64_t now = pat_time_now();
     json_t *t;
 
-    json_array_foreach(tokens, i, t) {
+    json_array_foreach(tokens, i, t)
+    {
         json_t *last = json_object_get(t, "last_used");
         snprintf(buf[i][0], 256, "%lld", (long long)json_integer_value(json_object_get(t, "id")));
         scopes_text(t, buf[i][1], 256);
         if (c->tty)
-            pat_cli_relative(buf[i][2], 256, json_string_value(json_object_get(t, "expires_at")),
-                             now);
+            pat_cli_relative(buf[i][2], 256, pat_cli_str(t, "expires_at"), now);
         else
             snprintf(buf[i][2], 256, "%s",
                      json_is_null(json_object_get(t, "expires_at")) ? "never"
-                                                                    : str(t, "expires_at"));
+                                                                    : pat_cli_str(t, "expires_at"));
         if (json_is_object(last)) {
             char when[64];
             if (c->tty)
-                pat_cli_relative(when, sizeof(when), str(last, "at"), now);
+                pat_cli_relative(when, sizeof(when), pat_cli_str(last, "at"), now);
             else
-                snprintf(when, sizeof(when), "%s", str(last, "at"));
-            snprintf(buf[i][3], 256, "%s %s %s from %s", when, str(last, "method"),
-                     str(last, "path"), str(last, "ip"));
+                snprintf(when, sizeof(when), "%s", pat_cli_str(last, "at"));
+            snprintf(buf[i][3], 256, "%s %s %s from %s", when, pat_cli_str(last, "method"),
+                     pat_cli_str(last, "path"), pat_cli_str(last, "ip"));
         } else {
             snprintf(buf[i][3], 256, "never used");
         }
         cells[i * 7 + 0] = buf[i][0];
-        cells[i * 7 + 1] = str(t, "name");
-        cells[i * 7 + 2] = str(t, "prefix");
+        cells[i * 7 + 1] = pat_cli_str(t, "name");
+        cells[i * 7 + 2] = pat_cli_str(t, "prefix");
         cells[i * 7 + 3] = buf[i][1];
-        cells[i * 7 + 4] = str(t, "status");
+        cells[i * 7 + 4] = pat_cli_str(t, "status");
         cells[i * 7 + 5] = buf[i][2];
         cells[i * 7 + 6] = buf[i][3];
     }
@@ -173,24 +168,25 @@ static void print_token(pat_cli *c, json_t *t)
         return;
     }
     scopes_text(t, scopes, sizeof(scopes));
-    printf("id:          %lld\nname:        ", (long long)json_integer_value(json_object_get(t, "id")));
-    pat_cli_print_escaped(stdout, str(t, "name"));
+    printf("id:          %lld\nname:        ",
+           (long long)json_integer_value(json_object_get(t, "id")));
+    pat_cli_print_escaped(stdout, pat_cli_str(t, "name"));
     printf("\ndescription: ");
-    pat_cli_print_escaped(stdout, str(t, "description"));
-    printf("\nprefix:      %s\nscopes:      %s\nstatus:      %s\n", str(t, "prefix"), scopes,
-           str(t, "status"));
-    pat_cli_relative(when, sizeof(when), str(t, "created_at"), now);
-    printf("created:     %s (%s)\n", str(t, "created_at"), when);
+    pat_cli_print_escaped(stdout, pat_cli_str(t, "description"));
+    printf("\nprefix:      %s\nscopes:      %s\nstatus:      %s\n", pat_cli_str(t, "prefix"),
+           scopes, pat_cli_str(t, "status"));
+    pat_cli_relative(when, sizeof(when), pat_cli_str(t, "created_at"), now);
+    printf("created:     %s (%s)\n", pat_cli_str(t, "created_at"), when);
     if (json_is_null(json_object_get(t, "expires_at"))) {
         printf("expires:     never\n");
     } else {
-        pat_cli_relative(when, sizeof(when), str(t, "expires_at"), now);
-        printf("expires:     %s (%s)\n", str(t, "expires_at"), when);
+        pat_cli_relative(when, sizeof(when), pat_cli_str(t, "expires_at"), now);
+        printf("expires:     %s (%s)\n", pat_cli_str(t, "expires_at"), when);
     }
     if (json_is_object(last)) {
-        pat_cli_relative(when, sizeof(when), str(last, "at"), now);
-        printf("last used:   %s (%s) %s %s from %s\n", str(last, "at"), when,
-               str(last, "method"), str(last, "path"), str(last, "ip"));
+        pat_cli_relative(when, sizeof(when), pat_cli_str(last, "at"), now);
+        printf("last used:   %s (%s) %s %s from %s\n", pat_cli_str(last, "at"), when,
+               pat_cli_str(last, "method"), pat_cli_str(last, "path"), pat_cli_str(last, "ip"));
     } else {
         printf("last used:   never\n");
     }
@@ -202,26 +198,32 @@ static void print_value(pat_cli *c, json_t *t)
     if (c->json)
         pat_cli_print_json(t);
     else
-        printf("%s\n", str(t, "token"));
+        printf("%s\n", pat_cli_str(t, "token"));
     fprintf(stderr, "pat: this token value is shown once; store it now.\n");
 }
 
 /* Options shared by create and edit, into body. */
 static int token_options(int argc, char **argv, json_t *body, int is_edit)
 {
-    static const struct option opts[] = {
-        {"name", required_argument, NULL, 'n'},    {"description", required_argument, NULL, 'd'},
-        {"expires", required_argument, NULL, 'e'}, {"scope", required_argument, NULL, 's'},
-        {"scope-set", required_argument, NULL, 'S'}, {"cidr", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+                                         {"description", required_argument, NULL, 'd'},
+                                         {"expires", required_argument, NULL, 'e'},
+                                         {"scope", required_argument, NULL, 's'},
+                                         {"scope-set", required_argument, NULL, 'S'},
+                                         {"cidr", required_argument, NULL, 'c'},
+                                         {NULL, 0, NULL, 0}};
     json_t *scopes = NULL, *cidrs = NULL;
     int opt, rc = PAT_EXIT_OK;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
-        case 'n': json_object_set_new(body, "name", json_string(optarg)); break;
-        case 'd': json_object_set_new(body, "description", json_string(optarg)); break;
+        case 'n':
+            json_object_set_new(body, "name", json_string(optarg));
+            break;
+        case 'd':
+            json_object_set_new(body, "description", json_string(optarg));
+            break;
         case 'e':
             if ((rc = parse_expires(optarg, body, is_edit)) != PAT_EXIT_OK)
                 goto out;
@@ -231,13 +233,17 @@ static int token_options(int argc, char **argv, json_t *body, int is_edit)
                 scopes = json_array();
             json_array_append_new(scopes, json_string(optarg));
             break;
-        case 'S': json_object_set_new(body, "scope_set", json_string(optarg)); break;
+        case 'S':
+            json_object_set_new(body, "scope_set", json_string(optarg));
+            break;
         case 'c':
             if (!cidrs)
                 cidrs = json_array();
             json_array_append_new(cidrs, json_string(optarg));
             break;
-        default: rc = PAT_EXIT_USAGE; goto out;
+        default:
+            rc = PAT_EXIT_USAGE;
+            goto out;
         }
     }
     /* A name or description that is not valid UTF-8 becomes null in
@@ -281,8 +287,7 @@ static int cmd_list(pat_cli *c, int argc, char **argv)
     if (status || q) {
         char *es = status ? pat_cli_escape(status) : NULL;
         char *eq = q ? pat_cli_escape(q) : NULL;
-        snprintf(path, sizeof(path), "/api/v1/tokens?status=%s&q=%s", es ? es : "",
-                 eq ? eq : "");
+        snprintf(path, sizeof(path), "/api/v1/tokens?status=%s&q=%s", es ? es : "", eq ? eq : "");
         free(es);
         free(eq);
     }

@@ -1,10 +1,12 @@
 """The pat command-line client against a real patd."""
+import http.server
 import json
 import os
 import shutil
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -264,3 +266,91 @@ class Cli(unittest.TestCase):
         self.assertIn('regenerate', out.stdout)
         out = self.ok('admin', '--help', server=False)
         self.assertIn('revoke-all', out.stdout)
+
+
+class BrokenServer(http.server.BaseHTTPRequestHandler):
+    """Answers pat login the way a broken or hostile server might: members
+    missing or of the wrong type, and a token value chosen by the test."""
+    token = None  # the "token" member of POST /api/v1/tokens, or absent
+    conflict = False  # answer the token creation with 409 first
+
+    def log_message(self, *a):
+        pass
+
+    def answer(self, status, obj, headers=()):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        if self.path == '/api/v1/session':
+            self.answer(200, {'csrf_token': 7, 'user': {'username': None}},
+                        [('Set-Cookie', 'patd_session=s; Path=/; HttpOnly')])
+        elif self.path == '/api/v1/tokens' and self.conflict:
+            self.answer(409, {'error': 'conflict', 'message': None})
+        elif self.path == '/api/v1/tokens':
+            self.answer(201, {} if self.token is None else {'id': 1, 'token': self.token})
+        else:
+            self.answer(200, {'id': 'x'})
+
+    def do_GET(self):
+        if self.path.startswith('/api/v1/scopes'):
+            self.answer(200, {'scopes': [{'name': 5, 'grantable': True}, 'junk']})
+        else:  # the token list of the 409 path
+            self.answer(200, {'tokens': [{'name': None, 'id': 'x'}, 3]})
+
+    def do_DELETE(self):
+        self.answer(204, {})
+
+
+class CliAgainstABrokenServer(unittest.TestCase):
+    """Whatever a server sends, pat neither crashes nor saves a value it
+    would later send as a header."""
+
+    def login(self, token=None, conflict=False):
+        handler = type('Handler', (BrokenServer,), {'token': token, 'conflict': conflict})
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        home = tempfile.mkdtemp(prefix='pat-home-')
+        try:
+            e = dict(os.environ, HOME=home)
+            for k in ('PAT_TOKEN', 'PAT_SERVER', 'XDG_CONFIG_HOME'):
+                e.pop(k, None)
+            out = subprocess.run([PAT, '--server', 'http://127.0.0.1:%d' % server.server_port,
+                                  'login'], input='admin\npassword-123\n', capture_output=True,
+                                 text=True, env=e, timeout=60)
+            saved = os.path.exists(os.path.join(home, '.config', 'pat', 'config'))
+            return out, saved
+        finally:
+            server.shutdown()
+            server.server_close()
+            shutil.rmtree(home, ignore_errors=True)
+
+    def test_missing_or_unusable_token_is_refused(self):
+        for token in (None, '', 'x' * 300, 'pat_abc\r\nX-Evil: 1', 'pat abc', 42):
+            out, saved = self.login(token)
+            self.assertEqual(out.returncode, 1, (token, out.stderr))
+            self.assertIn('pat: ', out.stderr)
+            self.assertNotIn('AddressSanitizer', out.stderr)
+            self.assertFalse(saved, token)
+
+    def test_short_token_is_saved_and_wiped_safely(self):
+        # A value shorter than ours: the wipe is bounded by its real length
+        # (ASan in make test would see an overrun).
+        out, saved = self.login('t1')
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(saved)
+
+    def test_conflict_with_malformed_token_list_does_not_crash(self):
+        out, saved = self.login(conflict=True)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertLess(out.returncode, 128, out.stderr)  # not killed by a signal
+        self.assertNotIn('AddressSanitizer', out.stderr)
+        self.assertFalse(saved)
