@@ -160,6 +160,17 @@ class Patd:
         cookie = r.header('Set-Cookie').split(';')[0].split('=', 1)[1]
         return Session(cookie, r.json['csrf_token'])
 
+    def wait_last_used(self, session, token_id, timeout=10):
+        """The token's last_used once a flush has written it (flushes run
+        every second here; a slow machine may take longer), else None."""
+        deadline = time.time() + timeout
+        while True:
+            last = self.request('GET', '/api/v1/tokens/%d' % token_id,
+                                session=session).json['last_used']
+            if last or time.time() >= deadline:
+                return last
+            time.sleep(0.1)
+
     def create_token(self, session, **fields):
         fields.setdefault('scopes', ['tokens'])
         r = self.request('POST', '/api/v1/tokens', fields, session=session)

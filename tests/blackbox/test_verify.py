@@ -136,14 +136,7 @@ class AuthRequest(PatdTestCase):
             t['token'], uri='/api/projects/42?secret=x', **{'X-Real-IP': '198.51.100.23',
                                                             'User-Agent': 'deploy-bot/2'}))
         self.assertEqual(r.status, 204)
-        deadline = time.time() + 5
-        last = None
-        while time.time() < deadline:
-            last = self.req('GET', '/api/v1/tokens/%d' % t['id'], session=self.admin).json[
-                'last_used']
-            if last:
-                break
-            time.sleep(0.2)
+        last = self.patd.wait_last_used(self.admin, t['id'])
         self.assertIsNotNone(last)
         self.assertEqual(last['method'], 'GET')
         self.assertEqual(last['path'], '/api/projects/42')
@@ -154,10 +147,10 @@ class AuthRequest(PatdTestCase):
     def test_api_use_is_recorded_too(self):
         t = self.patd.create_token(self.admin, name='api-used', scopes=['tokens'])
         self.req('GET', '/api/v1/tokens/self', token=t['token'])
-        time.sleep(1.5)
+        last = self.patd.wait_last_used(self.admin, t['id'])
+        self.assertEqual(last['path'], '/api/v1/tokens/self')
+        self.assertEqual(last['ip'], '127.0.0.1')
         r = self.req('GET', '/api/v1/tokens/%d' % t['id'], session=self.admin)
-        self.assertEqual(r.json['last_used']['path'], '/api/v1/tokens/self')
-        self.assertEqual(r.json['last_used']['ip'], '127.0.0.1')
         self.assertGreaterEqual(r.json['use_count'], 1)
 
     def test_query_tokens_refused_by_default_then_allowed_and_never_logged(self):
@@ -265,9 +258,7 @@ class TrustedProxies(unittest.TestCase):
             t = p.create_token(s, name='spoof')
             p.request('GET', '/api/v1/tokens/self', token=t['token'],
                       headers={'X-Forwarded-For': '6.6.6.6', 'X-Real-IP': '7.7.7.7'})
-            time.sleep(1.5)
-            last = p.request('GET', '/api/v1/tokens/%d' % t['id'], session=s).json['last_used']
-            self.assertEqual(last['ip'], '127.0.0.1')
+            self.assertEqual(p.wait_last_used(s, t['id'])['ip'], '127.0.0.1')
 
     def test_trusted_proxy_forwarded_for(self):
         with Patd(config='trusted_proxies = 127.0.0.1/32\n') as p:
@@ -275,9 +266,7 @@ class TrustedProxies(unittest.TestCase):
             t = p.create_token(s, name='fwd')
             p.request('GET', '/api/v1/tokens/self', token=t['token'],
                       headers={'X-Forwarded-For': '6.6.6.6, 203.0.113.8'})
-            time.sleep(1.5)
-            last = p.request('GET', '/api/v1/tokens/%d' % t['id'], session=s).json['last_used']
-            self.assertEqual(last['ip'], '203.0.113.8')
+            self.assertEqual(p.wait_last_used(s, t['id'])['ip'], '203.0.113.8')
 
 
 class RateLimit(unittest.TestCase):
