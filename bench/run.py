@@ -430,8 +430,8 @@ def write_report(base, small, large, minute, micro, micro_large, insn):
         'the verified principal (ids, name, scopes) is the same; libmicrohttpd copies each '
         'header in three allocations. The access line is formatted without vfprintf, and the '
         'client address and original path are copied without snprintf. Together these took '
-        'the user-space instructions per request (above) from 52.0 k to 40.1 k, 27.6 k to '
-        '15.7 k without the zeroing.',
+        'the user-space instructions per request (above) from 52.8 k to 41.2 k, 28.2 k to '
+        '16.6 k without the zeroing.',
         '- libmicrohttpd zeroes each connection\'s buffer between keep-alive requests: 16 KiB '
         'instead of the default 32 KiB halves that.',
         '- The access log is written in 64 KiB blocks and pushed out every second, not with a '
