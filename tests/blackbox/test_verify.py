@@ -53,6 +53,22 @@ class AuthRequest(PatdTestCase):
             self.assertEqual(r.header('X-Auth-Scopes'), 'projects:read')
             self.assertEqual(r.header('X-Auth-Token-Id'), str(t['id']))
 
+    def test_header_names_in_any_case_and_only_exact_names(self):
+        t = self.patd.create_token(self.admin, name='gw-case', scopes=['projects:read'])
+        h = {'authorization': 'Bearer ' + t['token'], 'X-ORIGINAL-METHOD': 'DELETE',
+             'x-original-uri': '/api/projects/1'}
+        r = self.req('GET', '/auth', headers=h)
+        self.assertEqual(r.status, 403, r)  # DELETE needs projects:write: both were read
+        self.assertIn('scope="projects:write"', r.header('WWW-Authenticate'))
+        h['X-Required-Scope-Extra'] = 'tokens'  # not X-Required-Scope
+        h['x-original-urix'] = '/free'           # not X-Original-URI
+        h['X-ORIGINAL-METHOD'] = 'GET'
+        r = self.req('GET', '/auth', headers=h)
+        self.assertEqual(r.status, 204, r)
+        r = self.req('GET', '/auth', headers=dict(h, **{'x-required-scope': 'tokens'}))
+        self.assertEqual(r.status, 403, r)
+        self.assertIn('scope="tokens"', r.header('WWW-Authenticate'))
+
     def test_large_headers_within_the_connection_buffer(self):
         # Connection buffers are 16 KiB: a long original URI and a large
         # header next to the token still verify.
