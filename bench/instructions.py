@@ -74,27 +74,3 @@ def per_request(command_for_port, free_port, tokens, wait_port, env=None):
         runs.append(count(command_for_port(port), port, tokens, requests, wait_port, env))
     n = float(LONG - SHORT)
     return (runs[1][0] - runs[0][0]) / n, (runs[1][1] - runs[0][1]) / n
-
-
-def nginx_command(workdir):
-    def command(port):
-        conf = os.path.join(workdir, 'nginx-callgrind-%d.conf' % port)
-        with open(conf, 'w') as f:
-            f.write("""
-daemon off;
-master_process off;
-worker_processes 1;
-pid %s/nginx-callgrind.pid;
-error_log %s/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-    access_log %s/nginx-access.log combined buffer=64k flush=1s;
-    client_body_temp_path %s/tmp;
-    server {
-        listen 127.0.0.1:%d;
-        location / { return 200 "ok"; }
-    }
-}
-""" % (workdir, workdir, workdir, workdir, port))
-        return ['nginx', '-c', conf, '-p', workdir]
-    return command

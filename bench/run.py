@@ -109,14 +109,16 @@ class Patd:
         self.log.close()
 
 
-def nginx(workdir, port):
-    conf = os.path.join(workdir, 'nginx.conf')
+def nginx_conf(workdir, port, workers, single_process=False):
+    """Writes nginx's configuration for a static 200 on port; returns its path.
+    single_process: no master (for callgrind, which follows one process)."""
+    conf = os.path.join(workdir, 'nginx-%d.conf' % port)
     os.makedirs(os.path.join(workdir, 'tmp'), exist_ok=True)
     with open(conf, 'w') as f:
         f.write("""
 daemon off;
-worker_processes %d;
-pid %s/nginx.pid;
+%sworker_processes %d;
+pid %s/nginx-%d.pid;
 error_log %s/nginx-error.log warn;
 events { worker_connections 4096; }
 http {
@@ -127,9 +129,14 @@ http {
         location / { return 200 "ok"; }
     }
 }
-""" % (THREADS, workdir, workdir, workdir, workdir, port))
-    p = subprocess.Popen(['nginx', '-c', conf, '-p', workdir], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+""" % ('master_process off;\n' if single_process else '', workers, workdir, port, workdir,
+       workdir, workdir, port))
+    return conf
+
+
+def nginx(workdir, port):
+    p = subprocess.Popen(['nginx', '-c', nginx_conf(workdir, port, THREADS), '-p', workdir],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
     return p
 
@@ -248,8 +255,9 @@ def count_instructions(workdir, prepared):
         tokens = f.read().split()
     env = dict(os.environ, PATD_ADMIN_PASSWORD=PASSWORD, PATD_AUTH_FAIL_LIMIT='0',
                PATD_THREADS='1')
-    ng = instructions.per_request(instructions.nginx_command(workdir), free_port, tokens,
-                                  wait_port)
+    ng = instructions.per_request(
+        lambda port: ['nginx', '-c', nginx_conf(workdir, port, 1, single_process=True), '-p',
+                      workdir], free_port, tokens, wait_port)
     pa = instructions.per_request(
         lambda port: [os.path.join(BUILD, 'patd'), '--data-dir', data, '--listen',
                       '127.0.0.1:%d' % port], free_port, tokens, wait_port, env)
