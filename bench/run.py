@@ -5,7 +5,7 @@ Writes docs/PERFORMANCE.md.
 
 Environment: BENCH_DURATION (seconds per wrk run, default 10),
 BENCH_LARGE (tokens of the large run, default 1000000), BENCH_ROUNDS
-(alternating nginx/patd measurements per size, default 5; medians are
+(alternating nginx/patd measurements per size, default 7; medians are
 reported)."""
 import http.client
 import os
@@ -26,7 +26,7 @@ DURATION = int(os.environ.get('BENCH_DURATION', '10'))
 LARGE = int(os.environ.get('BENCH_LARGE', '1000000'))
 CONNECTIONS = 50
 THREADS = 2
-ROUNDS = int(os.environ.get('BENCH_ROUNDS', '5'))
+ROUNDS = int(os.environ.get('BENCH_ROUNDS', '7'))
 LUA = os.path.join(ROOT, 'bench', 'auth.lua')
 PASSWORD = 'bench-password-123'
 
