@@ -1,6 +1,7 @@
 /* The CLI's configuration and its HTTP client (libcurl). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
+#include "core/text.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -30,11 +32,8 @@ void pat_cli_config_path(char *out, size_t outsz)
 
 static void set(char *dst, size_t dstsz, const char *v)
 {
-    size_t len = strnlen(v, dstsz - 1);
-
     /* Longer values are cut; a cut token fails authentication, loudly. */
-    memcpy(dst, v, len);
-    dst[len] = '\0';
+    pat_text_copy(dst, dstsz, v, SIZE_MAX);
     /* Trailing newline or spaces from files and pipes are not part of it. */
     for (size_t n = strlen(dst);
          n && (dst[n - 1] == '\n' || dst[n - 1] == '\r' || dst[n - 1] == ' '); n--)

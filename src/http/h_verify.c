@@ -35,7 +35,7 @@ int pat_h_auth(pat_req *r)
     if (authz) {
         if ((rc = pat_http_bearer(authz, &token, &len)) < 0)
             return rc;
-    } else if (uri && pat_service_query_tokens_enabled(svc) &&
+    } else if (pat_service_query_tokens_enabled(svc) &&
                (pat_http_query_param(uri, "access_token", query_token, sizeof(query_token)) ||
                 pat_http_query_param(uri, "session", query_token, sizeof(query_token)))) {
         token = query_token;

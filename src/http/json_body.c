@@ -16,7 +16,8 @@ static int depth(json_t *v, int limit)
     if (json_is_object(v)) {
         const char *k;
         json_t *m;
-        json_object_foreach(v, k, m) {
+        json_object_foreach(v, k, m)
+        {
             int d = depth(m, limit - 1);
             if (d > deepest)
                 deepest = d;
@@ -26,7 +27,8 @@ static int depth(json_t *v, int limit)
     if (json_is_array(v)) {
         size_t i;
         json_t *m;
-        json_array_foreach(v, i, m) {
+        json_array_foreach(v, i, m)
+        {
             int d = depth(m, limit - 1);
             if (d > deepest)
                 deepest = d;
@@ -74,8 +76,7 @@ int pat_json_parse(const char *data, size_t len, json_t **out)
 int pat_json_body(pat_req *r, json_t **out)
 {
     if (r->body_too_big)
-        return pat_error_set(PAT_ETOOBIG, NULL, "the request body exceeds %d bytes",
-                             PAT_BODY_MAX);
+        return pat_error_set(PAT_ETOOBIG, NULL, "the request body exceeds %d bytes", PAT_BODY_MAX);
     if (r->body.len == 0) {
         *out = json_object();
         return PAT_OK;
@@ -83,7 +84,6 @@ int pat_json_body(pat_req *r, json_t **out)
     if (!is_json(pat_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return pat_error_set(PAT_EMEDIA, NULL, "send the body as Content-Type: application/json");
     return pat_json_parse(r->body.data, r->body.len, out);
-
 }
 
 int pat_json_only_keys(json_t *obj, const char *const *allowed)
@@ -91,7 +91,8 @@ int pat_json_only_keys(json_t *obj, const char *const *allowed)
     const char *k;
     json_t *m;
 
-    json_object_foreach(obj, k, m) {
+    json_object_foreach(obj, k, m)
+    {
         int known = 0;
         for (const char *const *a = allowed; *a; a++) {
             if (strcmp(*a, k) == 0) {

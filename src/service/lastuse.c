@@ -2,8 +2,10 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "util/mem.h"
 
 #define STRIPES 64
@@ -75,11 +77,7 @@ void pat_lastuse_free(pat_lastuse *l)
 
 static void copy(char *dst, size_t dstsz, const char *src)
 {
-    size_t n = src ? strnlen(src, dstsz - 1) : 0;
-
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
+    pat_text_copy(dst, dstsz, src ? src : "", SIZE_MAX);
 }
 
 int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t at, const char *ip,
