@@ -1,5 +1,6 @@
 /* In-process verification speed on one core: N tokens, cache warm, then
- * verifications of random ones, each recording its use as a request would.
+ * verifications of all of them in a random order, over and over, each
+ * recording its use as a request would.
  *
  * usage: verify_bench [TOKENS] [VERIFICATIONS]   (defaults 1000, 5000000) */
 #include <stdio.h>
@@ -37,8 +38,9 @@ int main(int argc, char **argv)
     pat_service *svc = NULL;
     pat_user admin;
     pat_token_rec *recs;
-    char (*values)[PAT_TOKEN_BUF];
-    uint32_t *order;
+    char(*values)[PAT_TOKEN_BUF];
+    char(*stream)[PAT_TOKEN_BUF];
+    char tmp[PAT_TOKEN_BUF];
     pat_principal who;
     double t0, t1;
     long ok = 0;
@@ -82,22 +84,39 @@ int main(int argc, char **argv)
             return 1;
         done += (long)n;
     }
-    /* A cheap generator: the order only needs to defeat caches, not attackers. */
-    order = pat_calloc((size_t)nverify, sizeof(*order));
+    /* The tokens in a random order, laid out as they will be presented:
+     * a server finds the presented value in its request buffer, already
+     * in cache, so the bench must not add a memory miss of its own by
+     * reading values[] at random. A cheap generator: the order only needs
+     * to defeat caches, not attackers. */
+    stream = pat_calloc((size_t)ntokens, sizeof(*stream));
+    memcpy(stream, values, (size_t)ntokens * sizeof(*stream));
     {
         uint64_t x = 88172645463325252ULL;
-        for (long i = 0; i < nverify; i++) {
+        for (long i = ntokens - 1; i > 0; i--) {
+            long j;
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            order[i] = (uint32_t)(x % (uint64_t)ntokens);
+            j = (long)(x % (uint64_t)(i + 1));
+            memcpy(tmp, stream[i], sizeof(tmp));
+            memcpy(stream[i], stream[j], sizeof(tmp));
+            memcpy(stream[j], tmp, sizeof(tmp));
         }
     }
-    for (long i = 0; i < ntokens; i++) { /* warm the cache */
-        pat_verify_request vr = {values[i], strlen(values[i]), NULL, NULL, NULL, NULL, NULL};
+    /* Warm the cache and record each token's first use, flushing as we
+     * go, as the HTTP bench's warm-up does: the timed loop then measures
+     * verification, not first-use bookkeeping. */
+    for (long i = 0; i < ntokens; i++) {
+        pat_verify_request vr = {values[i], strlen(values[i]), "127.0.0.1", NULL,
+                                 "GET",     "/warm",           "bench/1"};
         pat_service_verify(svc, &vr, &who);
+        if (i % BATCH == BATCH - 1 && pat_service_flush(svc) < 0)
+            return 1;
     }
+    if (pat_service_flush(svc) < 0)
+        return 1;
     t0 = seconds();
     for (long i = 0; i < nverify; i++) {
-        const char *v = values[order[i]];
+        const char *v = stream[i % ntokens];
         pat_verify_request vr = {v, 42, "127.0.0.1", "tokens", "GET", "/api/x", "bench/1"};
         ok += pat_service_verify(svc, &vr, &who) == PAT_OK;
     }
@@ -107,7 +126,7 @@ int main(int argc, char **argv)
            (t1 - t0) * 1e9 / (double)nverify);
     pat_service_free(svc);
     pat_store_close(store);
-    free(order);
+    free(stream);
     free(values);
     free(recs);
     free(cfg);

@@ -25,6 +25,7 @@ typedef struct pat_req {
     pat_buf body;
     bool body_too_big;
     int64_t start_us;
+    char peer[64];             /* the connection's peer address, found once per connection */
     char ip[64];               /* client address (peer, or as told by a trusted proxy) */
     int route;                 /* index in the route table, -1 = none */
     const char *route_pattern; /* for metrics */

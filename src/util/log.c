@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/decimal.h"
 #include "util/time.h"
 
 /* The second stderr was last pushed out in. stderr is block-buffered; the
@@ -76,20 +77,9 @@ static void put_str(char **p, const char *end, const char *s, size_t max)
 /* Appends v in decimal, with at least width digits. */
 static void put_int(char **p, const char *end, int64_t v, int width)
 {
-    char digits[24];
-    int n = 0;
-    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    char digits[PAT_DECIMAL_MAX];
 
-    do {
-        digits[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    while (n < width)
-        digits[n++] = '0';
-    if (v < 0)
-        digits[n++] = '-';
-    while (n && *p < end)
-        *(*p)++ = digits[--n];
+    put_str(p, end, digits, pat_decimal(digits, sizeof(digits), v, width));
 }
 
 void pat_log_access(const pat_access_line *a)
