@@ -16,15 +16,19 @@
 #define USER_BUCKETS 256
 #define INTERN_BUCKETS 1024
 
+/* Fields in the order a verification reads them: with a million tokens
+ * each lookup misses the CPU's caches, and a hit then reads the first 104
+ * bytes of its entry instead of pieces spread over all 176 (one memory
+ * miss fewer, most of the time). The rest serve invalidation. */
 typedef struct entry {
-    struct entry *next;      /* in buckets, by lookup key */
-    struct entry *next_hash; /* in by_hash, by stored hash */
+    struct entry *next; /* in buckets, by lookup key */
     uint8_t lookup[PAT_LOOKUP_KEY_LEN];
-    uint8_t hash[PAT_HASH_LEN];
-    int64_t cached_at;
     pat_cached_token t;
     atomic_int_fast64_t pending_uses;  /* uses not yet handed to last-use recording */
     atomic_int_fast64_t last_recorded; /* when a use was last handed over; 0 = never */
+    int64_t cached_at;                 /* read only for negative entries */
+    struct entry *next_hash;           /* in by_hash, by stored hash */
+    uint8_t hash[PAT_HASH_LEN];
 } entry;
 
 typedef struct shard {
