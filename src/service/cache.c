@@ -31,6 +31,8 @@ typedef struct entry {
     uint8_t hash[PAT_HASH_LEN];
 } entry;
 
+/* A cache line (or two) of its own: each request writes its shard's lock,
+ * and two shards sharing a line would make two HTTP threads fight over it. */
 typedef struct shard {
     pthread_rwlock_t lock;
     entry **buckets;
@@ -38,7 +40,7 @@ typedef struct shard {
     size_t nbuckets; /* power of two, for both arrays */
     size_t count;
     size_t evict_cursor;
-} shard;
+} __attribute__((aligned(64))) shard;
 
 typedef struct user_entry {
     struct user_entry *next;
@@ -48,7 +50,7 @@ typedef struct user_entry {
 typedef struct user_shard {
     pthread_rwlock_t lock;
     user_entry *buckets[USER_BUCKETS];
-} user_shard;
+} __attribute__((aligned(64))) user_shard;
 
 typedef struct interned {
     struct interned *next;
@@ -59,9 +61,12 @@ struct pat_cache {
     shard shards[SHARDS];
     size_t max_per_shard;
     atomic_size_t size;
-    atomic_uint_fast64_t epoch; /* bumped by every forget, under the shard lock */
-    int drain_cursor;           /* shard where a limited drain resumes (flusher only) */
-    user_shard users[USER_SHARDS];
+    int drain_cursor; /* shard where a limited drain resumes (flusher only) */
+    uint64_t serial;  /* this cache among all made by the process, for user_memo */
+    /* Bumped by every forget, under the shard lock; read by every request,
+     * so on a line nobody writes per request. */
+    _Alignas(64) atomic_uint_fast64_t epoch;
+    user_shard users[USER_SHARDS]; /* each aligned: the next line is not epoch's */
     pthread_mutex_t intern_lock;
     interned *intern[INTERN_BUCKETS];
 };
@@ -91,7 +96,10 @@ static size_t hash_bucket_for(const shard *s, const uint8_t hash[PAT_HASH_LEN])
 
 pat_cache *pat_cache_new(size_t max_entries)
 {
+    static atomic_uint_fast64_t serials;
     pat_cache *c = pat_calloc(1, sizeof(*c));
+
+    c->serial = atomic_fetch_add(&serials, 1) + 1;
 
     if (max_entries == 0)
         max_entries = 2000000;
@@ -253,10 +261,10 @@ void pat_cache_token_unuse(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN
     pthread_rwlock_unlock(&s->lock);
 }
 
-size_t pat_cache_drain_uses(pat_cache *c, int64_t now, int64_t idle, size_t max,
+size_t pat_cache_drain_uses(pat_cache *c, int64_t now, int64_t idle, size_t max, size_t max_visit,
                             void (*fn)(void *arg, int64_t token_id, int64_t uses), void *arg)
 {
-    size_t handed = 0;
+    size_t handed = 0, visited = 0;
 
     for (int k = 0; k < SHARDS; k++) {
         int i = (c->drain_cursor + k) % SHARDS;
@@ -278,8 +286,9 @@ size_t pat_cache_drain_uses(pat_cache *c, int64_t now, int64_t idle, size_t max,
                 }
             }
         }
+        visited += s->count;
         pthread_rwlock_unlock(&s->lock);
-        if (max && handed >= max) {
+        if ((max && handed >= max) || (max_visit && visited >= max_visit)) {
             c->drain_cursor = (i + 1) % SHARDS;
             break;
         }
@@ -441,11 +450,33 @@ static size_t user_bucket(int64_t id)
     return (size_t)(((uint64_t)id / USER_SHARDS) % USER_BUCKETS);
 }
 
+/* Per thread, the owners it read last, each valid while the cache's epoch
+ * is the one read before it: every request reads its token's owner, and
+ * with few owners their shard's lock would be a line both HTTP threads
+ * write on every request. Any forget moves the epoch, so a change is seen
+ * by the next request as surely as through the lock. */
+#define USER_MEMO 8
+
+typedef struct user_memo {
+    uint64_t serial; /* the cache's; 0 = empty */
+    uint64_t epoch;
+    pat_cached_user u;
+} user_memo;
+
+static _Thread_local user_memo user_memos[USER_MEMO];
+
 int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out)
 {
-    user_shard *us = user_shard_for(c, id);
+    uint64_t epoch = atomic_load(&c->epoch);
+    user_memo *m = &user_memos[(uint64_t)id % USER_MEMO];
+    user_shard *us;
     int found = 0;
 
+    if (m->serial == c->serial && m->epoch == epoch && m->u.id == id) {
+        *out = m->u;
+        return 1;
+    }
+    us = user_shard_for(c, id);
     pthread_rwlock_rdlock(&us->lock);
     for (user_entry *e = us->buckets[user_bucket(id)]; e; e = e->next) {
         if (e->u.id == id) {
@@ -455,6 +486,11 @@ int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out)
         }
     }
     pthread_rwlock_unlock(&us->lock);
+    if (found) {
+        m->serial = c->serial;
+        m->epoch = epoch;
+        m->u = *out;
+    }
     return found;
 }
 

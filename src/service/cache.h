@@ -19,13 +19,13 @@ typedef struct pat_cache pat_cache;
 typedef struct pat_cached_token {
     int64_t token_id;
     int64_t user_id;
-    int64_t expires_at;  /* 0 = never */
+    int64_t expires_at; /* 0 = never */
     int64_t created_at;
     int64_t valid_until; /* for a previous value in its grace period; 0 = n/a */
     bool disabled;
-    bool negative;       /* a well-formed value known not to exist */
-    const char *scopes;  /* interned canonical scope string */
-    const char *cidrs;   /* interned; "" = anywhere */
+    bool negative;      /* a well-formed value known not to exist */
+    const char *scopes; /* interned canonical scope string */
+    const char *cidrs;  /* interned; "" = anywhere */
 } pat_cached_token;
 
 typedef struct pat_cached_user {
@@ -72,9 +72,10 @@ void pat_cache_token_unuse(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN
 /* Hands uncounted uses to fn: of every entry if idle is 0 (at shutdown, so
  * none is lost), else only of entries whose last recording is idle seconds
  * or more before now (their token went quiet, so no use will carry them).
- * Stops after max entries (0 = no limit), resuming there next time; returns
- * how many entries it handed over. */
-size_t pat_cache_drain_uses(pat_cache *c, int64_t now, int64_t idle, size_t max,
+ * Stops after handing over max entries or, whole shards at a time, after
+ * looking at max_visit entries (0 = no limit, each), resuming there next
+ * time; returns how many entries it handed over. */
+size_t pat_cache_drain_uses(pat_cache *c, int64_t now, int64_t idle, size_t max, size_t max_visit,
                             void (*fn)(void *arg, int64_t token_id, int64_t uses), void *arg);
 
 /* Forgets the entry whose stored hash is hash (no-op if absent), returning

@@ -154,6 +154,16 @@ static void test_cache__users(void **state)
     assert_string_equal(got.username, "mia");
     pat_cache_user_forget(c, 5);
     assert_false(pat_cache_user_get(c, 5, &got));
+    /* What this thread remembers of a user (user_memo) never outlives a
+     * change, nor the cache: a new one may sit where the old one was. */
+    u.disabled = true;
+    pat_cache_user_put(c, &u, pat_cache_epoch(c));
+    assert_true(pat_cache_user_get(c, 5, &got));
+    assert_true(got.disabled);
+    assert_true(pat_cache_user_get(c, 5, &got));
+    pat_cache_free(c);
+    c = pat_cache_new(0);
+    assert_false(pat_cache_user_get(c, 5, &got));
     pat_cache_free(c);
 }
 
@@ -263,17 +273,53 @@ static void test_cache__uses_counted_and_recorded_once_per_granularity(void **st
     assert_false(pat_cache_token_use(c, k, 1061, 60, &uses));
     assert_false(pat_cache_token_use(c, k, 1062, 60, &uses));
     /* Only entries quiet for the idle time give up their counts early. */
-    assert_int_equal(pat_cache_drain_uses(c, 1100, 60, 0, add_uses, &drained), 0);
+    assert_int_equal(pat_cache_drain_uses(c, 1100, 60, 0, 0, add_uses, &drained), 0);
     assert_int_equal(drained, 0);
-    assert_int_equal(pat_cache_drain_uses(c, 1120, 60, 0, add_uses, &drained), 1);
+    assert_int_equal(pat_cache_drain_uses(c, 1120, 60, 0, 0, add_uses, &drained), 1);
     assert_int_equal(drained, 2);
-    assert_int_equal(pat_cache_drain_uses(c, 1200, 60, 0, add_uses, &drained), 0);
+    assert_int_equal(pat_cache_drain_uses(c, 1200, 60, 0, 0, add_uses, &drained), 0);
     assert_false(pat_cache_token_use(c, k, 1063, 60, &uses));
-    assert_int_equal(pat_cache_drain_uses(c, 0, 0, 0, add_uses, &drained), 1);
+    assert_int_equal(pat_cache_drain_uses(c, 0, 0, 0, 0, add_uses, &drained), 1);
     assert_int_equal(drained, 3);
     /* Granularity 0: every use is recorded. */
     assert_true(pat_cache_token_use(c, k, 1063, 0, &uses));
     assert_int_equal(uses, 1);
+    pat_cache_free(c);
+}
+
+static void test_cache__quiet_sweep_looks_at_part_of_the_cache_a_time(void **state)
+{
+    pat_cache *c = pat_cache_new(0);
+    pat_cached_token t;
+    uint8_t h[PAT_HASH_LEN], k[PAT_LOOKUP_KEY_LEN];
+    int64_t uses = 0, drained = 0;
+    size_t calls = 0, handed = 0, first;
+
+    (void)state;
+    memset(&t, 0, sizeof(t));
+    for (unsigned n = 1; n <= 256; n++) { /* four entries in each of the 64 shards */
+        hash_of(h, n);
+        lookup_of(k, n);
+        t.token_id = n;
+        pat_cache_token_put(c, k, h, &t, "tokens", "", 1000, pat_cache_epoch(c));
+        pat_cache_token_use(c, k, 1000, 60, &uses);
+        pat_cache_token_use(c, k, 1001, 60, &uses); /* counted, not recorded */
+    }
+    /* Looking at no more than 8 entries a time: two shards a call. */
+    first = pat_cache_drain_uses(c, 2000, 60, 0, 8, add_uses, &drained);
+    assert_int_equal(first, 8);
+    handed = first;
+    for (calls = 1; handed < 256 && calls < 100; calls++)
+        handed += pat_cache_drain_uses(c, 2000, 60, 0, 8, add_uses, &drained);
+    assert_int_equal(calls, 32);
+    assert_int_equal(handed, 256);
+    assert_int_equal(drained, 256);
+    /* Without a bound, one call looks at everything. */
+    for (unsigned n = 1; n <= 256; n++) {
+        lookup_of(k, n);
+        pat_cache_token_use(c, k, 1002, 60, &uses);
+    }
+    assert_int_equal(pat_cache_drain_uses(c, 2000, 60, 0, 0, add_uses, &drained), 256);
     pat_cache_free(c);
 }
 
@@ -318,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_cache__negative_entries_expire),
         cmocka_unit_test(test_cache__bounded),
         cmocka_unit_test(test_cache__users),
+        cmocka_unit_test(test_cache__quiet_sweep_looks_at_part_of_the_cache_a_time),
         cmocka_unit_test(test_lastuse__keeps_latest_and_counts),
         cmocka_unit_test(test_lastuse__full_table_drops_and_says_so),
         cmocka_unit_test(test_lastuse__reused_slot_has_no_stale_details),
