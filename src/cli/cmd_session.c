@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
+#include "core/token.h"
 
 /* Reads one line from stdin into out without its newline; no echo when
  * hidden and stdin is a terminal. */
@@ -88,9 +89,6 @@ static json_t *grantable_scopes(pat_cli *c)
     return out;
 }
 
-#define PRINTABLE_WORD                                                                             \
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/=!#$%&'*^`|"
-
 /* Creates the CLI's token cli@HOST, or regenerates it if it exists. */
 static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
 {
@@ -131,8 +129,8 @@ static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
     {
         const char *value = pat_cli_str(answer, "token");
         size_t n = strlen(value);
-        /* Saved and later sent as a header: one word of printable ASCII. */
-        if (n == 0 || n >= outsz || strspn(value, PRINTABLE_WORD) != n) {
+        /* Saved and later sent as a header: only a token's shape will do. */
+        if (n >= outsz || pat_token_check_shape(value, n) < 0) {
             fputs("pat: the server sent no usable token\n", stderr);
             rc = PAT_EXIT_ERROR;
             goto out;
@@ -155,6 +153,12 @@ static int login_with_token(pat_cli *c)
     if (read_line("Token: ", c->token, sizeof(c->token), 1) != PAT_EXIT_OK) {
         fputs("pat: no token on standard input\n", stderr);
         return PAT_EXIT_USAGE;
+    }
+    /* Checked here too: what is saved is sent as a header later. */
+    if (pat_token_check_shape(c->token, strlen(c->token)) < 0) {
+        sodium_memzero(c->token, sizeof(c->token));
+        fputs("pat: that is not a personal access token\n", stderr);
+        return PAT_EXIT_AUTH;
     }
     if ((rc = pat_cli_call(c, "GET", "/api/v1/tokens/self", NULL, &answer)) != PAT_EXIT_OK)
         return rc;

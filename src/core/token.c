@@ -89,6 +89,21 @@ bad:
     return pat_error_set(PAT_EAUTH, NULL, "the token is malformed");
 }
 
+int pat_token_check_shape(const char *token, size_t len)
+{
+    char prefix[PAT_TOKEN_PREFIX_MAX + 1];
+    size_t plen;
+
+    if (len <= PAT_TOKEN_RANDOM_LEN + PAT_TOKEN_CHECKSUM_LEN || len > PAT_TOKEN_MAX)
+        return pat_error_set(PAT_EAUTH, NULL, "not a personal access token");
+    plen = len - PAT_TOKEN_RANDOM_LEN - PAT_TOKEN_CHECKSUM_LEN;
+    memcpy(prefix, token, plen);
+    prefix[plen] = '\0';
+    if (pat_token_prefix_valid(prefix) < 0)
+        return pat_error_set(PAT_EAUTH, NULL, "not a personal access token");
+    return pat_token_check_format(token, len, prefix);
+}
+
 void pat_token_hash(uint8_t out[PAT_HASH_LEN], const uint8_t key[PAT_KEY_LEN], const char *token,
                     size_t len)
 {

@@ -31,6 +31,11 @@ void pat_token_generate(char out[PAT_TOKEN_BUF], const char *prefix);
  * Does no lookup, so malformed input costs nothing further. */
 int pat_token_check_format(const char *token, size_t len, const char *prefix);
 
+/* PAT_OK if token (len bytes) is well formed for some usable prefix, the
+ * prefix being all but its last 38 characters; PAT_EAUTH otherwise. For
+ * clients that do not know the server's prefix (the CLI saving a token). */
+int pat_token_check_shape(const char *token, size_t len);
+
 /* HMAC-SHA256(key, token) into out: the only form in which a token is stored. */
 void pat_token_hash(uint8_t out[PAT_HASH_LEN], const uint8_t key[PAT_KEY_LEN], const char *token,
                     size_t len);

@@ -2,13 +2,16 @@
 import http.server
 import json
 import os
+import random
 import shutil
 import stat
+import string
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
+import zlib
 
 from harness import ADMIN_PASSWORD, PATD, Patd, free_port
 
@@ -90,6 +93,8 @@ class Cli(unittest.TestCase):
         self.assertEqual(out.returncode, 3)
         out = self.pat('login', '--with-token', input='pat_nonsense\n', home=home)
         self.assertEqual(out.returncode, 3)
+        self.assertIn('not a personal access token', out.stderr)
+        self.assertFalse(os.path.exists(os.path.join(home, '.config', 'pat', 'config')))
 
     def test_wrong_password_is_auth_failure(self):
         out = self.pat('login', input='admin\nwrong-password!\n',
@@ -309,6 +314,17 @@ class BrokenServer(http.server.BaseHTTPRequestHandler):
         self.answer(204, {})
 
 
+def token_with_prefix(prefix):
+    """A well-formed token (DESIGN.md): prefix, 32 base62, CRC32 in 6 base62."""
+    alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    body = ''.join(random.choice(alphabet) for _ in range(32))
+    crc, digits = zlib.crc32(body.encode()), ''
+    for _ in range(6):
+        crc, d = divmod(crc, 62)
+        digits = alphabet[d] + digits
+    return prefix + body + digits
+
+
 class CliAgainstABrokenServer(unittest.TestCase):
     """Whatever a server sends, pat neither crashes nor saves a value it
     would later send as a header."""
@@ -341,12 +357,23 @@ class CliAgainstABrokenServer(unittest.TestCase):
             self.assertNotIn('AddressSanitizer', out.stderr)
             self.assertFalse(saved, token)
 
-    def test_short_token_is_saved_and_wiped_safely(self):
-        # A value shorter than ours: the wipe is bounded by its real length
-        # (ASan in make test would see an overrun).
+    def test_short_value_is_refused_and_wiped_safely(self):
+        # Shorter than any token: refused, and the wipe of the answer is
+        # bounded by its real length (ASan in make test would see an overrun).
         out, saved = self.login('t1')
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn('no usable token', out.stderr)
+        self.assertNotIn('AddressSanitizer', out.stderr)
+        self.assertFalse(saved)
+
+    def test_token_of_another_prefix_is_saved(self):
+        # The CLI does not know the server's prefix: any well-formed token will do.
+        out, saved = self.login(token_with_prefix('acme_'))
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertTrue(saved)
+        out, saved = self.login(token_with_prefix('acme_')[:-1] + '!')
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertFalse(saved)
 
     def test_conflict_with_malformed_token_list_does_not_crash(self):
         out, saved = self.login(conflict=True)

@@ -12,7 +12,8 @@
 #include "core/token.h"
 #include "util/error.h"
 
-#define VECTOR "pat_AbCdEfGhIjKlMnOpQrStUvWxYz0123451HTd0k"
+#define VECTOR_TAIL "AbCdEfGhIjKlMnOpQrStUvWxYz0123451HTd0k" /* random part, checksum */
+#define VECTOR "pat_" VECTOR_TAIL
 
 static void test_token__checksum_matches_independent_vector(void **state)
 {
@@ -84,9 +85,10 @@ static void test_token__rejects_wrong_length_prefix_alphabet(void **state)
 
 static void test_token__hmac_matches_independent_vector(void **state)
 {
-    static const uint8_t want[32] = {
-        0xf0, 0xe2, 0x00, 0x17, 0xdf, 0x67, 0x07, 0x93, 0x6f, 0xe0, 0x52, 0x12, 0xf1, 0x45, 0x79, 0x45,
-        0x7d, 0x8c, 0xb4, 0x30, 0x7e, 0xdf, 0xe0, 0xef, 0x7e, 0x0a, 0xca, 0x27, 0xf3, 0x00, 0x6a, 0x4f};
+    static const uint8_t want[32] = {0xf0, 0xe2, 0x00, 0x17, 0xdf, 0x67, 0x07, 0x93,
+                                     0x6f, 0xe0, 0x52, 0x12, 0xf1, 0x45, 0x79, 0x45,
+                                     0x7d, 0x8c, 0xb4, 0x30, 0x7e, 0xdf, 0xe0, 0xef,
+                                     0x7e, 0x0a, 0xca, 0x27, 0xf3, 0x00, 0x6a, 0x4f};
     uint8_t key[PAT_KEY_LEN], out[PAT_HASH_LEN], other[PAT_HASH_LEN];
 
     (void)state;
@@ -109,6 +111,30 @@ static void test_token__display_prefix_is_first_ten(void **state)
     assert_string_equal(d, "pat_AbCdEf");
 }
 
+static void test_token__shape_for_any_usable_prefix(void **state)
+{
+    char t[PAT_TOKEN_BUF];
+
+    (void)state;
+    assert_int_equal(pat_token_check_shape(VECTOR, strlen(VECTOR)), PAT_OK);
+    pat_token_generate(t, "acme_");
+    assert_int_equal(pat_token_check_shape(t, strlen(t)), PAT_OK);
+    pat_token_generate(t, "x");
+    assert_int_equal(pat_token_check_shape(t, strlen(t)), PAT_OK);
+    pat_token_generate(t, "ABCDEFGHIJKLMNOP"); /* the longest prefix */
+    assert_int_equal(pat_token_check_shape(t, strlen(t)), PAT_OK);
+    /* No prefix, a prefix outside the alphabet, a broken checksum, too
+     * short, too long, a header injection. */
+    assert_int_equal(pat_token_check_shape(VECTOR_TAIL, 38), PAT_EAUTH);
+    assert_int_equal(pat_token_check_shape("pa-t" VECTOR_TAIL, 42), PAT_EAUTH);
+    strcpy(t, VECTOR);
+    t[41] = t[41] == 'k' ? 'j' : 'k';
+    assert_int_equal(pat_token_check_shape(t, strlen(t)), PAT_EAUTH);
+    assert_int_equal(pat_token_check_shape("t1", 2), PAT_EAUTH);
+    assert_int_equal(pat_token_check_shape("ABCDEFGHIJKLMNOPQ" VECTOR_TAIL, 17 + 38), PAT_EAUTH);
+    assert_int_equal(pat_token_check_shape("p\r\nX" VECTOR_TAIL, 4 + 38), PAT_EAUTH);
+}
+
 static void test_token__prefix_validation(void **state)
 {
     (void)state;
@@ -121,8 +147,7 @@ static void test_token__prefix_validation(void **state)
 
 static void test_token__random_part_uses_whole_alphabet_evenly(void **state)
 {
-    static const char alphabet[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     int counts[62] = {0};
     char t[PAT_TOKEN_BUF];
 
@@ -160,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_token__rejects_wrong_length_prefix_alphabet),
         cmocka_unit_test(test_token__hmac_matches_independent_vector),
         cmocka_unit_test(test_token__display_prefix_is_first_ten),
+        cmocka_unit_test(test_token__shape_for_any_usable_prefix),
         cmocka_unit_test(test_token__prefix_validation),
         cmocka_unit_test(test_token__random_part_uses_whole_alphabet_evenly),
         cmocka_unit_test(test_token__wipe_zeroes),
