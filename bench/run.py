@@ -277,6 +277,13 @@ def rounds(s):
                      for b, v in zip(s['base']['runs'], s['valid']['runs']))
 
 
+def p99_rounds(s):
+    """patd's p99 over nginx's within each round, and their median."""
+    ratios = [v['p99'] / b['p99'] for b, v in zip(s['base']['runs'], s['valid']['runs'])]
+    return ', '.join('%.2f/%.2f' % (b['p99'], v['p99'])
+                     for b, v in zip(s['base']['runs'], s['valid']['runs'])), median(ratios)
+
+
 def write_report(base, small, large, minute, micro, micro_large, insn):
     cpu = ''
     with open('/proc/cpuinfo') as f:
@@ -340,6 +347,15 @@ def write_report(base, small, large, minute, micro, micro_large, insn):
         '',
         'Rounds, nginx/patd req/s: 1 k tokens %s; %d tokens %s; %d tokens at 60 s %s.' % (
             rounds(small), large['n'], rounds(large), large['n'], rounds(minute)),
+        '',
+        'Rounds, nginx/patd p99 in ms: 1 k tokens %s (median of patd/nginx within a round: '
+        '**%.2f**); %d tokens %s (**%.2f**). The table\'s medians are taken per column over '
+        'the rounds; when the machine changes speed between rounds (it does, by up to a quarter, '
+        'see the req/s above) a column\'s median can come from a fast round for one server and '
+        'a slow one for the other. The two runs of a round are seconds apart, so the median '
+        'ratio within rounds is the steadier comparison; both are reported.' % (
+            p99_rounds(small)[0], p99_rounds(small)[1], large['n'], p99_rounds(large)[0],
+            p99_rounds(large)[1]),
         '',
         'patd runs with its defaults, among them `last_use_granularity_seconds` = 600 (a '
         'token\'s last-use details kept at most every ten minutes, as GitLab does). The warm-up '
