@@ -97,10 +97,10 @@ static size_t hash_bucket_for(const shard *s, const uint8_t hash[PAT_HASH_LEN])
 pat_cache *pat_cache_new(size_t max_entries)
 {
     static atomic_uint_fast64_t serials;
-    pat_cache *c = pat_calloc(1, sizeof(*c));
+    /* Aligned as its shards and epoch are: malloc promises only 16 bytes. */
+    pat_cache *c = pat_calloc_aligned(_Alignof(pat_cache), sizeof(*c));
 
     c->serial = atomic_fetch_add(&serials, 1) + 1;
-
     if (max_entries == 0)
         max_entries = 2000000;
     c->max_per_shard = max_entries / SHARDS + 1;

@@ -28,3 +28,14 @@ void *pat_realloc(void *p, size_t n)
 {
     return check(realloc(p, n ? n : 1));
 }
+
+void *pat_calloc_aligned(size_t alignment, size_t n)
+{
+    void *p = NULL;
+
+    if (posix_memalign(&p, alignment, n ? n : 1) != 0)
+        p = NULL;
+    check(p);
+    memset(p, 0, n);
+    return p;
+}

@@ -35,6 +35,15 @@ class AuthRequest(PatdTestCase):
         self.assertEqual(r.header('X-Auth-User-Id'), '1')
         self.assertEqual(r.header('X-Auth-Token-Id'), str(t['id']))
         self.assertEqual(r.header('X-Auth-Scopes'), 'projects:read')
+        # A fresh answer, then a kept one (from the second use): neither may
+        # be stored by a cache between nginx and patd.
+        for _ in range(3):
+            r = self.req('GET', '/auth', headers=auth_headers(t['token']))
+            self.assertEqual(r.status, 204, r)
+            self.assertEqual(r.header('Cache-Control'), 'no-store')
+        r = self.req('GET', '/auth', headers=auth_headers('pat_' + 'x' * 38))
+        self.assertEqual(r.status, 401, r)
+        self.assertEqual(r.header('Cache-Control'), 'no-store')
 
     def test_identity_headers_follow_an_edit_at_once(self):
         # Each HTTP thread reuses the 204 it built for a token; an edit of
