@@ -108,9 +108,12 @@ static int apply_env(pat_config *cfg)
     static const struct {
         const char *env, *key;
     } vars[] = {
-        {"PATD_LISTEN", "listen"},     {"PATD_DATA_DIR", "data_dir"},
-        {"PATD_DB", "db"},             {"PATD_TOKEN_PREFIX", "token_prefix"},
-        {"PATD_PUBLIC_URL", "public_url"}, {"PATD_THREADS", "threads"},
+        {"PATD_LISTEN", "listen"},
+        {"PATD_DATA_DIR", "data_dir"},
+        {"PATD_DB", "db"},
+        {"PATD_TOKEN_PREFIX", "token_prefix"},
+        {"PATD_PUBLIC_URL", "public_url"},
+        {"PATD_THREADS", "threads"},
         {"PATD_TRUSTED_PROXIES", "trusted_proxies"},
         {"PATD_LAST_USE_FLUSH_SECONDS", "last_use_flush_seconds"},
         {"PATD_AUTH_FAIL_LIMIT", "auth_fail_limit"},
@@ -129,9 +132,9 @@ static int apply_env(pat_config *cfg)
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+        {"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
         {"data-dir", required_argument, NULL, 'd'}, {"db", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     const char *flag_listen = NULL, *flag_data_dir = NULL, *flag_db = NULL;
     const char *config_path = getenv("PATD_CONFIG");
@@ -150,12 +153,26 @@ int main(int argc, char **argv)
     memset(&so, 0, sizeof(so));
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'l': flag_listen = optarg; break;
-        case 'd': flag_data_dir = optarg; break;
-        case 'b': flag_db = optarg; break;
-        case 'h': usage(stdout); status = 0; goto out;
-        default: usage(stderr); status = 2; goto out;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'l':
+            flag_listen = optarg;
+            break;
+        case 'd':
+            flag_data_dir = optarg;
+            break;
+        case 'b':
+            flag_db = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            status = 0;
+            goto out;
+        default:
+            usage(stderr);
+            status = 2;
+            goto out;
         }
     }
     if (optind < argc) {
@@ -178,10 +195,10 @@ int main(int argc, char **argv)
         prctl(PR_SET_DUMPABLE, 0);
 #endif
     }
-    /* The log goes out in blocks, pushed every second by the flusher and at
-     * exit: a write(2) per access-log line would be the costliest part of
-     * a verified request. */
-    setvbuf(stderr, NULL, _IOFBF, 1 << 16);
+    /* patd's own lines go out in per-thread blocks (util/log.c); what else
+     * reaches stderr through stdio (libmicrohttpd's rare messages) a line
+     * at a time. */
+    setvbuf(stderr, NULL, _IOLBF, 0);
     pat_config_defaults(cfg);
     if ((config_path && *config_path && (rc = load_config(cfg, config_path)) < 0) ||
         (rc = apply_env(cfg)) < 0 ||
@@ -245,6 +262,7 @@ out:
     pat_http_stop(srv);
     pat_service_free(svc);
     pat_store_close(store);
+    pat_log_flush_all();
     sodium_memzero(&so, sizeof(so));
     free(cfg);
     return status;

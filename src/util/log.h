@@ -26,9 +26,13 @@ typedef struct pat_access_line {
  * (and " aborted" when the client left early), like pat_log. */
 void pat_log_access(const pat_access_line *a);
 
-/* Pushes out buffered lines if no line has done so for a second or more
- * (called every second by a background thread). */
+/* Lines are buffered per thread. Pushes out the lines of threads that have
+ * logged nothing this second (called every second by a background thread);
+ * never waits for a thread that is logging. */
 void pat_log_flush_idle(void);
+
+/* Writes out every thread's buffered lines (at exit; also run by atexit). */
+void pat_log_flush_all(void);
 
 #define pat_log_info(...) pat_log("info", __VA_ARGS__)
 #define pat_log_warn(...) pat_log("warn", __VA_ARGS__)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <cmocka.h>
 
 #include "util/log.h"
@@ -26,7 +28,7 @@ static char *logged(const pat_access_line *a)
     assert_non_null(buf);
     assert_non_null(freopen(path_tmpl, "w", stderr));
     pat_log_access(a);
-    fflush(stderr);
+    pat_log_flush_all(); /* lines are buffered per thread */
     assert_non_null(f = fopen(path_tmpl, "r"));
     n = fread(buf, 1, 8191, f);
     fclose(f);
@@ -76,11 +78,53 @@ static void test_log__long_path_is_cut(void **state)
     free(path);
 }
 
+#define LINES_PER_THREAD 3000
+
+static void *log_lines(void *arg)
+{
+    for (int i = 0; i < LINES_PER_THREAD; i++)
+        pat_log_access(
+            &(pat_access_line){"GET", (const char *)arg, "10.0.0.1", 204, 1000, i + 1, 1, false});
+    return NULL; /* no flush: the thread's exit pushes its lines */
+}
+
+static void test_log__threads_lines_arrive_whole(void **state)
+{
+    pthread_t t[2];
+    char *buf = malloc(1 << 22), *line, *save = NULL;
+    FILE *f;
+    size_t n, lines = 0;
+
+    (void)state;
+    assert_non_null(buf);
+    assert_non_null(freopen(path_tmpl, "w", stderr));
+    assert_int_equal(pthread_create(&t[0], NULL, log_lines, "/from-one"), 0);
+    assert_int_equal(pthread_create(&t[1], NULL, log_lines, "/from-two"), 0);
+    assert_int_equal(pthread_join(t[0], NULL), 0);
+    assert_int_equal(pthread_join(t[1], NULL), 0);
+    assert_non_null(f = fopen(path_tmpl, "r"));
+    n = fread(buf, 1, (1 << 22) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_true(n > 0 && buf[n - 1] == '\n');
+    /* Every line whole, from one thread or the other, none lost. */
+    for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        assert_int_equal(line[20], ' ');
+        assert_true(
+            strncmp(line + 21, "access GET /from-one 204 1.00ms ip=10.0.0.1 token=", 50) == 0 ||
+            strncmp(line + 21, "access GET /from-two 204 1.00ms ip=10.0.0.1 token=", 50) == 0);
+        lines++;
+    }
+    assert_int_equal(lines, 2 * LINES_PER_THREAD);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log__access_line_format),
         cmocka_unit_test(test_log__long_path_is_cut),
+        cmocka_unit_test(test_log__threads_lines_arrive_whole),
     };
     int fd = mkstemp(path_tmpl), rc;
 
