@@ -256,13 +256,13 @@ int main(int argc, char **argv)
     status = 0;
     goto out;
 fail:
+    pat_log_flush_all(); /* lines logged before the failure come before its message */
     fprintf(stderr, "patd: %s\n", pat_error_last()->message);
 out:
     fflush(stderr);
     pat_http_stop(srv);
     pat_service_free(svc);
     pat_store_close(store);
-    pat_log_flush_all();
     sodium_memzero(&so, sizeof(so));
     free(cfg);
     return status;

@@ -76,6 +76,7 @@ static void buf_free(void *p)
     pthread_mutex_unlock(&b->lock);
     pthread_mutex_destroy(&b->lock);
     free(b);
+    mine = NULL; /* a later destructor that logs gets a new buffer, not this one */
 }
 
 static void setup(void)
@@ -159,14 +160,15 @@ void pat_log(const char *level, const char *fmt, ...)
     char line[LINE_MAX_BYTES];
     int64_t now;
     size_t n = line_start(line, level, &now);
+    size_t room = sizeof(line) - n - 1; /* one byte kept for the newline */
     va_list ap;
     int k;
 
     va_start(ap, fmt);
-    k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+    k = vsnprintf(line + n, room, fmt, ap);
     va_end(ap);
     if (k > 0)
-        n += (size_t)k < sizeof(line) - n - 1 ? (size_t)k : sizeof(line) - n - 2;
+        n += (size_t)k < room ? (size_t)k : room - 1; /* cut: vsnprintf wrote room - 1 */
     line[n++] = '\n';
     emit(line, n, now);
 }

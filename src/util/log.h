@@ -31,7 +31,8 @@ void pat_log_access(const pat_access_line *a);
  * never waits for a thread that is logging. */
 void pat_log_flush_idle(void);
 
-/* Writes out every thread's buffered lines (at exit; also run by atexit). */
+/* Writes out every thread's buffered lines; registered with atexit on the
+ * first line logged, so a process's last lines are never lost. */
 void pat_log_flush_all(void);
 
 #define pat_log_info(...) pat_log("info", __VA_ARGS__)
