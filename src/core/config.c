@@ -142,12 +142,10 @@ static int parse_roles(const char *value, unsigned *roles)
     strcpy(copy, value);
     *roles = 0;
     for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
-        if (strcmp(w, "member") == 0)
-            *roles |= PAT_ROLE_MEMBER;
-        else if (strcmp(w, "superuser") == 0)
-            *roles |= PAT_ROLE_SUPERUSER;
-        else
+        int role;
+        if (pat_role_parse(w, &role) < 0)
             return pat_error_set(PAT_EINVAL, "roles", "unknown role %s", w);
+        *roles |= (unsigned)role;
     }
     return PAT_OK;
 }

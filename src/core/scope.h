@@ -1,5 +1,6 @@
 #ifndef PAT_CORE_SCOPE_H
 #define PAT_CORE_SCOPE_H
+#include "core/role.h"
 #include <stddef.h>
 
 /* Scopes are names of [A-Za-z0-9:._-]. A token's scopes are kept as one
@@ -12,9 +13,6 @@
 #define PAT_CATALOG_SETS_MAX 64
 #define PAT_SCOPE_DESC_MAX 256
 
-/* Roles, usable as bit flags in a scope's grant mask. */
-enum { PAT_ROLE_MEMBER = 1, PAT_ROLE_SUPERUSER = 2 };
-#define PAT_ROLES_ALL (PAT_ROLE_MEMBER | PAT_ROLE_SUPERUSER)
 
 /* Built-in scopes (API.md). */
 #define PAT_SCOPE_TOKENS "tokens"

@@ -92,3 +92,17 @@ size_t pat_text_copy(char *out, size_t outsz, const char *s, size_t n)
     out[len] = '\0';
     return len;
 }
+
+int pat_text_set(char *out, size_t outsz, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n >= outsz) {
+        if (outsz)
+            out[0] = '\0';
+        return pat_error_set(PAT_EINVAL, NULL, "text of %zu bytes does not fit in %zu", n,
+                             outsz ? outsz - 1 : 0);
+    }
+    memcpy(out, s, n + 1);
+    return PAT_OK;
+}

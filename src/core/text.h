@@ -16,4 +16,8 @@ size_t pat_text_utf8_len(const char *s);
  * outsz > 0. The cheap form of snprintf(out, outsz, "%s", s) for hot paths. */
 size_t pat_text_copy(char *out, size_t outsz, const char *s, size_t n);
 
+/* Copies all of s into out (outsz bytes with its NUL): PAT_OK, or
+ * PAT_EINVAL (out left empty) when it does not fit. Text is never cut. */
+int pat_text_set(char *out, size_t outsz, const char *s);
+
 #endif

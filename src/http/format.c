@@ -64,6 +64,6 @@ json_t *pat_format_token(const pat_token_rec *t, int64_t now)
 json_t *pat_format_principal(const pat_principal *p)
 {
     return json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)p->user_id, "username",
-                     p->username, "role", p->role == PAT_ROLE_SUPERUSER ? "superuser" : "member",
+                     p->username, "role", pat_role_name(p->role),
                      "can_manage_tokens", p->can_manage_tokens);
 }

@@ -81,7 +81,7 @@ static json_t *user_json(const pat_user *u)
 {
     return json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:o, s:o}", "id", (json_int_t)u->id,
                      "username", u->username, "email", u->email, "role",
-                     u->role == PAT_ROLE_SUPERUSER ? "superuser" : "member", "disabled",
+                     pat_role_name(u->role), "disabled",
                      u->disabled, "can_manage_tokens", u->can_manage_tokens, "created_at",
                      pat_format_time(u->created_at), "updated_at",
                      pat_format_time(u->updated_at));
@@ -105,15 +105,7 @@ static int parse_user_body(pat_req *r, json_t **body, pat_user_input *in)
         (rc = pat_json_bool(*body, "can_manage_tokens", &in->can_manage_tokens,
                             &in->has_can_manage_tokens)) < 0)
         return rc;
-    if (role) {
-        if (strcmp(role, "superuser") == 0)
-            in->role = PAT_ROLE_SUPERUSER;
-        else if (strcmp(role, "member") == 0)
-            in->role = PAT_ROLE_MEMBER;
-        else
-            return pat_error_set(PAT_EINVAL, "role", "role must be superuser or member");
-    }
-    return PAT_OK;
+    return role ? pat_role_parse(role, &in->role) : PAT_OK;
 }
 
 static void wipe_password(pat_user_input *in)

@@ -313,10 +313,10 @@ int pat_h_scopes(pat_req *r)
     for (size_t i = 0; i < c->nscopes; i++) {
         const pat_scope_def *d = &c->scopes[i];
         json_t *roles = json_array();
-        if (d->roles & PAT_ROLE_MEMBER)
-            json_array_append_new(roles, json_string("member"));
-        if (d->roles & PAT_ROLE_SUPERUSER)
-            json_array_append_new(roles, json_string("superuser"));
+        static const int all[] = {PAT_ROLE_MEMBER, PAT_ROLE_SUPERUSER};
+        for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+            if (d->roles & (unsigned)all[k])
+                json_array_append_new(roles, json_string(pat_role_name(all[k])));
         json_array_append_new(scopes, json_pack("{s:s, s:s, s:o, s:b}", "name", d->name,
                                                 "description", d->description, "roles", roles,
                                                 "grantable", (d->roles & (unsigned)r->who.role) != 0));

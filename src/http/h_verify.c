@@ -107,12 +107,10 @@ static int read_subject(pat_req *r, form_token *ft)
             (rc = pat_json_only_keys(body, keys)) == PAT_OK &&
             (rc = pat_json_string(body, "token", &token, NULL)) == PAT_OK && token) {
             ft->found = 1;
-            if (strlen(token) >= sizeof(ft->value)) {
+            if (pat_text_set(ft->value, sizeof(ft->value), token) < 0)
                 ft->too_long = 1;
-            } else {
-                strcpy(ft->value, token);
+            else
                 ft->len = strlen(token);
-            }
             pat_secret_wipe((char *)token, strlen(token));
         }
         json_decref(body);
@@ -151,11 +149,10 @@ int pat_h_introspect(pat_req *r)
     vr.token = ft.value;
     vr.len = ft.too_long ? 0 : ft.len;
     /* The subject's client is unknown here: no address rules, no rate
-     * limit against the asking service, and the use is recorded as an
-     * introspection. */
-    vr.method = "POST";
-    vr.path = "/api/v1/introspect";
-    vr.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
+     * limit against the asking service, and no use recorded: the service
+     * is checking the token, not using it (its client's use is the one
+     * that counts, and that client never talked to patd). */
+    vr.method = NULL;
     memset(&subject, 0, sizeof(subject));
     if (pat_service_verify(pat_req_service(r), &vr, &subject) < 0) {
         pat_respond_json(r, 200, json_pack("{s:b}", "active", 0));

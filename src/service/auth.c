@@ -131,19 +131,23 @@ int pat_service_login(pat_service *svc, const char *username, const char *passwo
     snprintf(s.ip, sizeof(s.ip), "%s", info && info->ip ? info->ip : "");
     snprintf(s.user_agent, sizeof(s.user_agent), "%s",
              info && info->user_agent ? info->user_agent : "");
-    if ((rc = pat_store_session_insert(svc->store, &s)) < 0) {
-        sodium_memzero(sid, PAT_SESSION_SECRET_BUF);
-        sodium_memzero(csrf, PAT_SESSION_SECRET_BUF);
-        goto out;
-    }
     memset(who, 0, sizeof(*who));
     who->kind = PAT_AUTH_SESSION;
     pat_principal_set_user(who, &u);
     memcpy(who->session_hash, s.id_hash, PAT_HASH_LEN);
     memcpy(who->csrf_hash, s.csrf_hash, PAT_HASH_LEN);
     who->confirmed_until = s.confirmed_until;
-    pat_audit_record(svc, who, info, "session.created", "user", "username=%s", u.username);
-    rc = PAT_OK;
+    if ((rc = pat_unit_begin(svc)) == PAT_OK) {
+        if ((rc = pat_store_session_insert(svc->store, &s)) == PAT_OK)
+            rc = pat_audit_record(svc, who, info, "session.created", "user", "username=%s",
+                                  u.username);
+        rc = pat_unit_end(svc, rc);
+    }
+    if (rc < 0) {
+        sodium_memzero(sid, PAT_SESSION_SECRET_BUF);
+        sodium_memzero(csrf, PAT_SESSION_SECRET_BUF);
+        memset(who, 0, sizeof(*who));
+    }
 out:
     sodium_memzero(&u, sizeof(u));
     return rc;
@@ -197,10 +201,12 @@ int pat_service_logout(pat_service *svc, const pat_principal *who, const pat_req
 
     if (who->kind != PAT_AUTH_SESSION)
         return pat_error_set(PAT_EINVAL, NULL, "not signed in with a session");
-    if ((rc = pat_store_session_delete(svc->store, who->session_hash)) < 0)
+    if ((rc = pat_unit_begin(svc)) < 0)
         return rc;
-    pat_audit_record(svc, who, info, "session.deleted", "user", "username=%s", who->username);
-    return PAT_OK;
+    if ((rc = pat_store_session_delete(svc->store, who->session_hash)) == PAT_OK)
+        rc = pat_audit_record(svc, who, info, "session.deleted", "user", "username=%s",
+                              who->username);
+    return pat_unit_end(svc, rc);
 }
 
 int pat_service_session_confirm(pat_service *svc, pat_principal *who, const char *password,
@@ -223,10 +229,13 @@ int pat_service_session_confirm(pat_service *svc, pat_principal *who, const char
     /* The window opens once the (deliberately slow) hash has matched, not
      * when the request arrived. */
     until = svc->clock() + svc->config->confirm_window_seconds;
-    if ((rc = pat_store_session_set_confirmed(svc->store, who->session_hash, until)) < 0)
+    if ((rc = pat_unit_begin(svc)) < 0)
         goto out;
-    who->confirmed_until = until;
-    pat_audit_record(svc, who, info, "session.confirmed", "user", "username=%s", who->username);
+    if ((rc = pat_store_session_set_confirmed(svc->store, who->session_hash, until)) == PAT_OK)
+        rc = pat_audit_record(svc, who, info, "session.confirmed", "user", "username=%s",
+                              who->username);
+    if ((rc = pat_unit_end(svc, rc)) == PAT_OK)
+        who->confirmed_until = until;
 out:
     sodium_memzero(&u, sizeof(u));
     return rc;
@@ -236,28 +245,49 @@ int pat_users_change_password(pat_service *svc, const pat_principal *who,
                               const pat_request_info *info, const char *current,
                               const char *new_password)
 {
+    char new_hash[PAT_PWHASH_MAX];
     pat_user u;
+    int64_t version;
     int rc;
 
+    memset(&u, 0, sizeof(u));
+    memset(new_hash, 0, sizeof(new_hash));
     if (who->kind != PAT_AUTH_SESSION)
         return pat_error_set(PAT_EFORBIDDEN, NULL, "change your password from a console session");
     if ((rc = pat_store_user_get(svc->store, who->user_id, &u)) < 0)
         return rc;
+    /* The slow hashes run outside the unit of work; the version read here
+     * makes the write fail if the account changed meanwhile. */
     if (!password_matches(u.password_hash, current)) {
         pat_audit_record(svc, who, info, "user.password_change_failed", "user", "id=%lld",
                          (long long)u.id);
         rc = pat_error_set(PAT_EFORBIDDEN, "current_password", "the current password is wrong");
         goto out;
     }
-    if ((rc = pat_service_password_hash(new_password, u.password_hash)) < 0)
+    if ((rc = pat_service_password_hash(new_password, new_hash)) < 0)
         goto out;
+    version = u.version;
+    if ((rc = pat_unit_begin(svc)) < 0)
+        goto out;
+    if ((rc = pat_store_user_get(svc->store, who->user_id, &u)) < 0)
+        goto end;
+    if (u.version != version) {
+        rc = pat_error_set(PAT_ECONFLICT, NULL,
+                           "the account changed meanwhile; reload and try again");
+        goto end;
+    }
+    memcpy(u.password_hash, new_hash, sizeof(u.password_hash));
     u.updated_at = svc->clock();
-    if ((rc = pat_store_user_update(svc->store, &u)) < 0)
-        goto out;
-    /* Whoever else holds a session of this account is signed out. */
-    pat_store_session_delete_user(svc->store, u.id, who->session_hash);
-    pat_audit_record(svc, who, info, "user.password_changed", "user", "id=%lld", (long long)u.id);
+    if ((rc = pat_store_user_update(svc->store, &u)) < 0 ||
+        /* Whoever else holds a session of this account is signed out. */
+        (rc = pat_store_session_delete_user(svc->store, u.id, who->session_hash)) < 0)
+        goto end;
+    rc = pat_audit_record(svc, who, info, "user.password_changed", "user", "id=%lld",
+                          (long long)u.id);
+end:
+    rc = pat_unit_end(svc, rc);
 out:
     sodium_memzero(&u, sizeof(u));
+    sodium_memzero(new_hash, sizeof(new_hash));
     return rc;
 }

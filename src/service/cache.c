@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "util/mem.h"
@@ -40,6 +41,12 @@ typedef struct shard {
     size_t nbuckets; /* power of two, for both arrays */
     size_t count;
     size_t evict_cursor;
+    /* Uses counted in entries evicted or replaced, until the next drain
+     * hands them over: an entry's uses outlive the entry. */
+    struct evicted_uses {
+        int64_t token_id, uses;
+    } * evicted;
+    size_t nevicted, evicted_cap;
 } __attribute__((aligned(64))) shard;
 
 typedef struct user_entry {
@@ -52,8 +59,14 @@ typedef struct user_shard {
     user_entry *buckets[USER_BUCKETS];
 } __attribute__((aligned(64))) user_shard;
 
+/* A shared string. refs counts the entries (and puts in progress) that
+ * point at it; one with none is freed by the second prune that finds it
+ * so (pat_cache_prune_interned), seconds after the last entry went, while
+ * a copy taken by a lookup lives for microseconds. */
 typedef struct interned {
     struct interned *next;
+    atomic_size_t refs;
+    bool idle; /* had no reference at the last prune (intern_lock) */
     char text[]; /* NUL-terminated */
 } interned;
 
@@ -129,6 +142,9 @@ static void shard_clear(shard *s)
         s->by_hash[b] = NULL;
     }
     s->count = 0;
+    free(s->evicted);
+    s->evicted = NULL;
+    s->nevicted = s->evicted_cap = 0;
 }
 
 static void users_clear(pat_cache *c)
@@ -175,8 +191,8 @@ void pat_cache_free(pat_cache *c)
     free(c);
 }
 
-/* Interned strings live as long as the cache: scope lists repeat across
- * tokens, so a million tokens share a handful of copies. */
+/* Scope lists repeat across tokens, so a million tokens share a handful of
+ * copies. Returns text's copy with one more reference. */
 static const char *intern(pat_cache *c, const char *text)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
@@ -193,12 +209,70 @@ static const char *intern(pat_cache *c, const char *text)
             goto out;
     }
     e = pat_malloc(sizeof(*e) + n + 1);
+    atomic_init(&e->refs, 0);
     memcpy(e->text, text, n + 1);
     e->next = c->intern[b];
     c->intern[b] = e;
 out:
+    atomic_fetch_add(&e->refs, 1);
+    e->idle = false;
     pthread_mutex_unlock(&c->intern_lock);
     return e->text;
+}
+
+/* Drops a reference taken by intern. */
+static void unintern(const char *text)
+{
+    interned *e = (interned *)(void *)(text - offsetof(interned, text));
+
+    atomic_fetch_sub(&e->refs, 1);
+}
+
+size_t pat_cache_prune_interned(pat_cache *c)
+{
+    size_t freed = 0;
+
+    pthread_mutex_lock(&c->intern_lock);
+    for (int b = 0; b < INTERN_BUCKETS; b++) {
+        for (interned **p = &c->intern[b]; *p;) {
+            interned *e = *p;
+            if (atomic_load(&e->refs) > 0) {
+                e->idle = false;
+            } else if (!e->idle) {
+                e->idle = true;
+            } else {
+                *p = e->next;
+                free(e);
+                freed++;
+                continue;
+            }
+            p = &e->next;
+        }
+    }
+    pthread_mutex_unlock(&c->intern_lock);
+    return freed;
+}
+
+/* Frees e, whose links are already undone (write lock held), keeping the
+ * uses it counted for the next drain. */
+static void drop_entry(pat_cache *c, shard *s, entry *e)
+{
+    int64_t uses = atomic_load(&e->pending_uses);
+
+    if (uses > 0 && !e->t.negative) {
+        if (s->nevicted == s->evicted_cap) {
+            s->evicted_cap = s->evicted_cap ? s->evicted_cap * 2 : 16;
+            s->evicted = pat_realloc(s->evicted, s->evicted_cap * sizeof(*s->evicted));
+        }
+        s->evicted[s->nevicted].token_id = e->t.token_id;
+        s->evicted[s->nevicted].uses = uses;
+        s->nevicted++;
+    }
+    unintern(e->t.scopes);
+    unintern(e->t.cidrs);
+    free(e);
+    s->count--;
+    atomic_fetch_sub(&c->size, 1);
 }
 
 int pat_cache_token_get(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
@@ -270,6 +344,22 @@ size_t pat_cache_drain_uses(pat_cache *c, int64_t now, int64_t idle, size_t max,
         int i = (c->drain_cursor + k) % SHARDS;
         shard *s = &c->shards[i];
 
+        {
+            /* Taken under the write lock, handed over outside it: fn may
+             * write to the store. */
+            struct evicted_uses *ev;
+            size_t nev;
+            pthread_rwlock_wrlock(&s->lock);
+            ev = s->evicted;
+            nev = s->nevicted;
+            s->evicted = NULL;
+            s->nevicted = s->evicted_cap = 0;
+            pthread_rwlock_unlock(&s->lock);
+            for (size_t j = 0; j < nev; j++)
+                fn(arg, ev[j].token_id, ev[j].uses);
+            handed += nev;
+            free(ev);
+        }
         pthread_rwlock_rdlock(&s->lock);
         for (size_t b = 0; b < s->nbuckets; b++) {
             for (entry *e = s->buckets[b]; e; e = e->next) {
@@ -343,9 +433,7 @@ static void evict_one(pat_cache *c, shard *s)
         if (e) {
             s->buckets[b] = e->next;
             unlink_hash(s, e);
-            free(e);
-            s->count--;
-            atomic_fetch_sub(&c->size, 1);
+            drop_entry(c, s, e);
             s->evict_cursor = b + 1;
             return;
         }
@@ -376,7 +464,10 @@ void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
     pthread_rwlock_wrlock(&s->lock);
     if (atomic_load(&c->epoch) != epoch) {
         /* Something changed while the caller read the store: what it read
-         * may be stale, so it must not outlive this request. */
+         * may be stale, so it must not outlive this request. The caller's
+         * copy keeps pointing at the strings for this request only. */
+        unintern(fresh->t.scopes);
+        unintern(fresh->t.cidrs);
         free(fresh);
         goto out;
     }
@@ -386,9 +477,7 @@ void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
             entry *old = *p;
             *p = old->next;
             unlink_hash(s, old);
-            free(old);
-            s->count--;
-            atomic_fetch_sub(&c->size, 1);
+            drop_entry(c, s, old);
             break;
         }
     }
@@ -429,10 +518,9 @@ int64_t pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN])
                     break;
                 }
             }
-            pending += atomic_load(&e->pending_uses);
-            free(e);
-            s->count--;
-            atomic_fetch_sub(&c->size, 1);
+            /* The caller counts these uses; drop_entry must not too. */
+            pending += atomic_exchange(&e->pending_uses, 0);
+            drop_entry(c, s, e);
             break;
         }
         pthread_rwlock_unlock(&s->lock);

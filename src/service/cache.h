@@ -14,8 +14,9 @@
  * and a hit allocates nothing. Memory is bounded by max_entries. */
 typedef struct pat_cache pat_cache;
 
-/* What verification needs of a token. Strings are interned: shared, never
- * freed while the cache lives, so a copy of the struct stays valid. */
+/* What verification needs of a token. Strings are interned: shared, and
+ * freed only seconds after no entry points at them, so a copy of the
+ * struct stays valid for the request that took it. */
 typedef struct pat_cached_token {
     int64_t token_id;
     int64_t user_id;
@@ -69,7 +70,8 @@ int pat_cache_token_use(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], 
  * with the next recording, which the next use may attempt at once. */
 void pat_cache_token_unuse(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t uses);
 
-/* Hands uncounted uses to fn: of every entry if idle is 0 (at shutdown, so
+/* Hands uncounted uses to fn: first those of entries evicted or replaced
+ * since the last drain (whatever idle says), then of every entry if idle is 0 (at shutdown, so
  * none is lost), else only of entries whose last recording is idle seconds
  * or more before now (their token went quiet, so no use will carry them).
  * Stops after handing over max entries or, whole shards at a time, after
@@ -86,6 +88,11 @@ int64_t pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN]);
 int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out);
 void pat_cache_user_put(pat_cache *c, const pat_cached_user *u, uint64_t epoch);
 void pat_cache_user_forget(pat_cache *c, int64_t id);
+
+/* Frees interned strings no entry has pointed at since the previous call
+ * (the flusher calls it every flush, so seconds apart: far longer than a
+ * lookup keeps its copy of an entry). Returns how many it freed. */
+size_t pat_cache_prune_interned(pat_cache *c);
 
 /* Number of token entries (approximate while others write). */
 size_t pat_cache_size(pat_cache *c);

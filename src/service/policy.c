@@ -45,11 +45,25 @@ int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
         return rc;
     snprintf(value, sizeof(value), POLICY_FMT, p->default_expires_in_days, p->max_lifetime_days,
              p->allow_never_expires, p->require_confirmation, p->query_tokens_enabled);
-    if ((rc = pat_store_setting_set(svc->store, POLICY_KEY, value)) < 0)
+    if ((rc = pat_unit_begin(svc)) < 0)
         return rc;
-    atomic_store(&svc->query_tokens_enabled, p->query_tokens_enabled);
-    pat_audit_record(svc, actor, info, "policy.updated", "policy", "%s", value);
-    return PAT_OK;
+    /* The changes feed carries the new policy to the hot path's flags. */
+    if ((rc = pat_store_setting_set(svc->store, POLICY_KEY, value)) == PAT_OK)
+        rc = pat_audit_record(svc, actor, info, "policy.updated", "policy", "%s", value);
+    return pat_unit_end(svc, rc);
+}
+
+void pat_service_policy_refresh(pat_service *svc)
+{
+    pat_policy p;
+
+    if (pat_service_policy_get(svc, &p) == PAT_OK)
+        atomic_store(&svc->query_tokens_enabled, p.query_tokens_enabled);
+}
+
+bool pat_service_query_tokens_enabled(const pat_service *svc)
+{
+    return atomic_load(&((pat_service *)svc)->query_tokens_enabled);
 }
 
 int pat_service_may_administer(const pat_principal *actor)

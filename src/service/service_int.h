@@ -22,6 +22,9 @@ struct pat_service {
     pat_ratelimit *signin_by_address;
     pat_ratelimit *signin_by_account;
     int64_t last_prune;            /* audit retention, done by the flusher */
+    /* the changes feed, as far as this instance's cache has followed it */
+    pthread_mutex_t changes_lock;
+    int64_t changes_seen;
     atomic_bool query_tokens_enabled;
     /* the last-use flusher */
     bool background;
@@ -32,12 +35,32 @@ struct pat_service {
     bool flush_requested;
 };
 
-/* Appends an audit event for actor (may be NULL) from info (may be NULL).
- * Failures are logged, never passed up: an audit write must not undo the
- * change it records. */
-void pat_audit_record(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
-                      const char *action, const char *target, const char *detail_fmt, ...)
+/* Appends an audit event for actor (may be NULL) from info (may be NULL),
+ * in the caller's unit of work: if it fails, so does the change it records
+ * (the caller rolls back). */
+int pat_audit_record(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                     const char *action, const char *target, const char *detail_fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* A use case's unit of work (service/unit.c). begin opens it in the store;
+ * end commits it when rc is PAT_OK, otherwise rolls it back, then makes
+ * this instance's cache follow the changes feed, and returns rc (or the
+ * commit's failure). */
+int pat_unit_begin(pat_service *svc);
+int pat_unit_end(pat_service *svc, int rc);
+
+/* Reads the changes feed past what this instance has seen and forgets what
+ * each change touched: a token's entries by hash (their uncounted uses
+ * still count), a person, the policy. Called after every unit of work and
+ * by the flusher every second, which also sees other processes' changes. */
+void pat_service_follow_changes(pat_service *svc);
+
+/* Reloads the policy's hot-path flags from the store (service/policy.c). */
+void pat_service_policy_refresh(pat_service *svc);
+
+/* Counts uses of token_id that no cache entry carries any longer
+ * (service/flusher.c): never dropped, written with the next flush. */
+void pat_service_count_uses(pat_service *svc, int64_t token_id, int64_t uses);
 
 /* Keyed hash of a secret (session id, CSRF token) with the server key. */
 void pat_service_hash_secret(const pat_service *svc, const char *secret,
@@ -50,14 +73,11 @@ int pat_service_password_hash(const char *password, char out[PAT_PWHASH_MAX]);
 /* Fills the user part of a principal. */
 void pat_principal_set_user(pat_principal *p, const pat_user *u);
 
-/* Drops what the cache knows of t (current and previous value), so the next
- * request sees the change. Call after every change to a token is stored. */
-void pat_service_forget_token(pat_service *svc, const pat_token_rec *t);
-
-/* Drops what the cache knows of a person. */
-void pat_service_forget_user(pat_service *svc, int64_t user_id);
-
 /* Wakes the flusher early (the last-use table is filling up). */
 void pat_service_request_flush(pat_service *svc);
+
+/* Starts and stops the flusher thread (service/flusher.c). */
+int pat_flusher_start(pat_service *svc);
+void pat_flusher_stop(pat_service *svc);
 
 #endif

@@ -51,7 +51,7 @@ static int may_change(pat_service *svc, const pat_principal *actor, pat_policy *
     return PAT_OK;
 }
 
-/* Loads token id if actor owns it; anyone else's is "not found". */
+/* Loads token id into out if actor owns it; anyone else's is "not found". */
 static int load_own(pat_service *svc, const pat_principal *actor, int64_t id, pat_token_rec *out)
 {
     int rc = pat_store_token_get(svc->store, id, out);
@@ -91,7 +91,8 @@ static int resolve_scopes(pat_service *svc, const pat_principal *actor, const pa
         if (!set)
             return pat_error_set(PAT_EINVAL, "scope_set", "unknown scope set: %.64s",
                                  in->scope_set);
-        strcpy(out, set->scopes);
+        if ((rc = pat_text_set(out, PAT_SCOPES_STR_MAX, set->scopes)) < 0)
+            return rc;
     } else if ((rc = pat_scopes_canonical(svc->catalog, in->scopes, in->nscopes, out)) < 0) {
         return rc;
     }
@@ -151,24 +152,40 @@ static int name_taken(void)
     return pat_error_set(PAT_EEXISTS, "name", "you already have a token with this name");
 }
 
-/* Creates t from in over defaults already in t; shared by create and copy. */
+/* Sets the name and description of t from in (when given), checked. */
+static int apply_texts(pat_token_rec *t, const pat_token_input *in, unsigned *fields)
+{
+    int rc;
+
+    if (in->name) {
+        if ((rc = check_name(in->name)) < 0 ||
+            (rc = pat_text_set(t->name, sizeof(t->name), in->name)) < 0)
+            return rc;
+        *fields |= PAT_TOKEN_F_NAME;
+    }
+    if (in->description) {
+        if ((rc = pat_text_check(in->description, "description", 0, PAT_DESC_MAX_CHARS, 1)) < 0 ||
+            (rc = pat_text_set(t->description, sizeof(t->description), in->description)) < 0)
+            return rc;
+        *fields |= PAT_TOKEN_F_DESCRIPTION;
+    }
+    return PAT_OK;
+}
+
+/* Creates t from in over defaults already in t, and its audit event, in
+ * the caller's unit of work; shared by create and copy. */
 static int create_from(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                        const pat_token_input *in, const pat_policy *policy, pat_token_rec *t,
                        char value[PAT_TOKEN_BUF], const char *action)
 {
     int64_t now = svc->clock();
+    unsigned fields = 0;
     int rc;
 
     if (!in->name)
         return pat_error_set(PAT_EINVAL, "name", "name is required");
-    if ((rc = check_name(in->name)) < 0)
+    if ((rc = apply_texts(t, in, &fields)) < 0)
         return rc;
-    strcpy(t->name, in->name);
-    if (in->description) {
-        if ((rc = pat_text_check(in->description, "description", 0, PAT_DESC_MAX_CHARS, 1)) < 0)
-            return rc;
-        strcpy(t->description, in->description);
-    }
     if (in->has_scopes || in->scope_set || !t->scopes[0]) {
         if ((rc = resolve_scopes(svc, actor, in, t->scopes)) < 0)
             return rc;
@@ -190,36 +207,35 @@ static int create_from(pat_service *svc, const pat_principal *actor, const pat_r
     t->created_at = t->updated_at = now;
     t->disabled_at = 0;
     t->previous_valid_until = 0;
+    memset(t->previous_hash, 0, sizeof(t->previous_hash));
     memset(&t->last_use, 0, sizeof(t->last_use));
     t->use_count = 0;
     new_secret(svc, t, value);
     rc = pat_store_token_insert(svc->store, t);
     if (rc == PAT_EEXISTS)
         rc = name_taken();
-    if (rc < 0) {
+    if (rc == PAT_OK)
+        rc = pat_audit_record(svc, actor, info, action, "token", "id=%lld name=%s scopes=%s",
+                              (long long)t->id, t->name, t->scopes);
+    if (rc < 0)
         pat_secret_wipe(value, PAT_TOKEN_BUF);
-        return rc;
-    }
-    /* A brief "no such token" for this value must not outlive its creation. */
-    pat_service_forget_token(svc, t);
-    pat_audit_record(svc, actor, info, action, "token", "id=%lld name=%s scopes=%s",
-                     (long long)t->id, t->name, t->scopes);
-    return PAT_OK;
+    return rc;
 }
 
 int pat_tokens_create(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                       const pat_token_input *in, pat_token_rec *out, char value[PAT_TOKEN_BUF])
 {
     pat_policy policy;
-    pat_token_rec *t = pat_calloc(1, sizeof(*t));
     int rc;
 
     if ((rc = may_change(svc, actor, &policy)) < 0)
-        goto out;
-    if ((rc = create_from(svc, actor, info, in, &policy, t, value, "token.created")) == PAT_OK)
-        *out = *t;
-out:
-    free(t);
+        return rc;
+    memset(out, 0, sizeof(*out));
+    if ((rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    rc = create_from(svc, actor, info, in, &policy, out, value, "token.created");
+    if ((rc = pat_unit_end(svc, rc)) < 0)
+        pat_secret_wipe(value, PAT_TOKEN_BUF);
     return rc;
 }
 
@@ -229,26 +245,27 @@ int pat_tokens_copy(pat_service *svc, const pat_principal *actor, const pat_requ
 {
     pat_policy policy;
     pat_token_input eff = *in;
-    pat_token_rec *t = pat_calloc(1, sizeof(*t));
     int rc;
 
-    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    if ((rc = load_own(svc, actor, id, out)) < 0)
         goto out;
     /* Unless told otherwise, the copy lives as long as its source was made
      * to live, counted from now. */
     if (!eff.has_expiry) {
         eff.has_expiry = true;
-        if (t->expires_at == 0) {
+        if (out->expires_at == 0) {
             eff.expiry.kind = PAT_EXPIRY_NEVER;
         } else {
             eff.expiry.kind = PAT_EXPIRY_AT;
-            eff.expiry.at = svc->clock() + (t->expires_at - t->created_at);
+            eff.expiry.at = svc->clock() + (out->expires_at - out->created_at);
         }
     }
-    if ((rc = create_from(svc, actor, info, &eff, &policy, t, value, "token.copied")) == PAT_OK)
-        *out = *t;
+    rc = create_from(svc, actor, info, &eff, &policy, out, value, "token.copied");
 out:
-    free(t);
+    if ((rc = pat_unit_end(svc, rc)) < 0)
+        pat_secret_wipe(value, PAT_TOKEN_BUF);
     return rc;
 }
 
@@ -329,45 +346,44 @@ int pat_tokens_update(pat_service *svc, const pat_principal *actor, const pat_re
                       int64_t id, const pat_token_input *in, pat_token_rec *out)
 {
     pat_policy policy;
-    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    unsigned fields = 0;
     int rc;
 
-    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    if ((rc = load_own(svc, actor, id, out)) < 0)
         goto out;
-    if (t->disabled_at) {
+    if (out->disabled_at) {
         rc = pat_error_set(PAT_ECONFLICT, NULL, "the token is disabled; enable it to edit it");
         goto out;
     }
-    if (in->name) {
-        if ((rc = check_name(in->name)) < 0)
+    if ((rc = apply_texts(out, in, &fields)) < 0)
+        goto out;
+    if (in->has_scopes || in->scope_set) {
+        if ((rc = resolve_scopes(svc, actor, in, out->scopes)) < 0)
             goto out;
-        strcpy(t->name, in->name);
+        fields |= PAT_TOKEN_F_SCOPES;
     }
-    if (in->description) {
-        if ((rc = pat_text_check(in->description, "description", 0, PAT_DESC_MAX_CHARS, 1)) < 0)
+    if (in->has_cidrs) {
+        if ((rc = resolve_cidrs(in, out->allowed_cidrs)) < 0)
             goto out;
-        strcpy(t->description, in->description);
+        fields |= PAT_TOKEN_F_CIDRS;
     }
-    if ((in->has_scopes || in->scope_set) && (rc = resolve_scopes(svc, actor, in, t->scopes)) < 0)
-        goto out;
-    if (in->has_cidrs && (rc = resolve_cidrs(in, t->allowed_cidrs)) < 0)
-        goto out;
-    if (in->has_expiry &&
-        (rc = resolve_expiry(svc, actor, &policy, &in->expiry, &t->expires_at)) < 0)
-        goto out;
-    t->updated_at = svc->clock();
-    rc = pat_store_token_update(svc->store, t);
+    if (in->has_expiry) {
+        if ((rc = resolve_expiry(svc, actor, &policy, &in->expiry, &out->expires_at)) < 0)
+            goto out;
+        fields |= PAT_TOKEN_F_EXPIRES;
+    }
+    out->updated_at = svc->clock();
+    rc = pat_store_token_update(svc->store, out, fields);
     if (rc == PAT_EEXISTS)
         rc = name_taken();
-    if (rc < 0)
-        goto out;
-    pat_service_forget_token(svc, t);
-    pat_audit_record(svc, actor, info, "token.updated", "token", "id=%lld name=%s scopes=%s",
-                     (long long)t->id, t->name, t->scopes);
-    *out = *t;
+    if (rc == PAT_OK)
+        rc = pat_audit_record(svc, actor, info, "token.updated", "token",
+                              "id=%lld name=%s scopes=%s", (long long)out->id, out->name,
+                              out->scopes);
 out:
-    free(t);
-    return rc;
+    return pat_unit_end(svc, rc);
 }
 
 int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
@@ -375,24 +391,22 @@ int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
                             pat_token_rec *out)
 {
     pat_policy policy;
-    pat_token_rec *t = pat_calloc(1, sizeof(*t));
     int rc;
 
-    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    if ((rc = load_own(svc, actor, id, out)) < 0)
         goto out;
-    if ((t->disabled_at != 0) != disabled) {
-        t->disabled_at = disabled ? svc->clock() : 0;
-        t->updated_at = svc->clock();
-        if ((rc = pat_store_token_update(svc->store, t)) < 0)
+    if ((out->disabled_at != 0) != disabled) {
+        out->disabled_at = disabled ? svc->clock() : 0;
+        out->updated_at = svc->clock();
+        if ((rc = pat_store_token_update(svc->store, out, PAT_TOKEN_F_DISABLED)) < 0)
             goto out;
-        pat_service_forget_token(svc, t);
-        pat_audit_record(svc, actor, info, disabled ? "token.disabled" : "token.enabled", "token",
-                         "id=%lld name=%s", (long long)t->id, t->name);
+        rc = pat_audit_record(svc, actor, info, disabled ? "token.disabled" : "token.enabled",
+                              "token", "id=%lld name=%s", (long long)out->id, out->name);
     }
-    *out = *t;
 out:
-    free(t);
-    return rc;
+    return pat_unit_end(svc, rc);
 }
 
 int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
@@ -400,51 +414,46 @@ int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
                           pat_token_rec *out, char value[PAT_TOKEN_BUF])
 {
     pat_policy policy;
-    pat_token_rec *t = pat_calloc(1, sizeof(*t));
-    pat_token_rec *before = pat_calloc(1, sizeof(*before));
     int64_t now = svc->clock();
+    unsigned fields = PAT_TOKEN_F_SECRET;
     int rc;
 
-    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+    if (grace_seconds < 0 || grace_seconds > PAT_GRACE_MAX_SECONDS)
+        return pat_error_set(PAT_EINVAL, "grace_seconds", "grace_seconds must be 0 to %d",
+                             PAT_GRACE_MAX_SECONDS);
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    if ((rc = load_own(svc, actor, id, out)) < 0)
         goto out;
-    *before = *t;
-    if (grace_seconds < 0 || grace_seconds > PAT_GRACE_MAX_SECONDS) {
-        rc = pat_error_set(PAT_EINVAL, "grace_seconds", "grace_seconds must be 0 to %d",
-                           PAT_GRACE_MAX_SECONDS);
-        goto out;
-    }
-    if (t->disabled_at) {
+    if (out->disabled_at) {
         rc =
             pat_error_set(PAT_ECONFLICT, NULL, "the token is disabled; enable it to regenerate it");
         goto out;
     }
-    if (pat_expiry_passed(t->expires_at, now)) {
+    if (pat_expiry_passed(out->expires_at, now)) {
         pat_expiry_request req = {PAT_EXPIRY_DEFAULT, 0, 0};
-        if ((rc = resolve_expiry(svc, actor, &policy, &req, &t->expires_at)) < 0)
+        if ((rc = resolve_expiry(svc, actor, &policy, &req, &out->expires_at)) < 0)
             goto out;
+        fields |= PAT_TOKEN_F_EXPIRES;
     }
+    /* The version read above guards the write: a regenerate that raced
+     * another change fails whole, so the value it returns always works. */
     if (grace_seconds > 0) {
-        memcpy(t->previous_hash, t->hash, PAT_HASH_LEN);
-        t->previous_valid_until = now + grace_seconds;
+        memcpy(out->previous_hash, out->hash, PAT_HASH_LEN);
+        out->previous_valid_until = now + grace_seconds;
     } else {
-        t->previous_valid_until = 0;
+        memset(out->previous_hash, 0, PAT_HASH_LEN);
+        out->previous_valid_until = 0;
     }
-    new_secret(svc, t, value);
-    t->updated_at = now;
-    if ((rc = pat_store_token_update(svc->store, t)) < 0) {
-        pat_secret_wipe(value, PAT_TOKEN_BUF);
-        goto out;
-    }
-    /* The old value (now perhaps a previous one with a deadline), the one
-     * before it, and the new one. */
-    pat_service_forget_token(svc, before);
-    pat_service_forget_token(svc, t);
-    pat_audit_record(svc, actor, info, "token.regenerated", "token", "id=%lld name=%s grace=%lld",
-                     (long long)t->id, t->name, (long long)grace_seconds);
-    *out = *t;
+    new_secret(svc, out, value);
+    out->updated_at = now;
+    if ((rc = pat_store_token_update(svc->store, out, fields)) == PAT_OK)
+        rc = pat_audit_record(svc, actor, info, "token.regenerated", "token",
+                              "id=%lld name=%s grace=%lld", (long long)out->id, out->name,
+                              (long long)grace_seconds);
 out:
-    free(before);
-    free(t);
+    if ((rc = pat_unit_end(svc, rc)) < 0)
+        pat_secret_wipe(value, PAT_TOKEN_BUF);
     return rc;
 }
 
@@ -452,19 +461,16 @@ int pat_tokens_delete(pat_service *svc, const pat_principal *actor, const pat_re
                       int64_t id)
 {
     pat_policy policy;
-    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    pat_token_rec *t = pat_malloc(sizeof(*t));
     int rc;
 
-    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = load_own(svc, actor, id, t)) < 0)
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
         goto out;
-    rc = pat_store_token_delete(svc->store, actor->user_id, id);
-    if (rc == PAT_ENOTFOUND)
-        rc = pat_error_set(PAT_ENOTFOUND, NULL, "no token with id %lld", (long long)id);
-    if (rc < 0)
-        goto out;
-    pat_service_forget_token(svc, t);
-    pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld name=%s", (long long)id,
-                     t->name);
+    if ((rc = load_own(svc, actor, id, t)) == PAT_OK &&
+        (rc = pat_store_token_delete(svc->store, actor->user_id, id)) == PAT_OK)
+        rc = pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld name=%s",
+                              (long long)id, t->name);
+    rc = pat_unit_end(svc, rc);
 out:
     free(t);
     return rc;
@@ -475,7 +481,8 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
                            int64_t *deleted, size_t *ndeleted)
 {
     pat_policy policy;
-    pat_token_rec *recs = NULL;
+    pat_token_rec *t = NULL;
+    size_t count = 0;
     int rc;
 
     if ((rc = may_change(svc, actor, &policy)) < 0)
@@ -484,30 +491,23 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
         return pat_error_set(PAT_EINVAL, "ids", "ids must name at least one token");
     if (n > PAT_BULK_IDS_MAX)
         return pat_error_set(PAT_EINVAL, "ids", "at most %d ids per request", PAT_BULK_IDS_MAX);
-    /* Read the rows first: their hashes are what the cache must forget. */
-    recs = pat_calloc(n, sizeof(*recs));
-    for (size_t i = 0; i < n; i++) {
-        rc = load_own(svc, actor, ids[i], &recs[i]);
-        if (rc == PAT_ENOTFOUND)
-            recs[i].id = 0;
-        else if (rc < 0)
-            goto out;
+    if ((rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    t = pat_malloc(sizeof(*t));
+    /* One unit: every token named and owned goes, each with its event, or
+     * none does. Ids of others are skipped like unknown ones. */
+    for (size_t i = 0; i < n && rc == PAT_OK; i++) {
+        int lrc = load_own(svc, actor, ids[i], t);
+        if (lrc == PAT_ENOTFOUND)
+            continue;
+        if ((rc = lrc) < 0 || (rc = pat_store_token_delete(svc->store, actor->user_id, ids[i])) < 0)
+            break;
+        deleted[count++] = ids[i];
+        rc = pat_audit_record(svc, actor, info, "token.deleted", "token",
+                              "id=%lld name=%s bulk=1", (long long)ids[i], t->name);
     }
-    if ((rc = pat_store_token_delete_many(svc->store, actor->user_id, ids, n, deleted, ndeleted)) <
-        0)
-        goto out;
-    for (size_t k = 0; k < *ndeleted; k++) {
-        for (size_t i = 0; i < n; i++) {
-            if (recs[i].id == deleted[k]) {
-                pat_service_forget_token(svc, &recs[i]);
-                pat_audit_record(svc, actor, info, "token.deleted", "token",
-                                 "id=%lld name=%s bulk=1", (long long)recs[i].id, recs[i].name);
-                break;
-            }
-        }
-    }
-    rc = PAT_OK;
-out:
-    free(recs);
+    if ((rc = pat_unit_end(svc, rc)) == PAT_OK)
+        *ndeleted = count;
+    free(t);
     return rc;
 }

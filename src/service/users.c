@@ -35,19 +35,18 @@ int pat_service_bootstrap(pat_service *svc, const char *password, char generated
         *was_generated = true;
     }
     memset(&u, 0, sizeof(u));
-    strcpy(u.username, "admin");
+    memcpy(u.username, "admin", sizeof("admin"));
     u.role = PAT_ROLE_SUPERUSER;
     u.can_manage_tokens = true;
     u.created_at = u.updated_at = svc->clock();
-    if ((rc = pat_service_password_hash(password, u.password_hash)) < 0)
+    if ((rc = pat_service_password_hash(password, u.password_hash)) < 0 ||
+        (rc = pat_unit_begin(svc)) < 0)
         goto out;
-    if ((rc = pat_store_user_create(svc->store, &u)) < 0)
-        goto out;
-    pat_audit_record(svc, NULL, NULL, "user.created", "user",
-                     "id=%lld username=admin "
-                     "role=superuser",
-                     (long long)u.id);
-    *created = true;
+    if ((rc = pat_store_user_create(svc->store, &u)) == PAT_OK)
+        rc = pat_audit_record(svc, NULL, NULL, "user.created", "user",
+                              "id=%lld username=admin role=superuser", (long long)u.id);
+    if ((rc = pat_unit_end(svc, rc)) == PAT_OK)
+        *created = true;
 out:
     sodium_memzero(&u, sizeof(u));
     return rc;
@@ -116,25 +115,27 @@ int pat_users_create(pat_service *svc, const pat_principal *actor, const pat_req
         (in->email && (rc = check_email(in->email)) < 0) ||
         (in->has_role && (rc = check_role(in->role)) < 0))
         goto out;
-    strcpy(u.username, in->username);
-    if (in->email)
-        strcpy(u.email, in->email);
+    /* Both checked above to fit. */
+    if ((rc = pat_text_set(u.username, sizeof(u.username), in->username)) < 0 ||
+        (in->email && (rc = pat_text_set(u.email, sizeof(u.email), in->email)) < 0))
+        goto out;
     u.role = in->has_role ? in->role : PAT_ROLE_MEMBER;
     u.disabled = in->has_disabled && in->disabled;
     u.can_manage_tokens =
         in->has_can_manage_tokens ? in->can_manage_tokens : svc->config->default_can_manage_tokens;
     u.created_at = u.updated_at = svc->clock();
-    if ((rc = pat_service_password_hash(in->password, u.password_hash)) < 0)
+    if ((rc = pat_service_password_hash(in->password, u.password_hash)) < 0 ||
+        (rc = pat_unit_begin(svc)) < 0)
         goto out;
     rc = pat_store_user_create(svc->store, &u);
     if (rc == PAT_EEXISTS)
         rc = pat_error_set(PAT_EEXISTS, "username", "the username is taken");
-    if (rc < 0)
+    if (rc == PAT_OK)
+        rc = pat_audit_record(svc, actor, info, "user.created", "user",
+                              "id=%lld username=%s role=%s can_manage_tokens=%d", (long long)u.id,
+                              u.username, pat_role_name(u.role), u.can_manage_tokens);
+    if ((rc = pat_unit_end(svc, rc)) < 0)
         goto out;
-    pat_audit_record(svc, actor, info, "user.created", "user",
-                     "id=%lld username=%s role=%s can_manage_tokens=%d", (long long)u.id,
-                     u.username, u.role == PAT_ROLE_SUPERUSER ? "superuser" : "member",
-                     u.can_manage_tokens);
     clear_secret(&u);
     *out = u;
 out:
@@ -176,33 +177,27 @@ int pat_users_get(pat_service *svc, const pat_principal *actor, int64_t id, pat_
     return rc;
 }
 
-/* 1 if some enabled superuser other than id exists. */
-static int another_superuser(pat_service *svc, int64_t id)
-{
-    pat_user *all = NULL;
-    size_t n = 0;
-    int found = 0;
-
-    if (pat_store_user_list(svc->store, &all, &n) < 0)
-        return 1; /* cannot tell: do not block on a read error, the write will fail too */
-    for (size_t i = 0; i < n; i++) {
-        if (all[i].id != id && all[i].role == PAT_ROLE_SUPERUSER && !all[i].disabled)
-            found = 1;
-        clear_secret(&all[i]);
-    }
-    free(all);
-    return found;
-}
-
 int pat_users_update(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                      int64_t id, const pat_user_input *in, pat_user *out)
 {
+    char password_hash[PAT_PWHASH_MAX];
     pat_user u;
     bool was_disabled, had_permission;
     int was_role;
     int rc;
 
     memset(&u, 0, sizeof(u));
+    if ((rc = pat_service_may_administer(actor)) < 0)
+        return rc;
+    if (in->email && (rc = check_email(in->email)) < 0)
+        return rc;
+    if (in->has_role && (rc = check_role(in->role)) < 0)
+        return rc;
+    /* Hashing takes a while: before the unit of work, not inside it. */
+    if (in->password && (rc = pat_service_password_hash(in->password, password_hash)) < 0)
+        return rc;
+    if ((rc = pat_unit_begin(svc)) < 0)
+        goto wipe;
     if ((rc = load_user(svc, actor, id, &u)) < 0)
         goto out;
     if (in->username && strcmp(in->username, u.username) != 0) {
@@ -212,52 +207,47 @@ int pat_users_update(pat_service *svc, const pat_principal *actor, const pat_req
     was_disabled = u.disabled;
     had_permission = u.can_manage_tokens;
     was_role = u.role;
-    if (in->email) {
-        if ((rc = check_email(in->email)) < 0)
-            goto out;
-        strcpy(u.email, in->email);
-    }
-    if (in->has_role) {
-        if ((rc = check_role(in->role)) < 0)
-            goto out;
+    if (in->email && (rc = pat_text_set(u.email, sizeof(u.email), in->email)) < 0)
+        goto out;
+    if (in->has_role)
         u.role = in->role;
-    }
     if (in->has_disabled)
         u.disabled = in->disabled;
     if (in->has_can_manage_tokens)
         u.can_manage_tokens = in->can_manage_tokens;
-    if (in->password && (rc = pat_service_password_hash(in->password, u.password_hash)) < 0)
-        goto out;
-    if (was_role == PAT_ROLE_SUPERUSER && !was_disabled &&
-        (u.role != PAT_ROLE_SUPERUSER || u.disabled) && !another_superuser(svc, u.id)) {
-        rc = pat_error_set(PAT_ECONFLICT, NULL,
-                           "this is the last enabled superuser; make another one first");
-        goto out;
-    }
+    if (in->password)
+        memcpy(u.password_hash, password_hash, sizeof(u.password_hash));
     u.updated_at = svc->clock();
+    /* The store keeps an enabled superuser in the same statement. */
     if ((rc = pat_store_user_update(svc->store, &u)) < 0)
         goto out;
-    /* Tokens follow their owner's state on the very next request. */
-    pat_service_forget_user(svc, u.id);
-    if ((u.disabled && !was_disabled) || in->password)
-        pat_store_session_delete_user(svc->store, u.id, NULL);
-    if (u.disabled != was_disabled)
-        pat_audit_record(svc, actor, info, u.disabled ? "user.disabled" : "user.enabled", "user",
-                         "id=%lld username=%s", (long long)u.id, u.username);
-    if (u.can_manage_tokens != had_permission)
-        pat_audit_record(svc, actor, info,
-                         u.can_manage_tokens ? "user.permission_granted"
-                                             : "user.permission_withdrawn",
-                         "user", "id=%lld username=%s", (long long)u.id, u.username);
-    if (u.role != was_role || in->email || in->password)
-        pat_audit_record(svc, actor, info, "user.updated", "user", "id=%lld username=%s role=%s%s",
-                         (long long)u.id, u.username,
-                         u.role == PAT_ROLE_SUPERUSER ? "superuser" : "member",
-                         in->password ? " password_reset=1" : "");
-    clear_secret(&u);
-    *out = u;
+    if (((u.disabled && !was_disabled) || in->password) &&
+        (rc = pat_store_session_delete_user(svc->store, u.id, NULL)) < 0)
+        goto out;
+    if (u.disabled != was_disabled &&
+        (rc = pat_audit_record(svc, actor, info, u.disabled ? "user.disabled" : "user.enabled",
+                               "user", "id=%lld username=%s", (long long)u.id, u.username)) < 0)
+        goto out;
+    if (u.can_manage_tokens != had_permission &&
+        (rc = pat_audit_record(svc, actor, info,
+                               u.can_manage_tokens ? "user.permission_granted"
+                                                   : "user.permission_withdrawn",
+                               "user", "id=%lld username=%s", (long long)u.id, u.username)) < 0)
+        goto out;
+    if ((u.role != was_role || in->email || in->password) &&
+        (rc = pat_audit_record(svc, actor, info, "user.updated", "user",
+                               "id=%lld username=%s role=%s%s", (long long)u.id, u.username,
+                               pat_role_name(u.role), in->password ? " password_reset=1" : "")) <
+            0)
+        goto out;
 out:
+    if ((rc = pat_unit_end(svc, rc)) == PAT_OK) {
+        clear_secret(&u);
+        *out = u;
+    }
+wipe:
     sodium_memzero(&u, sizeof(u));
+    sodium_memzero(password_hash, sizeof(password_hash));
     return rc;
 }
 
@@ -282,23 +272,24 @@ int pat_users_revoke_all(pat_service *svc, const pat_principal *actor, const pat
     pat_user u;
     int rc;
 
-    if ((rc = load_user(svc, actor, id, &u)) < 0)
+    if ((rc = pat_unit_begin(svc)) < 0)
         return rc;
+    if ((rc = load_user(svc, actor, id, &u)) < 0)
+        goto out;
     clear_secret(&u);
     if ((rc = pat_store_token_list(svc->store, id, &list, &n)) < 0)
-        return rc;
+        goto out;
     ids = pat_calloc(n + 1, sizeof(*ids));
     deleted = pat_calloc(n + 1, sizeof(*deleted));
     for (size_t i = 0; i < n; i++)
         ids[i] = list[i].id;
     if ((rc = pat_store_token_delete_many(svc->store, id, ids, n, deleted, &ndeleted)) < 0)
         goto out;
-    for (size_t i = 0; i < n; i++)
-        pat_service_forget_token(svc, &list[i]);
-    pat_audit_record(svc, actor, info, "token.revoked_all", "user",
-                     "id=%lld username=%s tokens=%zu", (long long)u.id, u.username, ndeleted);
-    *revoked = ndeleted;
+    rc = pat_audit_record(svc, actor, info, "token.revoked_all", "user",
+                          "id=%lld username=%s tokens=%zu", (long long)u.id, u.username, ndeleted);
 out:
+    if ((rc = pat_unit_end(svc, rc)) == PAT_OK)
+        *revoked = ndeleted;
     free(ids);
     free(deleted);
     free(list);
@@ -323,17 +314,4 @@ int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t l
     }
     return pat_store_token_list_exceeding(svc->store, !p.allow_never_expires || latest, latest,
                                           limit, out, n);
-}
-
-int pat_audit_list(pat_service *svc, const pat_principal *actor, pat_audit_filter *f,
-                   pat_audit_rec **out, size_t *n)
-{
-    /* Anyone but a superuser (with the admin scope, through a token) sees
-     * their own events only. */
-    if (pat_service_may_administer(actor) < 0)
-        f->user_id = actor->user_id;
-    if (f->limit == 0 || f->limit > PAT_AUDIT_PAGE_MAX)
-        f->limit = f->limit ? PAT_AUDIT_PAGE_MAX : 100;
-    pat_error_clear();
-    return pat_store_audit_list(svc->store, f, out, n);
 }

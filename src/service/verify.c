@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/cidr.h"
+#include "core/text.h"
 #include "service/service_int.h"
 #include "util/error.h"
 #include "util/mem.h"
@@ -75,7 +76,7 @@ static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
         return rc;
     memset(out, 0, sizeof(*out));
     out->id = u.id;
-    strcpy(out->username, u.username);
+    memcpy(out->username, u.username, sizeof(out->username));
     out->role = u.role;
     out->disabled = u.disabled;
     out->can_manage_tokens = u.can_manage_tokens;
@@ -135,11 +136,11 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     }
     out->kind = PAT_AUTH_TOKEN;
     out->user_id = u.id;
-    strcpy(out->username, u.username);
+    memcpy(out->username, u.username, sizeof(out->username));
     out->role = u.role;
     out->can_manage_tokens = u.can_manage_tokens;
     out->token_id = t.token_id;
-    strcpy(out->scopes, t.scopes);
+    pat_text_copy(out->scopes, sizeof(out->scopes), t.scopes, strlen(t.scopes));
     out->token_expires_at = t.expires_at;
     out->token_issued_at = t.created_at;
     pat_metrics_verify(PAT_VERIFY_OK);

@@ -27,6 +27,38 @@ int pat_store_ping(pat_store *s)
     return s->vt->ping(s);
 }
 
+int pat_store_begin(pat_store *s)
+{
+    return s->vt->begin(s);
+}
+
+int pat_store_commit(pat_store *s)
+{
+    return s->vt->commit(s);
+}
+
+int pat_store_rollback(pat_store *s)
+{
+    return s->vt->rollback(s);
+}
+
+int pat_store_changes_last(pat_store *s, int64_t *seq)
+{
+    return s->vt->changes_last(s, seq);
+}
+
+int pat_store_changes_since(pat_store *s, int64_t after, size_t limit, pat_change **out,
+                            size_t *n)
+{
+    return s->vt->changes_since(s, after, limit, out, n);
+}
+
+int pat_store_changes_prune(pat_store *s, int64_t before)
+{
+    pat_metrics_store_write();
+    return s->vt->changes_prune(s, before);
+}
+
 int pat_store_user_create(pat_store *s, pat_user *u)
 {
     pat_metrics_store_write();
@@ -76,10 +108,10 @@ int pat_store_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, siz
     return s->vt->token_list(s, user_id, out, n);
 }
 
-int pat_store_token_update(pat_store *s, const pat_token_rec *t)
+int pat_store_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
 {
     pat_metrics_store_write();
-    return s->vt->token_update(s, t);
+    return s->vt->token_update(s, t, fields);
 }
 
 int pat_store_token_delete(pat_store *s, int64_t user_id, int64_t id)
@@ -147,7 +179,7 @@ int pat_store_user_list(pat_store *s, pat_user **out, size_t *n)
     return s->vt->user_list(s, out, n);
 }
 
-int pat_store_user_update(pat_store *s, const pat_user *u)
+int pat_store_user_update(pat_store *s, pat_user *u)
 {
     pat_metrics_store_write();
     return s->vt->user_update(s, u);

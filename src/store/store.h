@@ -9,10 +9,23 @@
 #include "core/token.h"
 
 /* The storage interface the service sees. Backends (SQLite now, PostgreSQL
- * next) implement store_int.h's vtable; nothing here assumes one of them:
- * ids are int64 assigned by the store, times are UTC seconds (0 = none),
- * each call is atomic (its own transaction), and a unique violation comes
- * back as PAT_EEXISTS. All calls are safe from several threads. */
+ * next) implement store_int.h's vtable; nothing here assumes one of them.
+ * The contract every backend keeps (tests/store/ checks it on each):
+ *  - ids are int64 assigned by the store and never handed out twice, even
+ *    after the row they named was deleted;
+ *  - times are UTC seconds (0 = none);
+ *  - each call is atomic; a unique violation comes back as PAT_EEXISTS;
+ *  - rows that are edited (users, tokens) carry a version; an edit names the
+ *    version it replaces and, when another writer got there first, answers
+ *    PAT_ECONFLICT and writes nothing;
+ *  - every committed change that can alter a verification (a token's row, a
+ *    person, the policy) also appends to the changes feed, in the same
+ *    transaction, so caches everywhere can forget what it touched;
+ *  - several calls form one unit of work between pat_store_begin and
+ *    pat_store_commit / pat_store_rollback: every call of the thread that
+ *    began it joins it, and it commits or rolls back whole.
+ * All calls are safe from several threads. Text that does not fit its
+ * field when read back is an error (PAT_EIO), never cut silently. */
 typedef struct pat_store pat_store;
 
 #define PAT_USERNAME_MAX 64
@@ -37,6 +50,7 @@ typedef struct pat_user {
     bool can_manage_tokens;
     int64_t created_at;
     int64_t updated_at;
+    int64_t version; /* bumped by every write; an edit names the one it replaces */
 } pat_user;
 
 /* Where and how a token was last used. */
@@ -65,6 +79,7 @@ typedef struct pat_token_rec {
     int64_t disabled_at; /* 0 = enabled */
     pat_last_use last_use;
     int64_t use_count;
+    int64_t version; /* bumped by every edit; an edit names the one it replaces */
 } pat_token_rec;
 
 typedef struct pat_session_rec {
@@ -96,13 +111,30 @@ typedef struct pat_audit_rec {
  * failure. */
 int pat_store_open(pat_store **out, const char *url);
 
-/* Closes and frees the store; NULL is a no-op. */
+/* Closes and frees the store; NULL is a no-op. No unit of work may be open. */
 void pat_store_close(pat_store *s);
 
 /* PAT_OK if the store answers a trivial query. */
 int pat_store_ping(pat_store *s);
 
-/* Users. create fills u->id; PAT_EEXISTS on a taken username. */
+/* ---- units of work ----
+ * begin opens a unit of work for the calling thread: every pat_store_* call
+ * the thread makes until commit or rollback joins it, and sees its own
+ * writes. Other threads' writes wait for it (keep it short: no password
+ * hashing or network inside). Units of work do not nest (PAT_EINVAL).
+ * A call that fails inside a unit of work has written nothing of its own;
+ * the caller decides whether the whole unit rolls back. Every call below
+ * may run inside a unit of work except pat_store_close and
+ * pat_store_token_get_by_hash, which reads committed rows only (the
+ * verification path, never part of a change). */
+int pat_store_begin(pat_store *s);
+int pat_store_commit(pat_store *s);
+/* Always leaves the unit of work; PAT_OK if none was open. */
+int pat_store_rollback(pat_store *s);
+
+/* ---- users ---- */
+
+/* Fills u->id and u->version; PAT_EEXISTS on a taken username. */
 int pat_store_user_create(pat_store *s, pat_user *u);
 int pat_store_user_get(pat_store *s, int64_t id, pat_user *out);
 int pat_store_user_get_by_name(pat_store *s, const char *username, pat_user *out);
@@ -111,12 +143,30 @@ int pat_store_user_count(pat_store *s, int64_t *out);
 /* All users by id, in *out (caller frees) and *n. */
 int pat_store_user_list(pat_store *s, pat_user **out, size_t *n);
 
-/* Writes every mutable field of u by u->id (email, password hash, role,
- * disabled, can_manage_tokens, updated_at). PAT_ENOTFOUND if absent. */
-int pat_store_user_update(pat_store *s, const pat_user *u);
+/* Writes every mutable field of u (email, password hash, role, disabled,
+ * can_manage_tokens, updated_at) if the stored row still has version
+ * u->version, then sets u->version to the new one. One statement keeps the
+ * rule that an enabled superuser remains: a write that would leave none is
+ * PAT_ECONFLICT (field "superuser") and changes nothing. PAT_ECONFLICT on a
+ * version mismatch, PAT_ENOTFOUND if absent. Appends a 'user' change. */
+int pat_store_user_update(pat_store *s, pat_user *u);
 
-/* Tokens. insert fills t->id; PAT_EEXISTS on a name the owner already uses
- * or a hash collision. update writes every mutable field of t by t->id. */
+/* ---- tokens ---- */
+
+/* Which fields a token edit writes (updated_at always). */
+enum {
+    PAT_TOKEN_F_NAME = 1 << 0,
+    PAT_TOKEN_F_DESCRIPTION = 1 << 1,
+    PAT_TOKEN_F_SCOPES = 1 << 2,
+    PAT_TOKEN_F_CIDRS = 1 << 3,
+    PAT_TOKEN_F_EXPIRES = 1 << 4,
+    PAT_TOKEN_F_DISABLED = 1 << 5,
+    PAT_TOKEN_F_SECRET = 1 << 6, /* hash, prefix, previous hash and its deadline */
+};
+
+/* Fills t->id (never one used before) and t->version; PAT_EEXISTS on a
+ * name the owner already uses or a hash collision. Appends a 'token'
+ * change naming the new hash. */
 int pat_store_token_insert(pat_store *s, pat_token_rec *t);
 int pat_store_token_get(pat_store *s, int64_t id, pat_token_rec *out);
 
@@ -125,15 +175,23 @@ int pat_store_token_get(pat_store *s, int64_t id, pat_token_rec *out);
 int pat_store_token_insert_many(pat_store *s, pat_token_rec *t, size_t n);
 
 /* The token whose current hash is hash, or whose previous hash is hash and
- * still valid at now (*is_previous set to 1). PAT_ENOTFOUND otherwise. */
+ * still valid at now (*is_previous set to 1). PAT_ENOTFOUND otherwise.
+ * Reads committed rows only, from any thread, without waiting for writers. */
 int pat_store_token_get_by_hash(pat_store *s, const uint8_t hash[PAT_HASH_LEN], int64_t now,
                                 pat_token_rec *out, int *is_previous);
 
 /* All tokens of user_id, newest first, in *out (caller frees) and *n. */
 int pat_store_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n);
-int pat_store_token_update(pat_store *s, const pat_token_rec *t);
 
-/* Deletes token id if user_id owns it; PAT_ENOTFOUND otherwise. */
+/* Writes the fields of t named by fields (PAT_TOKEN_F_*) and updated_at,
+ * by t->id, if the stored row still has version t->version; then sets
+ * t->version to the new one. PAT_ECONFLICT if another write got there
+ * first, PAT_ENOTFOUND if absent, PAT_EEXISTS on a name taken. Appends a
+ * 'token' change naming every hash the row held before and holds after. */
+int pat_store_token_update(pat_store *s, pat_token_rec *t, unsigned fields);
+
+/* Deletes token id if user_id owns it; PAT_ENOTFOUND otherwise. Appends a
+ * 'token' change naming its hashes. */
 int pat_store_token_delete(pat_store *s, int64_t user_id, int64_t id);
 
 /* Deletes those of ids[0..n) that user_id owns, in one transaction; writes
@@ -149,8 +207,9 @@ typedef struct pat_token_touch {
 } pat_token_touch;
 
 /* Records last use of n tokens in one transaction: last-used fields set
- * (unless the stored use is newer), use_count increased. Unknown ids are
- * skipped. */
+ * (unless the stored use is newer), use_count increased. Unknown ids (a
+ * token deleted meanwhile) are skipped: ids are never reused, so a use can
+ * never land on another token. Not an edit: versions do not move. */
 int pat_store_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
 
 /* Tokens of any owner that expire never (if never_too) or after latest
@@ -159,7 +218,7 @@ int pat_store_token_touch_many(pat_store *s, const pat_token_touch *touches, siz
 int pat_store_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t limit,
                                    pat_token_rec **out, size_t *n);
 
-/* Sessions, keyed by the hash of their id. */
+/* ---- sessions, keyed by the hash of their id ---- */
 int pat_store_session_insert(pat_store *s, const pat_session_rec *r);
 int pat_store_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);
 int pat_store_session_delete(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);
@@ -173,10 +232,42 @@ int pat_store_session_prune(pat_store *s, int64_t now);
 int pat_store_session_delete_user(pat_store *s, int64_t user_id,
                                   const uint8_t keep[PAT_HASH_LEN]);
 
-/* Settings: small text values by key. get: PAT_ENOTFOUND if unset; value
- * NUL-terminated into out (outsz bytes). */
+/* ---- settings: small text values by key ----
+ * get: PAT_ENOTFOUND if unset; value NUL-terminated into out (outsz bytes;
+ * PAT_EIO if it does not fit). set appends a 'policy' change. */
 int pat_store_setting_get(pat_store *s, const char *key, char *out, size_t outsz);
 int pat_store_setting_set(pat_store *s, const char *key, const char *value);
+
+/* ---- the changes feed ---- */
+
+typedef enum pat_change_kind {
+    PAT_CHANGE_TOKEN = 1, /* entity_id: token id; hash: a value's hash a cache may hold */
+    PAT_CHANGE_USER,      /* entity_id: user id */
+    PAT_CHANGE_POLICY,
+} pat_change_kind;
+
+typedef struct pat_change {
+    int64_t seq; /* monotonic: a later commit never has a smaller one */
+    int64_t at;
+    pat_change_kind kind;
+    int64_t entity_id;
+    bool has_hash;
+    uint8_t hash[PAT_HASH_LEN];
+} pat_change;
+
+/* The newest sequence number (0 when the feed is empty). */
+int pat_store_changes_last(pat_store *s, int64_t *seq);
+
+/* Changes with seq > after, oldest first, at most limit, in *out (caller
+ * frees) and *n. */
+int pat_store_changes_since(pat_store *s, int64_t after, size_t limit, pat_change **out,
+                            size_t *n);
+
+/* Deletes changes older than before, keeping the newest one (so the next
+ * sequence number stays above every number handed out). */
+int pat_store_changes_prune(pat_store *s, int64_t before);
+
+/* ---- audit ---- */
 
 /* Appends an audit event; fills r->id. */
 int pat_store_audit_append(pat_store *s, pat_audit_rec *r);

@@ -3,24 +3,28 @@
 #include "store/store.h"
 
 /* What a backend implements; every function has the contract of the
- * pat_store_* function of the same name in store.h. Version 1. */
+ * pat_store_* function of the same name in store.h. Version 2: units of
+ * work, versioned edits, the changes feed. */
 typedef struct pat_store_vtable {
     int version;
     void (*close)(pat_store *s);
     int (*ping)(pat_store *s);
+    int (*begin)(pat_store *s);
+    int (*commit)(pat_store *s);
+    int (*rollback)(pat_store *s);
     int (*user_create)(pat_store *s, pat_user *u);
     int (*user_get)(pat_store *s, int64_t id, pat_user *out);
     int (*user_get_by_name)(pat_store *s, const char *username, pat_user *out);
     int (*user_count)(pat_store *s, int64_t *out);
     int (*user_list)(pat_store *s, pat_user **out, size_t *n);
-    int (*user_update)(pat_store *s, const pat_user *u);
+    int (*user_update)(pat_store *s, pat_user *u);
     int (*token_insert)(pat_store *s, pat_token_rec *t);
     int (*token_get)(pat_store *s, int64_t id, pat_token_rec *out);
     int (*token_insert_many)(pat_store *s, pat_token_rec *t, size_t n);
     int (*token_get_by_hash)(pat_store *s, const uint8_t hash[PAT_HASH_LEN], int64_t now,
                              pat_token_rec *out, int *is_previous);
     int (*token_list)(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n);
-    int (*token_update)(pat_store *s, const pat_token_rec *t);
+    int (*token_update)(pat_store *s, pat_token_rec *t, unsigned fields);
     int (*token_delete)(pat_store *s, int64_t user_id, int64_t id);
     int (*token_delete_many)(pat_store *s, int64_t user_id, const int64_t *ids, size_t n,
                              int64_t *deleted, size_t *ndeleted);
@@ -36,6 +40,9 @@ typedef struct pat_store_vtable {
     int (*session_delete_user)(pat_store *s, int64_t user_id, const uint8_t keep[PAT_HASH_LEN]);
     int (*setting_get)(pat_store *s, const char *key, char *out, size_t outsz);
     int (*setting_set)(pat_store *s, const char *key, const char *value);
+    int (*changes_last)(pat_store *s, int64_t *seq);
+    int (*changes_since)(pat_store *s, int64_t after, size_t limit, pat_change **out, size_t *n);
+    int (*changes_prune)(pat_store *s, int64_t before);
     int (*audit_append)(pat_store *s, pat_audit_rec *r);
     int (*audit_list)(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
     int (*audit_prune)(pat_store *s, int64_t before);

@@ -1,0 +1,117 @@
+/* The service's life: creating it from the store and configuration, and
+ * the small accessors the HTTP layer and CLI use. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/text.h"
+#include "service/service_int.h"
+#include "util/error.h"
+#include "util/mem.h"
+#include "util/metrics.h"
+#include "util/time.h"
+
+int pat_service_new(pat_service **out, const pat_service_options *opts)
+{
+    const pat_config *cfg = opts->config;
+    pat_service *svc;
+    int rc;
+
+    if ((rc = pat_token_prefix_valid(cfg->token_prefix)) < 0)
+        return rc;
+    svc = pat_calloc(1, sizeof(*svc));
+    svc->store = opts->store;
+    svc->config = cfg;
+    svc->catalog = &cfg->catalog;
+    memcpy(svc->key, opts->key, PAT_KEY_LEN);
+    pat_token_lookup_subkey(svc->lookup_subkey, svc->key);
+    if ((rc = pat_text_set(svc->token_prefix, sizeof(svc->token_prefix), cfg->token_prefix)) < 0) {
+        free(svc);
+        return rc;
+    }
+    svc->clock = opts->clock ? opts->clock : pat_time_now;
+    svc->cache = pat_cache_new((size_t)cfg->cache_max_entries);
+    svc->lastuse = pat_lastuse_new((size_t)cfg->last_use_buffer);
+    svc->auth_failures = pat_ratelimit_new(cfg->auth_fail_limit, cfg->auth_fail_window_seconds);
+    svc->signin_by_address = pat_ratelimit_new(PAT_SIGNIN_ADDRESS_LIMIT, 300);
+    svc->signin_by_account = pat_ratelimit_new(PAT_SIGNIN_ACCOUNT_LIMIT, 60);
+    pthread_mutex_init(&svc->flush_lock, NULL);
+    pthread_cond_init(&svc->flush_wake, NULL);
+    pthread_mutex_init(&svc->changes_lock, NULL);
+    /* The cache starts empty: only changes from now on concern it. */
+    if ((rc = pat_store_changes_last(svc->store, &svc->changes_seen)) < 0)
+        goto fail;
+    pat_service_policy_refresh(svc);
+    if (opts->background && (rc = pat_flusher_start(svc)) < 0)
+        goto fail;
+    *out = svc;
+    return PAT_OK;
+fail:
+    pat_service_free(svc);
+    return rc;
+}
+
+void pat_service_free(pat_service *svc)
+{
+    if (!svc)
+        return;
+    pat_flusher_stop(svc);
+    pthread_cond_destroy(&svc->flush_wake);
+    pthread_mutex_destroy(&svc->flush_lock);
+    pthread_mutex_destroy(&svc->changes_lock);
+    pat_ratelimit_free(svc->auth_failures);
+    pat_ratelimit_free(svc->signin_by_address);
+    pat_ratelimit_free(svc->signin_by_account);
+    pat_lastuse_free(svc->lastuse);
+    pat_cache_free(svc->cache);
+    sodium_memzero(svc->key, sizeof(svc->key));
+    sodium_memzero(svc->lookup_subkey, sizeof(svc->lookup_subkey));
+    free(svc);
+}
+
+const char *pat_service_route_scope(const pat_service *svc, const char *method, const char *path)
+{
+    return pat_route_rules_scope(svc->config->routes, svc->config->nroutes, method, path);
+}
+
+void pat_service_client_ip(const pat_service *svc, char *out, size_t outsz, const char *peer,
+                           const char *x_real_ip, const char *x_forwarded_for)
+{
+    pat_client_ip(out, outsz, peer, &svc->config->trusted_proxies, x_real_ip, x_forwarded_for);
+}
+
+int pat_service_metrics(pat_service *svc, pat_buf *out)
+{
+    return pat_metrics_format(out, pat_cache_size(svc->cache), pat_lastuse_dropped(svc->lastuse),
+                              svc->clock());
+}
+
+int64_t pat_service_now(const pat_service *svc)
+{
+    return svc->clock();
+}
+
+const pat_catalog *pat_service_catalog(const pat_service *svc)
+{
+    return svc->catalog;
+}
+
+void pat_service_hash_secret(const pat_service *svc, const char *secret, uint8_t out[PAT_HASH_LEN])
+{
+    pat_token_hash(out, svc->key, secret, strlen(secret));
+}
+
+void pat_principal_set_user(pat_principal *p, const pat_user *u)
+{
+    p->user_id = u->id;
+    /* Both fields are PAT_USERNAME_MAX + 1 bytes. */
+    memcpy(p->username, u->username, sizeof(p->username));
+    p->role = u->role;
+    p->can_manage_tokens = u->can_manage_tokens;
+}
+
+int pat_service_ping(pat_service *svc)
+{
+    return pat_store_ping(svc->store);
+}

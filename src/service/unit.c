@@ -1,0 +1,71 @@
+/* Units of work and the changes feed: a use case commits its change, its
+ * audit event (and later its outbox rows) together; then this instance's
+ * cache forgets what the committed changes touched, read back from the
+ * feed rather than from calls scattered through the use cases. */
+#include <stdlib.h>
+
+#include "service/service_int.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define FEED_BATCH 1024
+
+int pat_unit_begin(pat_service *svc)
+{
+    return pat_store_begin(svc->store);
+}
+
+int pat_unit_end(pat_service *svc, int rc)
+{
+    if (rc == PAT_OK) {
+        rc = pat_store_commit(svc->store);
+    } else {
+        /* Rolling back keeps the use case's own error for its caller. */
+        pat_error saved = *pat_error_last();
+        pat_store_rollback(svc->store);
+        *(pat_error *)pat_error_last() = saved;
+    }
+    pat_service_follow_changes(svc);
+    return rc;
+}
+
+static void apply(pat_service *svc, const pat_change *c)
+{
+    int64_t pending;
+
+    switch (c->kind) {
+    case PAT_CHANGE_TOKEN:
+        if (c->has_hash && (pending = pat_cache_token_forget(svc->cache, c->hash)) > 0)
+            pat_service_count_uses(svc, c->entity_id, pending);
+        break;
+    case PAT_CHANGE_USER:
+        pat_cache_user_forget(svc->cache, c->entity_id);
+        break;
+    case PAT_CHANGE_POLICY:
+        pat_service_policy_refresh(svc);
+        break;
+    }
+}
+
+void pat_service_follow_changes(pat_service *svc)
+{
+    pat_error saved = *pat_error_last();
+    pat_change *list = NULL;
+    size_t n = 0;
+
+    pthread_mutex_lock(&svc->changes_lock);
+    do {
+        if (pat_store_changes_since(svc->store, svc->changes_seen, FEED_BATCH, &list, &n) < 0) {
+            pat_log_error("changes: cannot read the feed: %s", pat_error_last()->message);
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            apply(svc, &list[i]);
+        if (n)
+            svc->changes_seen = list[n - 1].seq;
+        free(list);
+        list = NULL;
+    } while (n == FEED_BATCH);
+    pthread_mutex_unlock(&svc->changes_lock);
+    *(pat_error *)pat_error_last() = saved;
+}
