@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test unit valgrind blackbox browser bench fuzz clean install deps
+.PHONY: all build run test checksrc unit valgrind blackbox browser bench fuzz clean install deps
 
 all: build
 
@@ -24,11 +24,16 @@ $(TEST_BUILD)/build.ninja:
 	meson setup $(TEST_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
 	  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dtests=enabled >/dev/null
 
-test:
+test: checksrc
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory $(TEST_BUILD)/build.ninja
 	@ninja -C $(TEST_BUILD) >/dev/null
 	@$(MAKE) --no-print-directory unit valgrind blackbox browser
+
+# Banned functions (strcpy, sprintf, atoi, ...) fail the build's tests.
+checksrc:
+	@tools/checksrc.sh --self-test
+	@tools/checksrc.sh src
 
 unit:
 	meson test -C $(TEST_BUILD) --print-errorlogs

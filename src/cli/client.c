@@ -64,7 +64,7 @@ void pat_cli_load(pat_cli *c, const char *server_flag)
     if (server_flag)
         set(c->server, sizeof(c->server), server_flag);
     if (!c->server[0])
-        strcpy(c->server, "http://127.0.0.1:8080");
+        set(c->server, sizeof(c->server), "http://127.0.0.1:8080");
 }
 
 /* mkdir -p of the directory part of path, mode 0700. */

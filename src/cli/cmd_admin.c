@@ -249,7 +249,7 @@ static int cmd_policy(pat_cli *c, int argc, char **argv)
         else if (strcmp(v, "none") == 0 || strcmp(v, "null") == 0)
             json_object_set_new(body, key, json_null());
         else if (*v && strspn(v, "0123456789") == strlen(v))
-            json_object_set_new(body, key, json_integer(atoll(v)));
+            json_object_set_new(body, key, json_integer(strtoll(v, NULL, 10))); /* the server checks the range */
         else
             json_object_set_new(body, key, json_string(v));
     }

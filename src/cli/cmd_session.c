@@ -195,7 +195,7 @@ int pat_cli_cmd_login(pat_cli *c, int argc, char **argv)
     if (rc != PAT_EXIT_OK)
         return rc;
     if (gethostname(host, sizeof(host)) != 0)
-        strcpy(host, "unknown");
+        snprintf(host, sizeof(host), "unknown");
     host[sizeof(host) - 1] = '\0';
     snprintf(name, sizeof(name), "cli@%s", host);
     rc = issue_token(c, name, c->token, sizeof(c->token));

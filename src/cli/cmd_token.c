@@ -54,16 +54,15 @@ static int parse_expires(const char *v, json_t *body, int is_edit)
             json_object_set_new(body, "never_expires", json_true());
         return PAT_EXIT_OK;
     }
-    if (!is_edit && (strcmp(v, "7d") == 0 || strcmp(v, "30d") == 0 || strcmp(v, "60d") == 0 ||
-                     strcmp(v, "90d") == 0)) {
-        json_object_set_new(body, "expires_in_days", json_integer(atoi(v)));
-        return PAT_EXIT_OK;
-    }
-    if (is_edit && v[0] >= '0' && v[0] <= '9' && v[strlen(v) - 1] == 'd' && strlen(v) <= 4) {
-        char at[PAT_TIME_STR];
-        pat_time_format(pat_time_now() + (int64_t)atoi(v) * 86400, at);
-        json_object_set_new(body, "expires_at", json_string(at));
-        return PAT_EXIT_OK;
+    {
+        /* "Nd": the server decides which durations are allowed (the
+         * presets) and counts from its own clock, on create and edit alike. */
+        char *end;
+        long long days = v[0] >= '0' && v[0] <= '9' ? strtoll(v, &end, 10) : -1;
+        if (days >= 0 && strcmp(end, "d") == 0) {
+            json_object_set_new(body, "expires_in_days", json_integer(days));
+            return PAT_EXIT_OK;
+        }
     }
     {
         int64_t t;

@@ -11,9 +11,9 @@
 void pat_config_defaults(pat_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    strcpy(cfg->listen, "127.0.0.1:8080");
-    strcpy(cfg->data_dir, "./var");
-    strcpy(cfg->token_prefix, "pat_");
+    snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:8080");
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./var");
+    snprintf(cfg->token_prefix, sizeof(cfg->token_prefix), "pat_");
     /* nginx on the same box is the usual front: believe its headers. */
     pat_cidr_set_parse(&cfg->trusted_proxies, "127.0.0.1/32 ::1/128");
     cfg->last_use_flush_seconds = 10;
@@ -30,7 +30,7 @@ static int set_string(char *dst, size_t dstsz, const char *key, const char *valu
 {
     if (strlen(value) >= dstsz)
         return pat_error_set(PAT_EINVAL, key, "%s is too long", key);
-    strcpy(dst, value);
+    memcpy(dst, value, strlen(value) + 1);
     return PAT_OK;
 }
 
@@ -139,7 +139,7 @@ static int parse_roles(const char *value, unsigned *roles)
 
     if (strlen(value) >= sizeof(copy))
         return pat_error_set(PAT_EINVAL, "roles", "roles is too long");
-    strcpy(copy, value);
+    snprintf(copy, sizeof(copy), "%s", value);
     *roles = 0;
     for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
         int role;
@@ -210,7 +210,7 @@ static int open_section(section *sec, char *head, int lineno)
     if (!*name || strlen(name) > PAT_SCOPE_NAME_MAX)
         return pat_error_set(PAT_EINVAL, NULL, "line %d: section name must be 1 to %d characters",
                              lineno, PAT_SCOPE_NAME_MAX);
-    strcpy(sec->name, name);
+    snprintf(sec->name, sizeof(sec->name), "%s", name);
     return PAT_OK;
 }
 
@@ -236,7 +236,7 @@ static int section_key(section *sec, const char *key, const char *value, int lin
     }
     if (strlen(value) >= dstsz)
         return pat_error_set(PAT_EINVAL, NULL, "line %d: %s is too long", lineno, key);
-    strcpy(dst, value);
+    memcpy(dst, value, strlen(value) + 1);
     return PAT_OK;
 }
 

@@ -23,9 +23,10 @@ int pat_route_rule_parse(const char *line, pat_route_rule *out)
         return pat_error_set(PAT_EINVAL, "route", "a route pattern starts with / and is short");
     if (pat_scope_name_valid(scope) < 0)
         return pat_error_set(PAT_EINVAL, "route", "a route rule names a malformed scope");
-    strcpy(out->method, method);
-    strcpy(out->pattern, pattern);
-    strcpy(out->scope, scope);
+    if (pat_text_set(out->method, sizeof(out->method), method) < 0 ||
+        pat_text_set(out->pattern, sizeof(out->pattern), pattern) < 0 ||
+        pat_text_set(out->scope, sizeof(out->scope), scope) < 0)
+        return pat_error_set(PAT_EINVAL, "route", "a route rule's part is too long");
     return PAT_OK;
 }
 

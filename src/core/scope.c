@@ -1,5 +1,6 @@
 #include "core/scope.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/text.h"
@@ -71,8 +72,8 @@ int pat_catalog_add_scope(pat_catalog *c, const char *name, const char *descript
         return pat_error_set(PAT_EINVAL, "scopes", "more than %d scopes",
                              PAT_CATALOG_SCOPES_MAX);
     d = &c->scopes[c->nscopes++];
-    strcpy(d->name, name);
-    strcpy(d->description, description);
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    snprintf(d->description, sizeof(d->description), "%s", description);
     d->roles = roles;
     return PAT_OK;
 }
@@ -114,15 +115,15 @@ int pat_catalog_add_set(pat_catalog *c, const char *name, const char *descriptio
                              PAT_CATALOG_SETS_MAX);
     if (strlen(scopes) >= sizeof(copy))
         return pat_error_set(PAT_EINVAL, "scopes", "scope set %s is too long", name);
-    strcpy(copy, scopes);
+    snprintf(copy, sizeof(copy), "%s", scopes);
     n = split(copy, names, PAT_SCOPES_PER_TOKEN_MAX);
     s = &c->sets[c->nsets];
     if ((rc = pat_scopes_canonical(c, names, n, s->scopes)) < 0)
         return rc;
     if (s->scopes[0] == '\0')
         return pat_error_set(PAT_EINVAL, "scopes", "scope set %s is empty", name);
-    strcpy(s->name, name);
-    strcpy(s->description, description);
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    snprintf(s->description, sizeof(s->description), "%s", description);
     c->nsets++;
     return PAT_OK;
 }

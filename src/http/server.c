@@ -203,7 +203,7 @@ static int resolve(const char *listen, struct sockaddr_storage *out, socklen_t *
         return pat_error_set(PAT_EINVAL, "listen", "listen address is too long");
     memcpy(host, listen, hlen);
     host[hlen] = '\0';
-    strcpy(port, colon + 1);
+    snprintf(port, sizeof(port), "%s", colon + 1);
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;

@@ -139,6 +139,62 @@ static void test_cache__bounded(void **state)
     pat_cache_free(c);
 }
 
+/* Uses counted in entries that eviction or a refill pushed out reach the
+ * next drain: an entry's count outlives the entry. */
+static void test_cache__evicted_entries_keep_their_uses(void **state)
+{
+    pat_cache *c = pat_cache_new(64);
+    pat_cached_token t;
+    uint8_t h[PAT_HASH_LEN], k[PAT_LOOKUP_KEY_LEN];
+    int64_t uses = 0, drained = 0;
+
+    (void)state;
+    memset(&t, 0, sizeof(t));
+    for (unsigned i = 0; i < 2000; i++) {
+        hash_of(h, i);
+        lookup_of(k, i);
+        t.token_id = i + 1;
+        pat_cache_token_put(c, k, h, &t, "tokens", "", 1, pat_cache_epoch(c));
+        /* Counted, not recorded: the granularity has not passed. */
+        assert_false(pat_cache_token_use(c, k, 1, 1000, &uses));
+    }
+    assert_true(pat_cache_size(c) < 2000);
+    pat_cache_drain_uses(c, 0, 0, 0, 0, add_uses, &drained);
+    assert_int_equal(drained, 2000);
+    pat_cache_free(c);
+}
+
+/* Interned strings go once no entry has used them for two prunes. */
+static void test_cache__interned_strings_are_pruned(void **state)
+{
+    pat_cache *c = pat_cache_new(0);
+    pat_cached_token t;
+    uint8_t h[PAT_HASH_LEN], k[PAT_LOOKUP_KEY_LEN];
+    char scopes[32];
+
+    (void)state;
+    memset(&t, 0, sizeof(t));
+    for (unsigned i = 0; i < 100; i++) {
+        hash_of(h, i);
+        lookup_of(k, i);
+        snprintf(scopes, sizeof(scopes), "scope-%u", i);
+        pat_cache_token_put(c, k, h, &t, scopes, "", 1, pat_cache_epoch(c));
+    }
+    assert_int_equal(pat_cache_prune_interned(c), 0);
+    for (unsigned i = 0; i < 50; i++) {
+        hash_of(h, i);
+        pat_cache_token_forget(c, h);
+    }
+    /* The first prune only marks them; "" (the cidrs) is still used. */
+    assert_int_equal(pat_cache_prune_interned(c), 0);
+    assert_int_equal(pat_cache_prune_interned(c), 50);
+    hash_of(h, 77);
+    lookup_of(k, 77);
+    assert_true(pat_cache_token_get(c, k, 1, &t));
+    assert_string_equal(t.scopes, "scope-77");
+    pat_cache_free(c);
+}
+
 static void test_cache__users(void **state)
 {
     pat_cache *c = pat_cache_new(0);
@@ -369,6 +425,8 @@ int main(void)
         cmocka_unit_test(test_lastuse__full_table_drops_and_says_so),
         cmocka_unit_test(test_lastuse__reused_slot_has_no_stale_details),
         cmocka_unit_test(test_cache__uses_counted_and_recorded_once_per_granularity),
+        cmocka_unit_test(test_cache__evicted_entries_keep_their_uses),
+        cmocka_unit_test(test_cache__interned_strings_are_pruned),
         cmocka_unit_test(test_ratelimit__engages_releases_and_is_per_key),
         cmocka_unit_test(test_ratelimit__bounded_memory_many_keys),
     };

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "service/service.h"
 #include "store/store.h"
@@ -755,6 +756,84 @@ static void test_store__lookup_by_hash_sees_each_commit(void **state)
     free(got);
 }
 
+/* A deleted token's uses never land on the token created after it: ids
+ * are not reused, so its pending last use has nowhere to go. */
+static void test_verify__deleted_tokens_uses_never_reach_another(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec a, b, got;
+    pat_principal p;
+    pat_verify_request vr;
+    char va[PAT_TOKEN_BUF], vb[PAT_TOKEN_BUF];
+
+    assert_int_equal(create(f, &f->member, "leaked", &a, va), PAT_OK);
+    memset(&vr, 0, sizeof(vr));
+    vr.token = va;
+    vr.len = strlen(va);
+    vr.method = "GET";
+    vr.path = "/steal";
+    vr.user_agent = "attacker/1";
+    assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_OK);
+    assert_int_equal(pat_tokens_delete(f->svc, &f->member, NULL, a.id), PAT_OK);
+    assert_int_equal(create(f, &f->member, "replacement", &b, vb), PAT_OK);
+    assert_true(b.id != a.id);
+    assert_int_equal(pat_service_flush(f->svc), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->store, b.id, &got), PAT_OK);
+    assert_int_equal(got.last_use.at, 0);
+    assert_int_equal(got.use_count, 0);
+    assert_string_equal(got.last_use.user_agent, "");
+}
+
+/* A use case and its audit event commit together: when the event cannot
+ * be written, the change is undone and the caller told. */
+static void test_tokens__failing_audit_write_undoes_the_change(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, before, *list = NULL;
+    char v[PAT_TOKEN_BUF], db[128];
+    sqlite3 *raw = NULL;
+    size_t n = 0;
+
+    assert_int_equal(create(f, &f->member, "before", &before, v), PAT_OK);
+    snprintf(db, sizeof(db), "%s/t.db", f->dir);
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "CREATE TRIGGER audit_fault BEFORE INSERT ON audit "
+                                  "BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    assert_int_equal(create(f, &f->member, "after", &t, v), PAT_EIO);
+    assert_int_equal(pat_tokens_delete(f->svc, &f->member, NULL, before.id), PAT_EIO);
+    assert_int_equal(pat_tokens_list(f->svc, &f->member, NULL, NULL, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].name, "before");
+    free(list);
+}
+
+/* A regenerate that lost the race to another change fails whole: its value
+ * never works and the value it would have replaced still does. */
+static void test_tokens__stale_write_is_a_conflict(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, u, got;
+    pat_principal p;
+    pat_token_input in;
+    char v[PAT_TOKEN_BUF];
+
+    assert_int_equal(create(f, &f->member, "raced", &t, v), PAT_OK);
+    memset(&in, 0, sizeof(in));
+    in.description = "first";
+    assert_int_equal(pat_tokens_update(f->svc, &f->member, NULL, t.id, &in, &u), PAT_OK);
+    assert_int_equal(u.version, t.version + 1);
+    /* t is what a slower writer read before that edit. */
+    t.updated_at = T0 + 1;
+    assert_int_equal(pat_store_token_update(f->store, &t, PAT_TOKEN_F_DISABLED), PAT_ECONFLICT);
+    assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
+    assert_string_equal(got.description, "first");
+    assert_int_equal(verify(f, v, &p), PAT_OK);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -785,6 +864,9 @@ int main(void)
         T(test_verify__failures_rate_limited_per_address),
         T(test_verify__full_last_use_table_loses_no_count),
         T(test_store__expired_sessions_pruned),
+        T(test_verify__deleted_tokens_uses_never_reach_another),
+        T(test_tokens__failing_audit_write_undoes_the_change),
+        T(test_tokens__stale_write_is_a_conflict),
     };
     if (sodium_init() < 0)
         return 1;

@@ -1,0 +1,778 @@
+/* The store conformance suite: every function of store.h against its
+ * contract, run on each backend make test builds. The backend comes from
+ * PATD_TEST_STORE (a store URL whose database is emptied per test by the
+ * harness); without it, a fresh SQLite file per test. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "util/error.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    pat_store *s;
+    int64_t alice, bob; /* user ids */
+} fixture;
+
+static int64_t add_user(pat_store *s, const char *name, int role)
+{
+    pat_user u;
+
+    memset(&u, 0, sizeof(u));
+    snprintf(u.username, sizeof(u.username), "%s", name);
+    snprintf(u.password_hash, sizeof(u.password_hash), "x");
+    u.role = role;
+    u.can_manage_tokens = true;
+    u.created_at = u.updated_at = 1000;
+    assert_int_equal(pat_store_user_create(s, &u), PAT_OK);
+    assert_int_equal(u.version, 1);
+    return u.id;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    char url[160];
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/patd-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
+    snprintf(url, sizeof(url), "sqlite:%s", f->path);
+    assert_int_equal(pat_store_open(&f->s, url), PAT_OK);
+    f->alice = add_user(f->s, "alice", PAT_ROLE_SUPERUSER);
+    f->bob = add_user(f->s, "bob", PAT_ROLE_MEMBER);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+
+    pat_store_close(f->s);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* A token record of user_id named name, whose hash is filled with seed. */
+static pat_token_rec *new_token(int64_t user_id, const char *name, uint8_t seed)
+{
+    pat_token_rec *t = calloc(1, sizeof(*t));
+
+    t->user_id = user_id;
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    snprintf(t->prefix, sizeof(t->prefix), "pat_%c", 'A' + seed % 26);
+    snprintf(t->scopes, sizeof(t->scopes), "tokens");
+    memset(t->hash, seed, sizeof(t->hash));
+    t->created_at = t->updated_at = 2000;
+    t->expires_at = 9000;
+    return t;
+}
+
+static size_t count_changes(pat_store *s, int64_t after, pat_change_kind kind, int64_t id)
+{
+    pat_change *list = NULL;
+    size_t n = 0, found = 0;
+
+    assert_int_equal(pat_store_changes_since(s, after, 1000, &list, &n), PAT_OK);
+    for (size_t i = 0; i < n; i++)
+        if (list[i].kind == kind && list[i].entity_id == id)
+            found++;
+    free(list);
+    return found;
+}
+
+/* Makes every audit append fail, as a full disk or a lost connection would,
+ * from outside the store (a second connection adds a trigger). */
+static void inject_audit_fault(fixture *f)
+{
+    sqlite3 *db = NULL;
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER audit_fault BEFORE INSERT ON audit "
+                                  "BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* ---- users ---- */
+
+static void test_store__users_round_trip_and_unique_names(void **state)
+{
+    fixture *f = *state;
+    pat_user u, *all = NULL;
+    size_t n = 0;
+    int64_t count = 0;
+
+    assert_int_equal(pat_store_user_get(f->s, f->bob, &u), PAT_OK);
+    assert_string_equal(u.username, "bob");
+    assert_int_equal(u.role, PAT_ROLE_MEMBER);
+    assert_true(u.can_manage_tokens);
+    assert_int_equal(pat_store_user_get_by_name(f->s, "alice", &u), PAT_OK);
+    assert_int_equal(u.id, f->alice);
+    assert_int_equal(u.role, PAT_ROLE_SUPERUSER);
+    assert_int_equal(pat_store_user_get_by_name(f->s, "carol", &u), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_user_get(f->s, 999, &u), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_user_count(f->s, &count), PAT_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(pat_store_user_list(f->s, &all, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(all[0].id, f->alice);
+    free(all);
+    memset(&u, 0, sizeof(u));
+    snprintf(u.username, sizeof(u.username), "bob");
+    snprintf(u.password_hash, sizeof(u.password_hash), "x");
+    u.role = PAT_ROLE_MEMBER;
+    assert_int_equal(pat_store_user_create(f->s, &u), PAT_EEXISTS);
+}
+
+static void test_store__user_update_is_versioned_and_fed(void **state)
+{
+    fixture *f = *state;
+    pat_user a, b;
+    int64_t seq = 0;
+
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_user_get(f->s, f->bob, &a), PAT_OK);
+    b = a;
+    a.disabled = true;
+    assert_int_equal(pat_store_user_update(f->s, &a), PAT_OK);
+    assert_int_equal(a.version, 2);
+    assert_int_equal(count_changes(f->s, seq, PAT_CHANGE_USER, f->bob), 1);
+    /* b was read before a's write: it loses, and writes nothing. */
+    b.can_manage_tokens = false;
+    assert_int_equal(pat_store_user_update(f->s, &b), PAT_ECONFLICT);
+    assert_int_equal(pat_store_user_get(f->s, f->bob, &b), PAT_OK);
+    assert_true(b.disabled);
+    assert_true(b.can_manage_tokens);
+    b.id = 999;
+    assert_int_equal(pat_store_user_update(f->s, &b), PAT_ENOTFOUND);
+}
+
+static void test_store__an_enabled_superuser_always_remains(void **state)
+{
+    fixture *f = *state;
+    pat_user a, b;
+
+    assert_int_equal(pat_store_user_get(f->s, f->alice, &a), PAT_OK);
+    a.role = PAT_ROLE_MEMBER;
+    assert_int_equal(pat_store_user_update(f->s, &a), PAT_ECONFLICT);
+    assert_string_equal(pat_error_last()->field, "superuser");
+    a.role = PAT_ROLE_SUPERUSER;
+    a.disabled = true;
+    assert_int_equal(pat_store_user_update(f->s, &a), PAT_ECONFLICT);
+    /* With a second superuser either may go, but not both. */
+    assert_int_equal(pat_store_user_get(f->s, f->bob, &b), PAT_OK);
+    b.role = PAT_ROLE_SUPERUSER;
+    assert_int_equal(pat_store_user_update(f->s, &b), PAT_OK);
+    assert_int_equal(pat_store_user_get(f->s, f->alice, &a), PAT_OK);
+    a.disabled = true;
+    assert_int_equal(pat_store_user_update(f->s, &a), PAT_OK);
+    b.role = PAT_ROLE_MEMBER;
+    assert_int_equal(pat_store_user_update(f->s, &b), PAT_ECONFLICT);
+}
+
+/* ---- tokens ---- */
+
+static void test_store__token_ids_are_never_reused(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *a = new_token(f->bob, "a", 1), *b = new_token(f->bob, "b", 2);
+
+    assert_int_equal(pat_store_token_insert(f->s, a), PAT_OK);
+    assert_int_equal(a->version, 1);
+    assert_int_equal(pat_store_token_delete(f->s, f->bob, a->id), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, b), PAT_OK);
+    assert_true(b->id > a->id);
+    free(a);
+    free(b);
+}
+
+static void test_store__token_round_trip(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "ci", 3), *got = calloc(1, sizeof(*got));
+    pat_token_rec *dup = new_token(f->bob, "ci", 4), *list = NULL;
+    size_t n = 0;
+
+    snprintf(t->description, sizeof(t->description), "déploiement");
+    snprintf(t->allowed_cidrs, sizeof(t->allowed_cidrs), "10.0.0.0/8");
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_OK);
+    assert_string_equal(got->name, "ci");
+    assert_string_equal(got->description, "déploiement");
+    assert_string_equal(got->allowed_cidrs, "10.0.0.0/8");
+    assert_memory_equal(got->hash, t->hash, PAT_HASH_LEN);
+    assert_int_equal(got->expires_at, 9000);
+    assert_int_equal(got->previous_valid_until, 0);
+    assert_int_equal(got->last_use.at, 0);
+    assert_int_equal(pat_store_token_insert(f->s, dup), PAT_EEXISTS);
+    assert_int_equal(pat_store_token_get(f->s, 999, got), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_token_list(f->s, f->bob, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    free(list);
+    assert_int_equal(pat_store_token_list(f->s, f->alice, &list, &n), PAT_OK);
+    assert_int_equal(n, 0);
+    free(list);
+    free(t);
+    free(dup);
+    free(got);
+}
+
+static void test_store__token_update_writes_only_named_fields(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "ci", 5), *got = calloc(1, sizeof(*got));
+
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    snprintf(t->name, sizeof(t->name), "renamed");
+    snprintf(t->scopes, sizeof(t->scopes), "should-not-be-written");
+    memset(t->hash, 0x77, PAT_HASH_LEN);
+    t->updated_at = 3000;
+    assert_int_equal(pat_store_token_update(f->s, t, PAT_TOKEN_F_NAME), PAT_OK);
+    assert_int_equal(t->version, 2);
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_OK);
+    assert_string_equal(got->name, "renamed");
+    assert_string_equal(got->scopes, "tokens");
+    assert_int_equal(got->hash[0], 5);
+    assert_int_equal(got->updated_at, 3000);
+    assert_int_equal(got->version, 2);
+    free(t);
+    free(got);
+}
+
+static void test_store__token_update_loses_to_an_earlier_write(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "ci", 6), *stale = calloc(1, sizeof(*stale)),
+                  *got = calloc(1, sizeof(*got));
+
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    *stale = *t;
+    /* A regenerate commits first... */
+    memcpy(t->previous_hash, t->hash, PAT_HASH_LEN);
+    t->previous_valid_until = 5000;
+    memset(t->hash, 0x66, PAT_HASH_LEN);
+    assert_int_equal(pat_store_token_update(f->s, t, PAT_TOKEN_F_SECRET), PAT_OK);
+    /* ...so an edit read before it must not bring the old value back. */
+    snprintf(stale->name, sizeof(stale->name), "edited");
+    assert_int_equal(pat_store_token_update(f->s, stale, PAT_TOKEN_F_NAME | PAT_TOKEN_F_SECRET),
+                     PAT_ECONFLICT);
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_OK);
+    assert_int_equal(got->hash[0], 0x66);
+    assert_int_equal(got->previous_hash[0], 6);
+    assert_int_equal(got->previous_valid_until, 5000);
+    assert_string_equal(got->name, "ci");
+    stale->id = 999;
+    assert_int_equal(pat_store_token_update(f->s, stale, PAT_TOKEN_F_NAME), PAT_ENOTFOUND);
+    free(t);
+    free(stale);
+    free(got);
+}
+
+static void test_store__lookup_by_current_and_previous_hash(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "ci", 7), *got = calloc(1, sizeof(*got));
+    uint8_t old[PAT_HASH_LEN];
+    int prev = -1;
+
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    memcpy(old, t->hash, PAT_HASH_LEN);
+    assert_int_equal(pat_store_token_get_by_hash(f->s, old, 2000, got, &prev), PAT_OK);
+    assert_int_equal(prev, 0);
+    memcpy(t->previous_hash, t->hash, PAT_HASH_LEN);
+    t->previous_valid_until = 2100;
+    memset(t->hash, 0x71, PAT_HASH_LEN);
+    assert_int_equal(pat_store_token_update(f->s, t, PAT_TOKEN_F_SECRET), PAT_OK);
+    assert_int_equal(pat_store_token_get_by_hash(f->s, old, 2099, got, &prev), PAT_OK);
+    assert_int_equal(prev, 1);
+    assert_int_equal(got->id, t->id);
+    assert_int_equal(pat_store_token_get_by_hash(f->s, old, 2100, got, &prev), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_token_get_by_hash(f->s, t->hash, 2100, got, &prev), PAT_OK);
+    assert_int_equal(prev, 0);
+    free(t);
+    free(got);
+}
+
+static void test_store__token_changes_name_every_hash_touched(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "ci", 8);
+    pat_change *list = NULL;
+    size_t n = 0;
+    int64_t seq = 0;
+    int saw_old = 0, saw_new = 0;
+
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    assert_int_equal(count_changes(f->s, seq, PAT_CHANGE_TOKEN, t->id), 1);
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    memset(t->hash, 0x88, PAT_HASH_LEN);
+    assert_int_equal(pat_store_token_update(f->s, t, PAT_TOKEN_F_SECRET), PAT_OK);
+    assert_int_equal(pat_store_changes_since(f->s, seq, 100, &list, &n), PAT_OK);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(list[i].seq > seq);
+        assert_true(i == 0 || list[i].seq > list[i - 1].seq);
+        if (list[i].has_hash && list[i].hash[0] == 8)
+            saw_old = 1;
+        if (list[i].has_hash && list[i].hash[0] == 0x88)
+            saw_new = 1;
+    }
+    free(list);
+    assert_true(saw_old && saw_new);
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_token_delete(f->s, f->bob, t->id), PAT_OK);
+    assert_int_equal(count_changes(f->s, seq, PAT_CHANGE_TOKEN, t->id), 1);
+    free(t);
+}
+
+static void test_store__delete_is_by_owner_and_bulk_is_atomic(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *a = new_token(f->bob, "a", 9), *b = new_token(f->bob, "b", 10),
+                  *c = new_token(f->alice, "c", 11), *got = calloc(1, sizeof(*got));
+    int64_t ids[4], deleted[4];
+    size_t nd = 0;
+
+    assert_int_equal(pat_store_token_insert(f->s, a), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, b), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, c), PAT_OK);
+    assert_int_equal(pat_store_token_delete(f->s, f->bob, c->id), PAT_ENOTFOUND);
+    ids[0] = a->id;
+    ids[1] = c->id; /* not bob's: skipped */
+    ids[2] = 12345;
+    ids[3] = b->id;
+    assert_int_equal(pat_store_token_delete_many(f->s, f->bob, ids, 4, deleted, &nd), PAT_OK);
+    assert_int_equal(nd, 2);
+    assert_int_equal(deleted[0], a->id);
+    assert_int_equal(deleted[1], b->id);
+    assert_int_equal(pat_store_token_get(f->s, c->id, got), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, a->id, got), PAT_ENOTFOUND);
+    free(a);
+    free(b);
+    free(c);
+    free(got);
+}
+
+static void test_store__touch_counts_and_skips_deleted_tokens(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *a = new_token(f->bob, "a", 12), *b = new_token(f->bob, "b", 13),
+                  *got = calloc(1, sizeof(*got));
+    pat_token_touch touches[2];
+
+    assert_int_equal(pat_store_token_insert(f->s, a), PAT_OK);
+    assert_int_equal(pat_store_token_delete(f->s, f->bob, a->id), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, b), PAT_OK);
+    memset(touches, 0, sizeof(touches));
+    touches[0].token_id = a->id; /* deleted: its use lands nowhere */
+    touches[0].uses = 5;
+    touches[0].last.at = 4000;
+    snprintf(touches[0].last.user_agent, sizeof(touches[0].last.user_agent), "attacker");
+    touches[1].token_id = b->id;
+    touches[1].uses = 2;
+    touches[1].last.at = 4001;
+    snprintf(touches[1].last.ip, sizeof(touches[1].last.ip), "10.1.2.3");
+    snprintf(touches[1].last.method, sizeof(touches[1].last.method), "GET");
+    assert_int_equal(pat_store_token_touch_many(f->s, touches, 2), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, b->id, got), PAT_OK);
+    assert_int_equal(got->use_count, 2);
+    assert_int_equal(got->last_use.at, 4001);
+    assert_string_equal(got->last_use.ip, "10.1.2.3");
+    assert_string_equal(got->last_use.user_agent, "");
+    /* An older use adds its count but not its details; versions stay. */
+    touches[1].last.at = 3000;
+    snprintf(touches[1].last.ip, sizeof(touches[1].last.ip), "10.9.9.9");
+    assert_int_equal(pat_store_token_touch_many(f->s, &touches[1], 1), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, b->id, got), PAT_OK);
+    assert_int_equal(got->use_count, 4);
+    assert_string_equal(got->last_use.ip, "10.1.2.3");
+    assert_int_equal(got->version, 1);
+    free(a);
+    free(b);
+    free(got);
+}
+
+static void test_store__list_exceeding_policy(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *a = new_token(f->bob, "never", 14), *b = new_token(f->bob, "late", 15),
+                  *c = new_token(f->bob, "soon", 16), *list = NULL;
+    size_t n = 0;
+
+    a->expires_at = 0;
+    b->expires_at = 100000;
+    c->expires_at = 5000;
+    assert_int_equal(pat_store_token_insert(f->s, a), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, b), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, c), PAT_OK);
+    assert_int_equal(pat_store_token_list_exceeding(f->s, 1, 10000, 10, &list, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    free(list);
+    assert_int_equal(pat_store_token_list_exceeding(f->s, 1, 0, 10, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, a->id);
+    free(list);
+    assert_int_equal(pat_store_token_list_exceeding(f->s, 1, 10000, 1, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    free(list);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* ---- units of work ---- */
+
+static void test_store__unit_of_work_commits_whole(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "ci", 17), *got = calloc(1, sizeof(*got));
+    pat_audit_rec r, *list = NULL;
+    pat_audit_filter filter = {0, "token.created", 0, 0, 10};
+    size_t n = 0;
+
+    memset(&r, 0, sizeof(r));
+    snprintf(r.action, sizeof(r.action), "token.created");
+    assert_int_equal(pat_store_begin(f->s), PAT_OK);
+    assert_int_equal(pat_store_begin(f->s), PAT_EINVAL); /* no nesting */
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    /* The unit sees its own write. */
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_OK);
+    assert_int_equal(pat_store_audit_append(f->s, &r), PAT_OK);
+    assert_int_equal(pat_store_commit(f->s), PAT_OK);
+    assert_int_equal(pat_store_commit(f->s), PAT_EINVAL); /* nothing open */
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_OK);
+    assert_int_equal(pat_store_audit_list(f->s, &filter, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    free(list);
+    free(t);
+    free(got);
+}
+
+static void test_store__unit_of_work_rolls_back_whole(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "ci", 18), *got = calloc(1, sizeof(*got));
+    pat_user u;
+    int64_t seq = 0, after = 0;
+
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_begin(f->s), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    assert_int_equal(pat_store_user_get(f->s, f->bob, &u), PAT_OK);
+    u.disabled = true;
+    assert_int_equal(pat_store_user_update(f->s, &u), PAT_OK);
+    assert_int_equal(pat_store_rollback(f->s), PAT_OK);
+    assert_int_equal(pat_store_rollback(f->s), PAT_OK); /* nothing open: fine */
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_user_get(f->s, f->bob, &u), PAT_OK);
+    assert_false(u.disabled);
+    assert_int_equal(pat_store_changes_last(f->s, &after), PAT_OK);
+    assert_int_equal(after, seq);
+    free(t);
+    free(got);
+}
+
+static void test_store__failing_audit_write_rolls_the_change_back(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "ci", 19), *got = calloc(1, sizeof(*got));
+    pat_audit_rec r;
+
+    inject_audit_fault(f);
+    memset(&r, 0, sizeof(r));
+    snprintf(r.action, sizeof(r.action), "token.created");
+    assert_int_equal(pat_store_begin(f->s), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    assert_int_equal(pat_store_audit_append(f->s, &r), PAT_EIO);
+    assert_int_equal(pat_store_rollback(f->s), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_ENOTFOUND);
+    free(t);
+    free(got);
+}
+
+/* A failed call inside a unit writes nothing of its own, and the unit
+ * goes on. */
+static void test_store__failed_call_inside_a_unit_leaves_no_part(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *a = new_token(f->bob, "a", 20), *b = new_token(f->bob, "a", 21),
+                  *got = calloc(1, sizeof(*got));
+    int64_t seq = 0;
+
+    assert_int_equal(pat_store_begin(f->s), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, a), PAT_OK);
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, b), PAT_EEXISTS);
+    assert_int_equal(count_changes(f->s, seq, PAT_CHANGE_TOKEN, 0), 0);
+    {
+        int64_t now_seq = 0;
+        assert_int_equal(pat_store_changes_last(f->s, &now_seq), PAT_OK);
+        assert_int_equal(now_seq, seq);
+    }
+    assert_int_equal(pat_store_commit(f->s), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, a->id, got), PAT_OK);
+    free(a);
+    free(b);
+    free(got);
+}
+
+typedef struct writer_arg {
+    pat_store *s;
+    int64_t user_id;
+    int rc;
+} writer_arg;
+
+static void *other_writer(void *p)
+{
+    writer_arg *w = p;
+    pat_token_rec *t = new_token(w->user_id, "from-another-thread", 22);
+
+    w->rc = pat_store_token_insert(w->s, t);
+    free(t);
+    return NULL;
+}
+
+/* Another thread's write waits for the unit and is not part of it. */
+static void test_store__other_threads_do_not_join_a_unit(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *list = NULL;
+    writer_arg w = {f->s, f->bob, -100};
+    pthread_t th;
+    size_t n = 0;
+
+    assert_int_equal(pat_store_begin(f->s), PAT_OK);
+    assert_int_equal(pthread_create(&th, NULL, other_writer, &w), 0);
+    usleep(50000);
+    assert_int_equal(pat_store_rollback(f->s), PAT_OK);
+    pthread_join(th, NULL);
+    assert_int_equal(w.rc, PAT_OK);
+    assert_int_equal(pat_store_token_list(f->s, f->bob, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    free(list);
+}
+
+/* ---- sessions, settings, changes, audit ---- */
+
+static void test_store__sessions(void **state)
+{
+    fixture *f = *state;
+    pat_session_rec a, b, got;
+
+    memset(&a, 0, sizeof(a));
+    a.id_hash[0] = 1;
+    a.user_id = f->bob;
+    a.expires_at = 500;
+    snprintf(a.ip, sizeof(a.ip), "127.0.0.1");
+    b = a;
+    b.id_hash[0] = 2;
+    b.expires_at = 5000;
+    assert_int_equal(pat_store_session_insert(f->s, &a), PAT_OK);
+    assert_int_equal(pat_store_session_insert(f->s, &b), PAT_OK);
+    assert_int_equal(pat_store_session_insert(f->s, &b), PAT_EEXISTS);
+    assert_int_equal(pat_store_session_get(f->s, a.id_hash, &got), PAT_OK);
+    assert_string_equal(got.ip, "127.0.0.1");
+    assert_int_equal(pat_store_session_set_confirmed(f->s, a.id_hash, 777), PAT_OK);
+    assert_int_equal(pat_store_session_get(f->s, a.id_hash, &got), PAT_OK);
+    assert_int_equal(got.confirmed_until, 777);
+    assert_int_equal(pat_store_session_prune(f->s, 1000), PAT_OK);
+    assert_int_equal(pat_store_session_get(f->s, a.id_hash, &got), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_session_set_confirmed(f->s, a.id_hash, 1), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_session_delete_user(f->s, f->bob, b.id_hash), PAT_OK);
+    assert_int_equal(pat_store_session_get(f->s, b.id_hash, &got), PAT_OK);
+    assert_int_equal(pat_store_session_delete_user(f->s, f->bob, NULL), PAT_OK);
+    assert_int_equal(pat_store_session_get(f->s, b.id_hash, &got), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_session_delete(f->s, b.id_hash), PAT_OK);
+}
+
+static void test_store__settings_never_cut(void **state)
+{
+    fixture *f = *state;
+    char small[4], big[64];
+    int64_t seq = 0;
+
+    assert_int_equal(pat_store_setting_get(f->s, "policy", big, sizeof(big)), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_setting_set(f->s, "policy", "default=7"), PAT_OK);
+    assert_int_equal(count_changes(f->s, seq, PAT_CHANGE_POLICY, 0), 1);
+    assert_int_equal(pat_store_setting_set(f->s, "policy", "default=30"), PAT_OK);
+    assert_int_equal(pat_store_setting_get(f->s, "policy", big, sizeof(big)), PAT_OK);
+    assert_string_equal(big, "default=30");
+    assert_int_equal(pat_store_setting_get(f->s, "policy", small, sizeof(small)), PAT_EIO);
+}
+
+static void test_store__changes_feed_pages_and_prunes(void **state)
+{
+    fixture *f = *state;
+    pat_change *list = NULL;
+    size_t n = 0;
+    int64_t first = 0, last = 0;
+
+    assert_int_equal(pat_store_changes_last(f->s, &first), PAT_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(pat_store_setting_set(f->s, "k", "v"), PAT_OK);
+    assert_int_equal(pat_store_changes_since(f->s, first, 2, &list, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].seq, first + 1);
+    free(list);
+    assert_int_equal(pat_store_changes_last(f->s, &last), PAT_OK);
+    assert_int_equal(last, first + 5);
+    /* Pruning everything keeps the newest, so numbers never go back. */
+    assert_int_equal(pat_store_changes_prune(f->s, INT64_MAX), PAT_OK);
+    assert_int_equal(pat_store_changes_since(f->s, 0, 100, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].seq, last);
+    free(list);
+    assert_int_equal(pat_store_setting_set(f->s, "k", "w"), PAT_OK);
+    assert_int_equal(pat_store_changes_last(f->s, &first), PAT_OK);
+    assert_int_equal(first, last + 1);
+}
+
+static void test_store__audit_filters_pages_and_prunes(void **state)
+{
+    fixture *f = *state;
+    pat_audit_rec r, *list = NULL;
+    pat_audit_filter all = {0, NULL, 0, 0, 100};
+    pat_audit_filter bobs = {0, NULL, 0, 0, 100};
+    size_t n = 0;
+
+    for (int i = 0; i < 6; i++) {
+        memset(&r, 0, sizeof(r));
+        r.at = 100 + i;
+        r.actor_user_id = i % 2 ? f->bob : f->alice;
+        snprintf(r.action, sizeof(r.action), "%s", i % 3 ? "token.created" : "session.created");
+        assert_int_equal(pat_store_audit_append(f->s, &r), PAT_OK);
+        assert_true(r.id > 0);
+    }
+    assert_int_equal(pat_store_audit_list(f->s, &all, &list, &n), PAT_OK);
+    assert_int_equal(n, 6);
+    assert_true(list[0].id > list[5].id); /* newest first */
+    all.before_id = list[2].id;
+    free(list);
+    assert_int_equal(pat_store_audit_list(f->s, &all, &list, &n), PAT_OK);
+    assert_int_equal(n, 3);
+    free(list);
+    bobs.user_id = f->bob;
+    bobs.action = "token.created";
+    bobs.since = 102;
+    assert_int_equal(pat_store_audit_list(f->s, &bobs, &list, &n), PAT_OK);
+    assert_int_equal(n, 1); /* i = 5: bob, token.created, at 105 */
+    free(list);
+    assert_int_equal(pat_store_audit_prune(f->s, 104), PAT_OK);
+    all.before_id = 0;
+    assert_int_equal(pat_store_audit_list(f->s, &all, &list, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    free(list);
+}
+
+/* An installation made before version 2 keeps its rows, gets versions, and
+ * from then on never reuses an id, not even one it had handed out. */
+static void test_store__upgrade_from_v1_keeps_rows(void **state)
+{
+    char dir[64], path[128], url[160], sqlpath[512], cmd[128];
+    const char *root = getenv("PATD_SOURCE_ROOT");
+    pat_token_rec *t = new_token(1, "new", 30), *got = calloc(1, sizeof(*got));
+    sqlite3 *db = NULL;
+    pat_store *s = NULL;
+    FILE *fp;
+    char *sql = calloc(1, 65536);
+    size_t len;
+
+    (void)state;
+    assert_non_null(root);
+    snprintf(dir, sizeof(dir), "/tmp/patd-upgrade-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/v1.db", dir);
+    snprintf(sqlpath, sizeof(sqlpath), "%s/src/store/migrations/sqlite/0001_init.sql", root);
+    assert_non_null(fp = fopen(sqlpath, "r"));
+    len = fread(sql, 1, 65535, fp);
+    fclose(fp);
+    assert_true(len > 0);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT "
+                     "NOT NULL, applied_at INTEGER NOT NULL);"
+                     "INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0);"
+                     "INSERT INTO users VALUES (1, 'admin', '', 'x', 'superuser', 0, 1, 1, 1);"
+                     "INSERT INTO tokens (id, user_id, name, prefix, secret_hash, scopes, "
+                     "created_at, updated_at) VALUES (7, 1, 'old', 'pat_x', x'01', 'tokens', 1, 1);"
+                     "INSERT INTO tokens (id, user_id, name, prefix, secret_hash, scopes, "
+                     "created_at, updated_at) VALUES (8, 1, 'gone', 'pat_y', x'02', 'tokens', 1, 1);"
+                     "DELETE FROM tokens WHERE id = 8;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    snprintf(url, sizeof(url), "sqlite:%s", path);
+    assert_int_equal(pat_store_open(&s, url), PAT_OK);
+    assert_int_equal(pat_store_token_get(s, 7, got), PAT_OK);
+    assert_string_equal(got->name, "old");
+    assert_int_equal(got->version, 1);
+    assert_int_equal(pat_store_token_insert(s, t), PAT_OK);
+    /* 8 was deleted before the upgrade: v1 could not know, so the floor is
+     * the largest id present (7); from here on nothing is reused. */
+    assert_true(t->id >= 8);
+    assert_int_equal(pat_store_token_delete(s, 1, t->id), PAT_OK);
+    t->hash[0] = 99;
+    assert_int_equal(pat_store_token_insert(s, t), PAT_OK);
+    assert_true(t->id > 8);
+    pat_store_close(s);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(sql);
+    free(t);
+    free(got);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_store__users_round_trip_and_unique_names),
+        T(test_store__user_update_is_versioned_and_fed),
+        T(test_store__an_enabled_superuser_always_remains),
+        T(test_store__token_ids_are_never_reused),
+        T(test_store__token_round_trip),
+        T(test_store__token_update_writes_only_named_fields),
+        T(test_store__token_update_loses_to_an_earlier_write),
+        T(test_store__lookup_by_current_and_previous_hash),
+        T(test_store__token_changes_name_every_hash_touched),
+        T(test_store__delete_is_by_owner_and_bulk_is_atomic),
+        T(test_store__touch_counts_and_skips_deleted_tokens),
+        T(test_store__list_exceeding_policy),
+        T(test_store__unit_of_work_commits_whole),
+        T(test_store__unit_of_work_rolls_back_whole),
+        T(test_store__failing_audit_write_rolls_the_change_back),
+        T(test_store__failed_call_inside_a_unit_leaves_no_part),
+        T(test_store__other_threads_do_not_join_a_unit),
+        T(test_store__sessions),
+        T(test_store__settings_never_cut),
+        T(test_store__changes_feed_pages_and_prunes),
+        T(test_store__audit_filters_pages_and_prunes),
+        cmocka_unit_test(test_store__upgrade_from_v1_keeps_rows),
+    };
+    if (sodium_init() < 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
