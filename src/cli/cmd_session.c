@@ -68,64 +68,17 @@ static int open_session(pat_cli *c, const char *username, const char *password, 
     return PAT_EXIT_OK;
 }
 
-/* Every scope the person may grant: a token cannot create tokens with
- * scopes it lacks, so the CLI's own token needs them all (tokens among
- * them, and admin for a superuser). */
-static json_t *grantable_scopes(pat_cli *c)
-{
-    json_t *answer = NULL, *out = json_array(), *s;
-    size_t i;
-
-    if (pat_cli_call(c, "GET", "/api/v1/scopes", NULL, &answer) == PAT_EXIT_OK) {
-        json_array_foreach(json_object_get(answer, "scopes"), i, s)
-        {
-            if (json_is_true(json_object_get(s, "grantable")))
-                json_array_append(out, json_object_get(s, "name"));
-        }
-    }
-    json_decref(answer);
-    if (json_array_size(out) == 0)
-        json_array_append_new(out, json_string("tokens"));
-    return out;
-}
-
-/* Creates the CLI's token cli@HOST, or regenerates it if it exists. */
+/* The CLI's token cli@HOST: created, or rotated if this host signed in
+ * before, by the server in one step (it decides scopes and lifetime). */
 static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
 {
-    json_t *body = json_pack("{s:s, s:o, s:i}", "name", name, "scopes", grantable_scopes(c),
-                             "expires_in_days", 30);
-    json_t *answer = NULL, *list = NULL;
-    long status = 0;
+    json_t *body = json_pack("{s:s}", "name", name);
+    json_t *answer = NULL;
     int rc;
 
-    rc = pat_cli_request(c, "POST", "/api/v1/tokens", body, &status, &answer);
-    if (rc == PAT_EXIT_OK && status == 409) {
-        /* Signed in from this host before: rotate that token. */
-        char *q = pat_cli_escape(name), path[256];
-        size_t i;
-        json_t *t;
-        snprintf(path, sizeof(path), "/api/v1/tokens?q=%s", q);
-        free(q);
-        json_decref(answer);
-        answer = NULL;
-        if ((rc = pat_cli_call(c, "GET", path, NULL, &list)) != PAT_EXIT_OK)
-            goto out;
-        json_array_foreach(json_object_get(list, "tokens"), i, t)
-        {
-            if (strcmp(pat_cli_str(t, "name"), name) == 0) {
-                snprintf(path, sizeof(path), "/api/v1/tokens/%lld/regenerate",
-                         (long long)json_integer_value(json_object_get(t, "id")));
-                rc = pat_cli_request(c, "POST", path, NULL, &status, &answer);
-                break;
-            }
-        }
-    }
-    if (rc != PAT_EXIT_OK)
+    if ((rc = pat_cli_call(c, "POST", "/api/v1/session/cli-token", body, &answer)) !=
+        PAT_EXIT_OK)
         goto out;
-    if (status >= 300 || !answer) {
-        rc = pat_cli_fail(status, answer);
-        goto out;
-    }
     {
         const char *value = pat_cli_str(answer, "token");
         size_t n = strlen(value);
@@ -140,7 +93,6 @@ static int issue_token(pat_cli *c, const char *name, char *out, size_t outsz)
 out:
     pat_cli_wipe_member(answer, "token");
     json_decref(answer);
-    json_decref(list);
     json_decref(body);
     return rc;
 }
@@ -204,7 +156,7 @@ int pat_cli_cmd_login(pat_cli *c, int argc, char **argv)
     c->cookie[0] = c->csrf[0] = '\0';
     if (rc == PAT_EXIT_OK && (rc = pat_cli_save(c)) == PAT_EXIT_OK) {
         pat_cli_config_path(path, sizeof(path));
-        fprintf(stderr, "pat: signed in to %s as %s; token %s (30 days) saved in %s\n", c->server,
+        fprintf(stderr, "pat: signed in to %s as %s; token %s saved in %s\n", c->server,
                 pat_cli_str(user, "username"), name, path);
     }
     json_decref(user);

@@ -238,3 +238,14 @@ int pat_scopes_check_subset(const char *list, const char *ceiling)
 {
     return each_scope(list, check_in, ceiling);
 }
+
+int pat_scopes_grantable(const pat_catalog *c, unsigned role, char out[PAT_SCOPES_STR_MAX])
+{
+    const char *names[PAT_CATALOG_SCOPES_MAX];
+    size_t n = 0;
+
+    for (size_t k = 0; k < c->nscopes; k++)
+        if (c->scopes[k].roles & role)
+            names[n++] = c->scopes[k].name;
+    return pat_scopes_canonical(c, names, n, out);
+}

@@ -64,6 +64,10 @@ int pat_scope_name_valid(const char *name);
 int pat_scopes_canonical(const pat_catalog *c, const char *const *names, size_t n,
                          char out[PAT_SCOPES_STR_MAX]);
 
+/* Builds the canonical string of every scope role may grant into out.
+ * PAT_EINVAL if that is more than a token may hold. */
+int pat_scopes_grantable(const pat_catalog *c, unsigned role, char out[PAT_SCOPES_STR_MAX]);
+
 /* 1 if the canonical string list holds scope. */
 int pat_scopes_has(const char *list, const char *scope);
 

@@ -244,6 +244,32 @@ out:
     return rc;
 }
 
+/* POST /api/v1/session/cli-token {"name"}: the CLI's sign-in token. */
+int pat_h_signin_token(pat_req *r)
+{
+    static const char *const keys[] = {"name", NULL};
+    pat_request_info info = pat_req_info(r);
+    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    char value[PAT_TOKEN_BUF];
+    const char *name = NULL;
+    json_t *body = NULL;
+    bool created = false;
+    int rc;
+
+    if ((rc = pat_json_body(r, &body)) < 0 || (rc = pat_json_only_keys(body, keys)) < 0 ||
+        (rc = pat_json_string(body, "name", &name, NULL)) < 0)
+        goto out;
+    if ((rc = pat_tokens_issue_signin(pat_req_service(r), &r->who, &info, name, t, value,
+                                      &created)) < 0)
+        goto out;
+    respond_token(r, created ? 201 : 200, t, value);
+    pat_secret_wipe(value, sizeof(value));
+out:
+    json_decref(body);
+    free(t);
+    return rc;
+}
+
 int pat_h_tokens_copy(pat_req *r)
 {
     return create_like(r, r->id);

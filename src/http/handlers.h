@@ -28,6 +28,7 @@ int pat_h_tokens_copy(pat_req *r);
 int pat_h_tokens_delete(pat_req *r);
 int pat_h_tokens_bulk_delete(pat_req *r);
 int pat_h_tokens_self(pat_req *r);
+int pat_h_signin_token(pat_req *r);
 int pat_h_scopes(pat_req *r);
 
 /* Reads "Bearer X" or "Token X" (scheme case-insensitive) from an

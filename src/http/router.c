@@ -23,6 +23,7 @@ static const route routes[] = {
     {"GET", "/api/v1/session", pat_h_session_get, AUTH},
     {"DELETE", "/api/v1/session", pat_h_session_delete, AUTH},
     {"POST", "/api/v1/session/confirm", pat_h_session_confirm, AUTH},
+    {"POST", "/api/v1/session/cli-token", pat_h_signin_token, AUTH},
     {"GET", "/api/v1/tokens", pat_h_tokens_list, AUTH},
     {"POST", "/api/v1/tokens", pat_h_tokens_create, AUTH},
     {"GET", "/api/v1/tokens/self", pat_h_tokens_self, AUTH},

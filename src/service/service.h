@@ -230,6 +230,17 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
                            const pat_request_info *info, const int64_t *ids, size_t n,
                            int64_t *deleted, size_t *ndeleted);
 
+#define PAT_SIGNIN_TOKEN_DAYS 30
+
+/* The CLI's sign-in: from a console session (a password was just typed),
+ * the caller's token named name (e.g. "cli@HOST") is created, or, if it
+ * exists, regenerated and enabled; either way it gets every scope the
+ * caller's role may grant and PAT_SIGNIN_TOKEN_DAYS of life, in one unit
+ * of work. *created tells which; value as for create. */
+int pat_tokens_issue_signin(pat_service *svc, const pat_principal *actor,
+                            const pat_request_info *info, const char *name, pat_token_rec *out,
+                            char value[PAT_TOKEN_BUF], bool *created);
+
 /* The token the caller authenticated with. */
 int pat_tokens_self(pat_service *svc, const pat_principal *actor, pat_token_rec *out);
 

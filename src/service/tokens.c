@@ -511,3 +511,62 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
     free(t);
     return rc;
 }
+
+int pat_tokens_issue_signin(pat_service *svc, const pat_principal *actor,
+                            const pat_request_info *info, const char *name, pat_token_rec *out,
+                            char value[PAT_TOKEN_BUF], bool *created)
+{
+    pat_expiry_request life = {PAT_EXPIRY_DAYS, PAT_SIGNIN_TOKEN_DAYS, 0};
+    char scopes[PAT_SCOPES_STR_MAX];
+    pat_token_rec *list = NULL;
+    pat_policy policy;
+    size_t n = 0;
+    int rc;
+
+    if (actor->kind != PAT_AUTH_SESSION)
+        return pat_error_set(PAT_EFORBIDDEN, NULL, "sign in with a username and password first");
+    if (!name)
+        return pat_error_set(PAT_EINVAL, "name", "name is required");
+    if ((rc = check_name(name)) < 0 || (rc = may_change(svc, actor, &policy)) < 0 ||
+        (rc = pat_scopes_grantable(svc->catalog, (unsigned)actor->role, scopes)) < 0)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    if ((rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    if ((rc = pat_store_token_list(svc->store, actor->user_id, &list, &n)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i].name, name) == 0) {
+            *out = list[i];
+            break;
+        }
+    }
+    memcpy(out->scopes, scopes, sizeof(scopes));
+    *created = out->id == 0;
+    if (*created) {
+        pat_token_input in;
+        memset(&in, 0, sizeof(in));
+        in.name = name;
+        in.has_expiry = true;
+        in.expiry = life;
+        rc = create_from(svc, actor, info, &in, &policy, out, value, "token.created");
+        goto out;
+    }
+    if ((rc = resolve_expiry(svc, actor, &policy, &life, &out->expires_at)) < 0)
+        goto out;
+    out->disabled_at = 0;
+    out->previous_valid_until = 0;
+    memset(out->previous_hash, 0, sizeof(out->previous_hash));
+    new_secret(svc, out, value);
+    out->updated_at = svc->clock();
+    if ((rc = pat_store_token_update(svc->store, out,
+                                     PAT_TOKEN_F_SECRET | PAT_TOKEN_F_EXPIRES |
+                                         PAT_TOKEN_F_SCOPES | PAT_TOKEN_F_DISABLED)) == PAT_OK)
+        rc = pat_audit_record(svc, actor, info, "token.regenerated", "token",
+                              "id=%lld name=%s signin=1", (long long)out->id, out->name);
+out:
+    free(list);
+    if ((rc = pat_unit_end(svc, rc)) < 0)
+        pat_secret_wipe(value, PAT_TOKEN_BUF);
+    return rc;
+}

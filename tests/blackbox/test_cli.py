@@ -122,7 +122,11 @@ class Cli(unittest.TestCase):
         self.assertIn('beyond its own expiry', out.stderr)
         out = self.pat('token', 'create', '--name', 'long', '--expires', '90d')
         self.assertEqual(out.returncode, 3)
+        # Which durations exist is the server's rule, not the CLI's.
         out = self.pat('token', 'create', '--name', 'bad', '--expires', '45d')
+        self.assertEqual(out.returncode, 1)
+        self.assertIn('expires_in_days', out.stderr)
+        out = self.pat('token', 'create', '--name', 'bad', '--expires', 'soon')
         self.assertEqual(out.returncode, 2)
         out = self.pat('token', 'create')
         self.assertEqual(out.returncode, 2)
@@ -136,6 +140,12 @@ class Cli(unittest.TestCase):
         self.assertNotIn(v, out.stdout)
         out = self.ok('token', 'edit', str(tid), '--description', 'edited', '--json')
         self.assertEqual(json.loads(out.stdout)['description'], 'edited')
+        # An edit's "Nd" is a preset the server applies from its own clock.
+        out = json.loads(self.ok('token', 'edit', str(tid), '--expires', '7d', '--json').stdout)
+        self.assertAlmostEqual(out['remaining_seconds'], 7 * 86400, delta=30)
+        out = self.pat('token', 'edit', str(tid), '--expires', '45d')
+        self.assertEqual(out.returncode, 1)
+        self.assertIn('expires_in_days', out.stderr)
         out = self.ok('token', 'disable', str(tid), '--json')
         self.assertEqual(json.loads(out.stdout)['status'], 'disabled')
         out = self.pat('token', 'edit', str(tid), '--name', 'x')
@@ -297,9 +307,9 @@ class BrokenServer(http.server.BaseHTTPRequestHandler):
         if self.path == '/api/v1/session':
             self.answer(200, {'csrf_token': 7, 'user': {'username': None}},
                         [('Set-Cookie', 'patd_session=s; Path=/; HttpOnly')])
-        elif self.path == '/api/v1/tokens' and self.conflict:
+        elif self.path == '/api/v1/session/cli-token' and self.conflict:
             self.answer(409, {'error': 'conflict', 'message': None})
-        elif self.path == '/api/v1/tokens':
+        elif self.path == '/api/v1/session/cli-token':
             self.answer(201, {} if self.token is None else {'id': 1, 'token': self.token})
         else:
             self.answer(200, {'id': 'x'})
