@@ -1,6 +1,7 @@
 #include "core/token.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 #include <zlib.h>
@@ -142,4 +143,23 @@ int pat_token_hash_equal(const uint8_t a[PAT_HASH_LEN], const uint8_t b[PAT_HASH
 void pat_secret_wipe(void *p, size_t n)
 {
     sodium_memzero(p, n);
+}
+
+int pat_token_from_authorization(const char *authz, const char **token, size_t *len)
+{
+    const char *p;
+
+    if (strncasecmp(authz, "Bearer ", 7) == 0)
+        p = authz + 7;
+    else if (strncasecmp(authz, "Token ", 6) == 0)
+        p = authz + 6;
+    else
+        return pat_error_set(PAT_EAUTH, NULL, "use Authorization: Bearer <token>");
+    while (*p == ' ')
+        p++;
+    *len = strlen(p);
+    while (*len && p[*len - 1] == ' ')
+        (*len)--;
+    *token = p;
+    return PAT_OK;
 }

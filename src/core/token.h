@@ -62,4 +62,9 @@ int pat_token_hash_equal(const uint8_t a[PAT_HASH_LEN], const uint8_t b[PAT_HASH
 /* Zeroes a secret in a way the compiler cannot drop. */
 void pat_secret_wipe(void *p, size_t n);
 
+/* The credential of an Authorization header value: "Bearer X" or
+ * "Token X" (scheme in any letter case, spaces around X ignored); *token
+ * points into authz, *len its length. PAT_EAUTH for another scheme. */
+int pat_token_from_authorization(const char *authz, const char **token, size_t *len);
+
 #endif

@@ -12,41 +12,45 @@
 #define URI_MAX 4096
 #define FORM_TOKEN_MAX 512
 
+/* The original request's query, for query tokens: a value decoded into
+ * the buffer (one at a time). */
+typedef struct original_query {
+    const char *uri;
+    char value[PAT_TOKEN_BUF + 8];
+} original_query;
+
+static const char *original_query_param(void *ctx, const char *name)
+{
+    original_query *q = ctx;
+
+    return pat_http_query_param(q->uri, name, q->value, sizeof(q->value)) ? q->value : NULL;
+}
+
 int pat_h_auth(pat_req *r)
 {
     pat_service *svc = pat_req_service(r);
-    const char *uri = pat_req_header(r, "X-Original-URI");
     const char *method = pat_req_header(r, "X-Original-Method");
-    const char *authz = pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *scope = pat_req_header(r, "X-Required-Scope");
-    const char *token = NULL;
-    char path[PAT_PATH_MAX], query_token[PAT_TOKEN_BUF + 8];
+    const char *token = NULL, *scope;
+    char path[PAT_PATH_MAX];
+    original_query query;
     struct MHD_Response *resp;
     bool cached;
     size_t len = 0;
     int rc;
 
+    query.uri = pat_req_header(r, "X-Original-URI");
     if (!method || !*method)
         method = "GET";
     /* The original path without its query: the query may hold a credential. */
-    if (!uri || !*uri)
-        uri = "/";
-    pat_text_copy(path, sizeof(path), uri, strcspn(uri, "?#"));
-    if (authz) {
-        if ((rc = pat_http_bearer(authz, &token, &len)) < 0)
-            return rc;
-    } else if (pat_service_query_tokens_enabled(svc) &&
-               (pat_http_query_param(uri, "access_token", query_token, sizeof(query_token)) ||
-                pat_http_query_param(uri, "session", query_token, sizeof(query_token)))) {
-        token = query_token;
-        len = strlen(query_token);
-    } else {
-        return pat_error_set(PAT_EUNAUTH, NULL, "no credential");
-    }
-    if (!scope || !*scope)
-        scope = pat_service_route_scope(svc, method, path);
+    if (!query.uri || !*query.uri)
+        query.uri = "/";
+    pat_text_copy(path, sizeof(path), query.uri, strcspn(query.uri, "?#"));
+    if ((rc = pat_service_credential(svc, pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
+                                     original_query_param, &query, &token, &len)) < 0)
+        return rc;
+    scope = pat_service_required_scope(svc, pat_req_header(r, "X-Required-Scope"), method, path);
     rc = pat_http_verify(r, token, len, scope, method, path);
-    pat_secret_wipe(query_token, sizeof(query_token));
+    pat_secret_wipe(query.value, sizeof(query.value));
     if (rc < 0)
         return rc;
     if (!(resp = pat_auth_response(&r->who, &cached)))
@@ -137,7 +141,7 @@ int pat_h_introspect(pat_req *r)
         return pat_error_set(PAT_EUNAUTH, NULL,
                              "introspection needs a token with the "
                              "introspect scope");
-    if ((rc = pat_http_bearer(authz, &caller, &caller_len)) < 0 ||
+    if ((rc = pat_token_from_authorization(authz, &caller, &caller_len)) < 0 ||
         (rc = pat_http_verify(r, caller, caller_len, PAT_SCOPE_INTROSPECT, r->method, r->path)) < 0)
         return rc == PAT_ESCOPE ? pat_error_set(PAT_EAUTH, NULL,
                                                 "introspection needs a token with the "

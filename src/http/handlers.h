@@ -31,10 +31,6 @@ int pat_h_tokens_self(pat_req *r);
 int pat_h_signin_token(pat_req *r);
 int pat_h_scopes(pat_req *r);
 
-/* Reads "Bearer X" or "Token X" (scheme case-insensitive) from an
- * Authorization value into *token (borrowed) and *len. PAT_EAUTH otherwise. */
-int pat_http_bearer(const char *authz, const char **token, size_t *len);
-
 /* Verifies a credential for r, filling r->who; method and path are what
  * the use is recorded as (NULL method: not recorded). */
 int pat_http_verify(pat_req *r, const char *token, size_t len, const char *required_scope,

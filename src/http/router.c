@@ -80,25 +80,6 @@ static int match(const char *pattern, const char *path, int64_t *id)
     return *pattern == '\0' && *path == '\0';
 }
 
-int pat_http_bearer(const char *authz, const char **token, size_t *len)
-{
-    const char *p;
-
-    if (strncasecmp(authz, "Bearer ", 7) == 0)
-        p = authz + 7;
-    else if (strncasecmp(authz, "Token ", 6) == 0)
-        p = authz + 6;
-    else
-        return pat_error_set(PAT_EAUTH, NULL, "use Authorization: Bearer <token>");
-    while (*p == ' ')
-        p++;
-    *len = strlen(p);
-    while (*len && p[*len - 1] == ' ')
-        (*len)--;
-    *token = p;
-    return PAT_OK;
-}
-
 int pat_http_verify(pat_req *r, const char *token, size_t len, const char *required_scope,
                     const char *method, const char *path)
 {
@@ -119,27 +100,24 @@ static int is_safe_method(const char *m)
     return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
 }
 
+static const char *request_query(void *r, const char *name)
+{
+    return pat_req_query(r, name);
+}
+
 static int authenticate(pat_req *r)
 {
     pat_service *svc = pat_req_service(r);
-    const char *authz = pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *sid;
+    const char *token = NULL, *sid;
+    size_t len = 0;
     int rc;
 
-    if (authz) {
-        const char *token = NULL;
-        size_t len = 0;
-        if ((rc = pat_http_bearer(authz, &token, &len)) < 0)
-            return rc;
+    rc = pat_service_credential(svc, pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
+                                request_query, r, &token, &len);
+    if (rc == PAT_OK)
         return pat_http_verify(r, token, len, NULL, r->method, r->path);
-    }
-    if (pat_service_query_tokens_enabled(svc)) {
-        const char *q = pat_req_query(r, "access_token");
-        if (!q)
-            q = pat_req_query(r, "session");
-        if (q)
-            return pat_http_verify(r, q, strlen(q), NULL, r->method, r->path);
-    }
+    if (rc != PAT_EUNAUTH)
+        return rc;
     sid = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "patd_session");
     if (!sid)
         return pat_error_set(PAT_EUNAUTH, NULL,

@@ -45,8 +45,12 @@ int pat_audit_list(pat_service *svc, const pat_principal *actor, pat_audit_filte
      * their own events only. */
     if (pat_service_may_administer(actor) < 0)
         f->user_id = actor->user_id;
-    if (f->limit == 0 || f->limit > PAT_AUDIT_PAGE_MAX)
-        f->limit = f->limit ? PAT_AUDIT_PAGE_MAX : 100;
+    if (f->limit == 0)
+        f->limit = PAT_AUDIT_PAGE_DEFAULT;
+    if (f->limit > PAT_AUDIT_PAGE_MAX)
+        return pat_error_set(PAT_EINVAL, "limit", "limit must be 1 to %d", PAT_AUDIT_PAGE_MAX);
+    if (f->action && strlen(f->action) > PAT_AUDIT_ACTION_MAX)
+        return pat_error_set(PAT_EINVAL, "action", "action is too long");
     pat_error_clear();
     return pat_store_audit_list(svc->store, f, out, n);
 }

@@ -70,9 +70,29 @@ void pat_service_free(pat_service *svc)
     free(svc);
 }
 
-const char *pat_service_route_scope(const pat_service *svc, const char *method, const char *path)
+const char *pat_service_required_scope(const pat_service *svc, const char *named,
+                                       const char *method, const char *path)
 {
+    if (named && *named)
+        return named;
     return pat_route_rules_scope(svc->config->routes, svc->config->nroutes, method, path);
+}
+
+int pat_service_credential(const pat_service *svc, const char *authorization,
+                           const char *(*query)(void *ctx, const char *name), void *ctx,
+                           const char **token, size_t *len)
+{
+    const char *q = NULL;
+
+    if (authorization)
+        return pat_token_from_authorization(authorization, token, len);
+    if (query && pat_service_query_tokens_enabled(svc) &&
+        ((q = query(ctx, "access_token")) || (q = query(ctx, "session")))) {
+        *token = q;
+        *len = strlen(q);
+        return PAT_OK;
+    }
+    return pat_error_set(PAT_EUNAUTH, NULL, "sign in, or send Authorization: Bearer <token>");
 }
 
 void pat_service_client_ip(const pat_service *svc, char *out, size_t outsz, const char *peer,

@@ -141,9 +141,22 @@ typedef struct pat_verify_request {
  * scope needed) or PAT_ERATE (field: seconds to wait) otherwise. */
 int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out);
 
-/* The scope the configured route rules require for method and path, or
- * NULL (borrowed). */
-const char *pat_service_route_scope(const pat_service *svc, const char *method, const char *path);
+/* Where a request's credential is, decided once for the API and GET /auth:
+ * the Authorization header (Bearer or Token) when present; otherwise, only
+ * while the policy enables query tokens, the access_token or else the
+ * session query parameter, read through query(ctx, name) (which returns a
+ * borrowed value or NULL). *token borrows from those. PAT_EAUTH for an
+ * Authorization header of another scheme; PAT_EUNAUTH when there is no
+ * credential (a caller may then look for a console session). */
+int pat_service_credential(const pat_service *svc, const char *authorization,
+                           const char *(*query)(void *ctx, const char *name), void *ctx,
+                           const char **token, size_t *len);
+
+/* The scope a request needs: the one named by the protected service
+ * (X-Required-Scope) when given, else what the configured route rules
+ * require for method and path, else NULL (borrowed). */
+const char *pat_service_required_scope(const pat_service *svc, const char *named,
+                                       const char *method, const char *path);
 
 /* The client's address given the peer and forwarding headers, trusting the
  * headers only from configured proxies. */
@@ -296,9 +309,13 @@ int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t l
                           pat_token_rec **out, size_t *n);
 
 #define PAT_AUDIT_PAGE_MAX 500
+#define PAT_AUDIT_PAGE_DEFAULT 100
+#define PAT_AUDIT_ACTION_MAX 64
 
 /* Audit events: all of them for a superuser (filter as given), one's own
- * for anyone else (f->user_id is forced to theirs). */
+ * for anyone else (f->user_id is forced to theirs). f->limit 0 means the
+ * default page; more than PAT_AUDIT_PAGE_MAX, or an action longer than
+ * PAT_AUDIT_ACTION_MAX, is PAT_EINVAL naming the field. */
 int pat_audit_list(pat_service *svc, const pat_principal *actor, pat_audit_filter *f,
                    pat_audit_rec **out, size_t *n);
 
