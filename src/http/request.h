@@ -12,13 +12,12 @@
 #define PAT_BODY_MAX (64 * 1024)
 #define PAT_JSON_DEPTH_MAX 16
 
-typedef struct pat_server pat_server;
-
 /* One request. Allocated once per connection and reset for each request
  * on it, so keep-alive traffic allocates nothing of ours; the completion
  * callback wipes what the request held. */
 typedef struct pat_req {
-    pat_server *srv;
+    pat_service *svc;       /* borrowed from the server, for the connection's life */
+    const char *public_url; /* likewise */
     struct MHD_Connection *conn;
     const char *method; /* borrowed from MHD for the request */
     const char *path;   /* decoded, without query; borrowed */

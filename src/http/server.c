@@ -31,37 +31,6 @@ struct pat_server {
     char public_url[256];
 };
 
-pat_service *pat_req_service(const pat_req *r)
-{
-    return r->srv->svc;
-}
-
-const char *pat_req_public_url(const pat_req *r)
-{
-    return r->srv->public_url;
-}
-
-const char *pat_req_header(const pat_req *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-const char *pat_req_query(const pat_req *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-pat_request_info pat_req_info(const pat_req *r)
-{
-    pat_request_info info;
-
-    info.ip = r->ip;
-    info.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
-    info.method = r->method;
-    info.path = r->path;
-    return info;
-}
-
 static void peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
 {
     const union MHD_ConnectionInfo *ci =
@@ -93,7 +62,7 @@ static void request_begin(pat_req *r, const char *url, const char *method)
     r->who.kind = PAT_AUTH_NONE;
     r->who.user_id = 0;
     r->who.token_id = 0;
-    pat_service_client_ip(r->srv->svc, r->ip, sizeof(r->ip), r->peer,
+    pat_service_client_ip(r->svc, r->ip, sizeof(r->ip), r->peer,
                           pat_req_header(r, "X-Real-IP"), pat_req_header(r, "X-Forwarded-For"));
 }
 
@@ -168,8 +137,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     pat_req *r;
 
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const pat_server *srv = cls;
         r = pat_calloc(1, sizeof(*r));
-        r->srv = cls;
+        r->svc = srv->svc;
+        r->public_url = srv->public_url;
         r->conn = conn;
         /* Once per connection, not per keep-alive request: inet_ntop
          * formats through sprintf, ~1.7 k instructions each time. */
