@@ -43,7 +43,7 @@ unit:
 valgrind: build
 	@tools/deps.sh valgrind
 	@meson configure $(BUILD) -Dtests=enabled >/dev/null && ninja -C $(BUILD) >/dev/null
-	meson test -C $(BUILD) --wrapper 'valgrind --error-exitcode=9 --leak-check=full -q' \
+	meson test -C $(BUILD) --timeout-multiplier 4 --wrapper 'valgrind --error-exitcode=9 --leak-check=full -q' \
 	  --print-errorlogs
 
 blackbox:

@@ -117,6 +117,8 @@ static int apply_env(pat_config *cfg)
         {"PATD_TRUSTED_PROXIES", "trusted_proxies"},
         {"PATD_LAST_USE_FLUSH_SECONDS", "last_use_flush_seconds"},
         {"PATD_AUTH_FAIL_LIMIT", "auth_fail_limit"},
+        {"PATD_AUTH_FAIL_WINDOW_SECONDS", "auth_fail_window_seconds"},
+        {"PATD_AUTH_FAIL_EXEMPT", "auth_fail_exempt"},
         {"PATD_LAST_USE_GRANULARITY_SECONDS", "last_use_granularity_seconds"},
     };
     int rc;

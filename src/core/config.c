@@ -23,6 +23,8 @@ void pat_config_defaults(pat_config *cfg)
     cfg->auth_fail_window_seconds = 60;
     cfg->default_can_manage_tokens = true;
     cfg->confirm_window_seconds = 300;
+    /* Bounded by default: under churn the audit table would grow forever. */
+    cfg->audit_retention_days = 400;
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -50,8 +52,10 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
     long n = 0;
     int rc;
 
-    if (strcmp(key, "trusted_proxies") == 0) {
-        if (pat_cidr_set_parse(&cfg->trusted_proxies, value) < 0)
+    if (strcmp(key, "trusted_proxies") == 0 || strcmp(key, "auth_fail_exempt") == 0) {
+        pat_cidr_set *set =
+            key[0] == 't' ? &cfg->trusted_proxies : &cfg->auth_fail_exempt;
+        if (pat_cidr_set_parse(set, value) < 0)
             return pat_error_set(PAT_EINVAL, key, "%s must list up to %d networks", key,
                                  PAT_CIDRS_PER_TOKEN_MAX);
         return PAT_OK;

@@ -20,6 +20,7 @@ typedef struct pat_config {
     char public_url[256];               /* base URL shown in curl examples; "" = from listen */
     int threads;                        /* HTTP worker threads; 0 = one per core */
     pat_cidr_set trusted_proxies;       /* networks whose X-Forwarded-For we believe */
+    pat_cidr_set auth_fail_exempt;      /* networks whose failed authentications are never limited */
     int last_use_flush_seconds;         /* write-behind period of last use */
     int last_use_granularity_seconds;   /* details of a token's use kept at most this often */
     long last_use_buffer;               /* distinct tokens' uses held between flushes */

@@ -137,6 +137,13 @@ int pat_service_login(pat_service *svc, const char *username, const char *passwo
     memcpy(who->session_hash, s.id_hash, PAT_HASH_LEN);
     memcpy(who->csrf_hash, s.csrf_hash, PAT_HASH_LEN);
     who->confirmed_until = s.confirmed_until;
+    {
+        /* A success wipes the account's failures (a stranger's guesses
+         * must not keep its owner out), not the address's. */
+        char ip_key[80], user_key[80];
+        signin_keys(username, info, ip_key, user_key);
+        pat_ratelimit_reset(svc->signin_by_account, user_key);
+    }
     if ((rc = pat_unit_begin(svc)) == PAT_OK) {
         if ((rc = pat_store_session_insert(svc->store, &s)) == PAT_OK)
             rc = pat_audit_record(svc, who, info, "session.created", "user", "username=%s",

@@ -181,6 +181,12 @@ static void *flusher_main(void *arg)
             last_flush = pat_time_mono_us();
             pat_service_flush(svc);
             pat_cache_prune_interned(svc->cache);
+            /* Past its size the filter answers "maybe" too often. */
+            {
+                pat_livefilter *live = atomic_load(&svc->live);
+                if (pat_livefilter_count(live) > pat_livefilter_capacity(live))
+                    pat_service_live_rebuild(svc);
+            }
             prune_old(svc);
         }
         pthread_mutex_lock(&svc->flush_lock);

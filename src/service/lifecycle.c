@@ -40,7 +40,8 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     pthread_cond_init(&svc->flush_wake, NULL);
     pthread_mutex_init(&svc->changes_lock, NULL);
     /* The cache starts empty: only changes from now on concern it. */
-    if ((rc = pat_store_changes_last(svc->store, &svc->changes_seen)) < 0)
+    if ((rc = pat_store_changes_last(svc->store, &svc->changes_seen)) < 0 ||
+        (rc = pat_service_live_rebuild(svc)) < 0)
         goto fail;
     pat_service_policy_refresh(svc);
     if (opts->background && (rc = pat_flusher_start(svc)) < 0)
@@ -65,6 +66,8 @@ void pat_service_free(pat_service *svc)
     pat_ratelimit_free(svc->signin_by_account);
     pat_lastuse_free(svc->lastuse);
     pat_cache_free(svc->cache);
+    pat_livefilter_free(atomic_load(&svc->live));
+    pat_livefilter_free(svc->live_retired);
     sodium_memzero(svc->key, sizeof(svc->key));
     sodium_memzero(svc->lookup_subkey, sizeof(svc->lookup_subkey));
     free(svc);

@@ -5,6 +5,7 @@
 
 #include "service/cache.h"
 #include "service/lastuse.h"
+#include "service/livefilter.h"
 #include "service/ratelimit.h"
 #include "service/service.h"
 
@@ -17,6 +18,11 @@ struct pat_service {
     char token_prefix[PAT_TOKEN_PREFIX_MAX + 1];
     int64_t (*clock)(void);
     pat_cache *cache;
+    /* The filter of live values' hashes: read lock-free by verification,
+     * replaced whole by a rebuild (under changes_lock); the one it replaced
+     * is freed by the next rebuild, long after any reader let go of it. */
+    _Atomic(pat_livefilter *) live;
+    pat_livefilter *live_retired;
     pat_lastuse *lastuse;
     pat_ratelimit *auth_failures; /* failed token authentications per address */
     pat_ratelimit *signin_by_address;
@@ -54,6 +60,11 @@ int pat_unit_end(pat_service *svc, int rc);
  * still count), a person, the policy. Called after every unit of work and
  * by the flusher every second, which also sees other processes' changes. */
 void pat_service_follow_changes(pat_service *svc);
+
+/* Builds the live filter anew from the store (sized for twice the values
+ * there) and swaps it in; the feed's lock keeps a concurrent change from
+ * being missed. Called at start and when the filter has filled up. */
+int pat_service_live_rebuild(pat_service *svc);
 
 /* Reloads the policy's hot-path flags from the store (service/policy.c). */
 void pat_service_policy_refresh(pat_service *svc);

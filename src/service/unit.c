@@ -35,7 +35,12 @@ static void apply(pat_service *svc, const pat_change *c)
 
     switch (c->kind) {
     case PAT_CHANGE_TOKEN:
-        if (c->has_hash && (pending = pat_cache_token_forget(svc->cache, c->hash)) > 0)
+        if (!c->has_hash)
+            break;
+        /* A value the row held before or holds now: a new one must pass
+         * the filter before its creator hears of it. */
+        pat_livefilter_add(atomic_load(&svc->live), c->hash);
+        if ((pending = pat_cache_token_forget(svc->cache, c->hash)) > 0)
             pat_service_count_uses(svc, c->entity_id, pending);
         break;
     case PAT_CHANGE_USER:
@@ -68,4 +73,36 @@ void pat_service_follow_changes(pat_service *svc)
     } while (n == FEED_BATCH);
     pthread_mutex_unlock(&svc->changes_lock);
     *(pat_error *)pat_error_last() = saved;
+}
+
+static void add_live(void *arg, const uint8_t hash[PAT_HASH_LEN])
+{
+    pat_livefilter_add(arg, hash);
+}
+
+int pat_service_live_rebuild(pat_service *svc)
+{
+    pat_livefilter *f = NULL;
+    size_t n = 0;
+    int64_t count = 0;
+    int rc;
+
+    pthread_mutex_lock(&svc->changes_lock);
+    /* Sized from a count first, so the filter is allocated once. */
+    if ((rc = pat_store_token_hashes(svc->store, svc->clock(), NULL, NULL, &n)) < 0)
+        goto out;
+    count = (int64_t)n;
+    f = pat_livefilter_new((size_t)count * 2);
+    if ((rc = pat_store_token_hashes(svc->store, svc->clock(), add_live, f, NULL)) < 0)
+        goto out;
+    /* Readers of the filter two rebuilds ago have long finished. */
+    pat_livefilter_free(svc->live_retired);
+    svc->live_retired = atomic_exchange(&svc->live, f);
+    f = NULL;
+out:
+    pthread_mutex_unlock(&svc->changes_lock);
+    pat_livefilter_free(f);
+    if (rc < 0)
+        pat_log_error("live filter: cannot rebuild: %s", pat_error_last()->message);
+    return rc;
 }

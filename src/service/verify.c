@@ -1,6 +1,12 @@
 /* Token verification: the path every protected request takes. On a cache
  * hit it takes two shard read locks, one stripe lock for last use, and
- * allocates nothing; it never writes to the store. */
+ * allocates nothing; it never writes to the store. A value the live filter
+ * does not know never reaches the store either.
+ *
+ * Failure limiting without lockout (DESIGN.md): failures are counted per
+ * client address; once an address is over the limit its failures answer
+ * 429 instead of 401, but a token that verifies is always served, whatever
+ * its address's count, and a success never counts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +18,27 @@
 #include "util/mem.h"
 #include "util/metrics.h"
 
-/* Fails verification with outcome o, counting the failure against the
- * client's address. */
+/* Fails verification with outcome o: 429 (PAT_ERATE, field: seconds to
+ * wait) when the client's address is over its failure limit, else 401
+ * (PAT_EAUTH) counted against the address. Networks in auth_fail_exempt
+ * are never limited. */
 static int fail(pat_service *svc, const pat_verify_request *req, pat_verify_outcome o,
                 const char *message, int64_t now)
 {
-    pat_metrics_verify(o);
-    if (req->client_ip)
+    int64_t wait;
+
+    if (req->client_ip && !pat_cidr_set_contains(&svc->config->auth_fail_exempt, req->client_ip)) {
+        if ((wait = pat_ratelimit_blocked(svc->auth_failures, req->client_ip, now))) {
+            char seconds[24];
+            pat_metrics_verify(PAT_VERIFY_RATE_LIMITED);
+            snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
+            return pat_error_set(PAT_ERATE, seconds,
+                                 "too many failed authentications from this address; retry "
+                                 "later");
+        }
         pat_ratelimit_fail(svc->auth_failures, req->client_ip, now);
+    }
+    pat_metrics_verify(o);
     return pat_error_set(PAT_EAUTH, NULL, "%s", message);
 }
 
@@ -41,6 +60,14 @@ static int load_token(pat_service *svc, const pat_verify_request *req,
     pat_metrics_cache(0);
     epoch = pat_cache_epoch(svc->cache);
     pat_token_hash(hash, svc->key, req->token, req->len);
+    if (!pat_livefilter_may_contain(atomic_load(&svc->live), hash)) {
+        /* Certainly no token: no store lookup, and no cache entry to
+         * crowd out live ones. */
+        pat_metrics_live_filter_rejected();
+        memset(out, 0, sizeof(*out));
+        out->negative = true;
+        return PAT_OK;
+    }
     t = pat_malloc(sizeof(*t));
     rc = pat_store_token_get_by_hash(svc->store, hash, now, t, &is_previous);
     memset(out, 0, sizeof(*out));
@@ -92,16 +119,8 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     pat_cached_user u;
     int64_t now = svc->clock();
     int64_t uses;
-    int64_t wait;
     int rc;
 
-    if (req->client_ip && (wait = pat_ratelimit_blocked(svc->auth_failures, req->client_ip, now))) {
-        char seconds[24];
-        pat_metrics_verify(PAT_VERIFY_RATE_LIMITED);
-        snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
-        return pat_error_set(PAT_ERATE, seconds,
-                             "too many failed authentications from this address; retry later");
-    }
     /* Malformed values and bad checksums never reach the cache or store. */
     if (pat_token_check_format(req->token, req->len, svc->token_prefix) < 0)
         return fail(svc, req, PAT_VERIFY_MALFORMED, "the token is malformed", now);

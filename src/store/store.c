@@ -103,6 +103,13 @@ int pat_store_token_get_by_hash(pat_store *s, const uint8_t hash[PAT_HASH_LEN], 
     return s->vt->token_get_by_hash(s, hash, now, out, is_previous);
 }
 
+int pat_store_token_hashes(pat_store *s, int64_t now,
+                           void (*fn)(void *arg, const uint8_t hash[PAT_HASH_LEN]), void *arg,
+                           size_t *n)
+{
+    return s->vt->token_hashes(s, now, fn, arg, n);
+}
+
 int pat_store_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n)
 {
     return s->vt->token_list(s, user_id, out, n);

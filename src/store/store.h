@@ -180,6 +180,14 @@ int pat_store_token_insert_many(pat_store *s, pat_token_rec *t, size_t n);
 int pat_store_token_get_by_hash(pat_store *s, const uint8_t hash[PAT_HASH_LEN], int64_t now,
                                 pat_token_rec *out, int *is_previous);
 
+/* Calls fn (may be NULL: count only) with every stored hash of every
+ * token: current values, and previous values whose grace has not ended at
+ * now. *n (may be NULL) = how many. For the verification's filter of live
+ * values. */
+int pat_store_token_hashes(pat_store *s, int64_t now,
+                           void (*fn)(void *arg, const uint8_t hash[PAT_HASH_LEN]), void *arg,
+                           size_t *n);
+
 /* All tokens of user_id, newest first, in *out (caller frees) and *n. */
 int pat_store_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n);
 

@@ -36,6 +36,7 @@ static const int64_t bucket_us[BUCKETS - 1] = {50,    100,   250,   500,    1000
 typedef struct lane {
     atomic_uint_fast64_t verify_count[PAT_VERIFY__COUNT];
     atomic_uint_fast64_t cache_hits, cache_misses;
+    atomic_uint_fast64_t live_filter_rejected;
     atomic_uint_fast64_t latency[BUCKETS];
     atomic_uint_fast64_t latency_sum_us, latency_count;
 } __attribute__((aligned(64))) lane;
@@ -83,6 +84,11 @@ void pat_metrics_cache(int hit)
     lane *l = &lanes[lane_index()];
 
     bump(hit ? &l->cache_hits : &l->cache_misses, 1);
+}
+
+void pat_metrics_live_filter_rejected(void)
+{
+    bump(&lanes[lane_index()].live_filter_rejected, 1);
 }
 
 void pat_metrics_store_write(void)
@@ -172,6 +178,10 @@ int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped
         "# HELP patd_cache_misses_total Verification cache misses (store lookups).\n"
         "# TYPE patd_cache_misses_total counter\n"
         "patd_cache_misses_total %llu\n"
+        "# HELP patd_live_filter_rejected_total Cache misses the live filter answered "
+        "(certainly no token: no store lookup).\n"
+        "# TYPE patd_live_filter_rejected_total counter\n"
+        "patd_live_filter_rejected_total %llu\n"
         "# HELP patd_cache_entries Tokens in the verification cache.\n"
         "# TYPE patd_cache_entries gauge\n"
         "patd_cache_entries %llu\n"
@@ -188,7 +198,9 @@ int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped
         "# TYPE patd_last_use_flush_age_seconds gauge\n"
         "patd_last_use_flush_age_seconds %lld\n",
         (unsigned long long)lanes_sum(offsetof(lane, cache_hits)),
-        (unsigned long long)lanes_sum(offsetof(lane, cache_misses)), (unsigned long long)cache_size,
+        (unsigned long long)lanes_sum(offsetof(lane, cache_misses)),
+        (unsigned long long)lanes_sum(offsetof(lane, live_filter_rejected)),
+        (unsigned long long)cache_size,
         (unsigned long long)atomic_load(&store_writes),
         (unsigned long long)atomic_load(&flushed_tokens), (unsigned long long)lastuse_dropped,
         (long long)(flushed ? now - flushed : -1));

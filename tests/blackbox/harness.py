@@ -3,16 +3,32 @@ it over real HTTP. Used by every black-box test."""
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import string
 import unittest
+import zlib
 
 PATD = os.environ.get('PATD_BIN', os.path.join(os.path.dirname(__file__), '..', '..',
                                                'build-test', 'patd'))
 ADMIN_PASSWORD = 'correct-horse-battery-staple'
+
+
+def well_formed_token(prefix='pat_'):
+    """A value of a token's shape (DESIGN.md: prefix, 32 base62, CRC32 in 6
+    base62) that no patd issued: it passes the format check, then must be
+    looked up."""
+    alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    body = ''.join(random.choice(alphabet) for _ in range(32))
+    crc, digits = zlib.crc32(body.encode()), ''
+    for _ in range(6):
+        crc, d = divmod(crc, 62)
+        digits = alphabet[d] + digits
+    return prefix + body + digits
 
 
 def free_port():

@@ -362,3 +362,16 @@ class SignInLimit(unittest.TestCase):
             self.assertTrue(r.header('Retry-After'))
             # Another account from the same address is not locked.
             p.login()
+
+    def test_a_success_resets_the_accounts_count(self):
+        with Patd() as p:
+            s = p.login()
+            p.request('POST', '/api/v1/users', {'username': 'mo', 'password': MEMBER_PASSWORD},
+                      session=s)
+            for _ in range(2):
+                for _ in range(9):
+                    r = p.request('POST', '/api/v1/session', {'username': 'mo',
+                                                              'password': 'guess-guess-guess'})
+                    self.assertEqual(r.status, 401)
+                # Eighteen failures in all, but a success between the nines.
+                p.login('mo', MEMBER_PASSWORD)

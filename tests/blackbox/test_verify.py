@@ -4,7 +4,7 @@ import re
 import time
 import unittest
 
-from harness import Patd, PatdTestCase
+from harness import Patd, PatdTestCase, well_formed_token
 
 CONFIG = """
 route = GET /api/projects/* projects:read
@@ -309,12 +309,57 @@ class RateLimit(unittest.TestCase):
             self.assertEqual(r.status, 429)
             self.assertEqual(r.json['error'], 'rate_limited')
             self.assertTrue(1 <= int(r.header('Retry-After')) <= 2)
-            # Even a valid token from the blocked address waits...
+            # A valid token from the blocked address is served all the same
+            # (one stale client behind a NAT must not lock out the rest)...
             r = p.request('GET', '/auth', headers=auth_headers(good, **{'X-Real-IP': '203.0.113.1'}))
+            self.assertEqual(r.status, 204)
+            # ...and its success does not lift the block for the bad value.
+            r = p.request('GET', '/auth', headers=auth_headers(bad, **{'X-Real-IP': '203.0.113.1'}))
             self.assertEqual(r.status, 429)
-            # ...but its owner elsewhere is not blocked.
+            # Its owner elsewhere is not blocked either.
             r = p.request('GET', '/auth', headers=auth_headers(good, **{'X-Real-IP': '198.51.100.1'}))
             self.assertEqual(r.status, 204)
             time.sleep(2.1)
             r = p.request('GET', '/auth', headers=auth_headers(good, **{'X-Real-IP': '203.0.113.1'}))
             self.assertEqual(r.status, 204)
+
+    def test_stale_client_never_locks_out_valid_tokens(self):
+        # Issue #12's report: 100 uses of a revoked token from one address,
+        # then a valid token from the same address.
+        with Patd(env={'PATD_AUTH_FAIL_LIMIT': '20'}) as p:
+            s = p.login()
+            revoked = p.create_token(s, name='revoked')
+            good = p.create_token(s, name='good')['token']
+            p.request('DELETE', '/api/v1/tokens/%d' % revoked['id'], session=s)
+            statuses = [p.request('GET', '/auth', headers=auth_headers(revoked['token'])).status
+                        for _ in range(100)]
+            self.assertEqual(statuses, [401] * 20 + [429] * 80)
+            self.assertEqual(p.request('GET', '/auth', headers=auth_headers(good)).status, 204)
+            self.assertEqual(p.request('GET', '/api/v1/tokens/self', token=good).status, 200)
+            # Unknown values over the limit are 429 without a store lookup:
+            # the live filter answers them (patd_live_filter_rejected_total).
+            before = metric(p, 'patd_live_filter_rejected_total')
+            unknown = well_formed_token()
+            r = p.request('GET', '/auth', headers=auth_headers(unknown))
+            self.assertEqual(r.status, 429)
+            self.assertEqual(metric(p, 'patd_live_filter_rejected_total'), before + 1)
+
+    def test_exempt_networks_are_never_limited(self):
+        with Patd(env={'PATD_AUTH_FAIL_LIMIT': '3',
+                       'PATD_AUTH_FAIL_EXEMPT': '203.0.113.0/24'}) as p:
+            bad = 'pat_' + 'C' * 38
+            for _ in range(10):
+                r = p.request('GET', '/auth', headers=auth_headers(bad, **{'X-Real-IP':
+                                                                           '203.0.113.9'}))
+                self.assertEqual(r.status, 401)
+            for expected in (401, 401, 401, 429):
+                r = p.request('GET', '/auth', headers=auth_headers(bad, **{'X-Real-IP':
+                                                                           '198.51.100.9'}))
+                self.assertEqual(r.status, expected)
+
+
+def metric(p, name):
+    for line in p.request('GET', '/metrics').body.splitlines():
+        if line.startswith(name + ' '):
+            return int(float(line.split()[1]))
+    raise AssertionError('no metric ' + name)

@@ -411,6 +411,37 @@ static void test_store__touch_counts_and_skips_deleted_tokens(void **state)
     free(got);
 }
 
+static void count_hash(void *arg, const uint8_t hash[PAT_HASH_LEN])
+{
+    ((int *)arg)[hash[0]]++;
+}
+
+static void test_store__token_hashes_are_every_live_value(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *a = new_token(f->bob, "a", 40), *b = new_token(f->alice, "b", 41);
+    int seen[256] = {0};
+    size_t n = 0;
+
+    assert_int_equal(pat_store_token_insert(f->s, a), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, b), PAT_OK);
+    memcpy(b->previous_hash, b->hash, PAT_HASH_LEN);
+    b->previous_valid_until = 3000;
+    memset(b->hash, 42, PAT_HASH_LEN);
+    assert_int_equal(pat_store_token_update(f->s, b, PAT_TOKEN_F_SECRET), PAT_OK);
+    assert_int_equal(pat_store_token_hashes(f->s, 2999, count_hash, seen, &n), PAT_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(seen[40] + seen[41] + seen[42], 3);
+    memset(seen, 0, sizeof(seen));
+    assert_int_equal(pat_store_token_hashes(f->s, 3000, count_hash, seen, &n), PAT_OK);
+    assert_int_equal(n, 2); /* the grace is over */
+    assert_int_equal(seen[41], 0);
+    assert_int_equal(pat_store_token_hashes(f->s, 3000, NULL, NULL, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    free(a);
+    free(b);
+}
+
 static void test_store__list_exceeding_policy(void **state)
 {
     fixture *f = *state;
@@ -689,7 +720,7 @@ static void test_store__audit_filters_pages_and_prunes(void **state)
 static void test_store__upgrade_from_v1_keeps_rows(void **state)
 {
     char dir[64], path[128], url[160], sqlpath[512], cmd[128];
-    const char *root = getenv("PATD_SOURCE_ROOT");
+    const char *root = PAT_SOURCE_ROOT; /* from meson.build */
     pat_token_rec *t = new_token(1, "new", 30), *got = calloc(1, sizeof(*got));
     sqlite3 *db = NULL;
     pat_store *s = NULL;
@@ -698,7 +729,6 @@ static void test_store__upgrade_from_v1_keeps_rows(void **state)
     size_t len;
 
     (void)state;
-    assert_non_null(root);
     snprintf(dir, sizeof(dir), "/tmp/patd-upgrade-XXXXXX");
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/v1.db", dir);
@@ -761,6 +791,7 @@ int main(void)
         T(test_store__delete_is_by_owner_and_bulk_is_atomic),
         T(test_store__touch_counts_and_skips_deleted_tokens),
         T(test_store__list_exceeding_policy),
+        T(test_store__token_hashes_are_every_live_value),
         T(test_store__unit_of_work_commits_whole),
         T(test_store__unit_of_work_rolls_back_whole),
         T(test_store__failing_audit_write_rolls_the_change_back),

@@ -385,6 +385,7 @@ static const pat_store_vtable sqlite_vtable = {
     .token_insert_many = sq_token_insert_many,
     .token_get_by_hash = sq_token_get_by_hash,
     .token_list = sq_token_list,
+    .token_hashes = sq_token_hashes,
     .token_update = sq_token_update,
     .token_delete = sq_token_delete,
     .token_delete_many = sq_token_delete_many,

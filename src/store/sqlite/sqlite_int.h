@@ -94,6 +94,8 @@ int sq_token_insert_many(pat_store *s, pat_token_rec *t, size_t n);
 int sq_token_get_by_hash(pat_store *s, const uint8_t hash[PAT_HASH_LEN], int64_t now,
                          pat_token_rec *out, int *is_previous);
 int sq_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n);
+int sq_token_hashes(pat_store *s, int64_t now,
+                    void (*fn)(void *arg, const uint8_t hash[PAT_HASH_LEN]), void *arg, size_t *n);
 int sq_token_update(pat_store *s, pat_token_rec *t, unsigned fields);
 int sq_token_delete(pat_store *s, int64_t user_id, int64_t id);
 int sq_token_delete_many(pat_store *s, int64_t user_id, const int64_t *ids, size_t n,

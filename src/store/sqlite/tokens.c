@@ -220,6 +220,41 @@ int sq_token_list(pat_store *s, int64_t user_id, pat_token_rec **out, size_t *n)
                    user_id);
 }
 
+int sq_token_hashes(pat_store *s, int64_t now,
+                    void (*fn)(void *arg, const uint8_t hash[PAT_HASH_LEN]), void *arg, size_t *n)
+{
+    sqlite_store *st = sq_of(s);
+    sqlite3_stmt *q = NULL;
+    size_t count = 0;
+    int rc, step;
+
+    /* One read, under the lock: a million rows take well under a second,
+     * and the caller wants one consistent view. */
+    pthread_mutex_lock(&st->lock);
+    if ((rc = sq_prepare(st, &q,
+                         "SELECT secret_hash FROM tokens UNION ALL SELECT previous_hash FROM "
+                         "tokens WHERE previous_hash IS NOT NULL AND previous_valid_until > ?")) <
+        0)
+        goto out;
+    sq_bind(q, "i", now);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        uint8_t hash[PAT_HASH_LEN];
+        if (fn) {
+            sq_hash(q, 0, hash);
+            fn(arg, hash);
+        }
+        count++;
+    }
+    if (step != SQLITE_DONE)
+        rc = sq_error(st->db, step, "token hashes");
+    else if (n)
+        *n = count;
+out:
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 int sq_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t limit,
                             pat_token_rec **out, size_t *n)
 {

@@ -26,6 +26,11 @@ static void test_config__defaults(void **state)
     assert_string_equal(cfg->listen, "127.0.0.1:8080");
     assert_string_equal(cfg->data_dir, "./var");
     assert_string_equal(cfg->token_prefix, "pat_");
+    assert_int_equal(cfg->audit_retention_days, 400);
+    assert_int_equal(cfg->auth_fail_exempt.n, 0);
+    assert_int_equal(pat_config_set(cfg, "auth_fail_exempt", "10.0.0.0/8 2001:db8::/32"), PAT_OK);
+    assert_int_equal(cfg->auth_fail_exempt.n, 2);
+    assert_int_equal(pat_config_set(cfg, "auth_fail_exempt", "10.0.0.0/33"), PAT_EINVAL);
     free(cfg);
 }
 

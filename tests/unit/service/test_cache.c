@@ -12,6 +12,7 @@
 
 #include "service/cache.h"
 #include "service/lastuse.h"
+#include "service/livefilter.h"
 #include "service/ratelimit.h"
 
 static void lookup_of(uint8_t k[PAT_LOOKUP_KEY_LEN], unsigned n)
@@ -193,6 +194,33 @@ static void test_cache__interned_strings_are_pruned(void **state)
     assert_true(pat_cache_token_get(c, k, 1, &t));
     assert_string_equal(t.scopes, "scope-77");
     pat_cache_free(c);
+}
+
+/* Every value added is found; about 1 % of others are "maybe" at capacity. */
+static void test_livefilter__no_false_no_and_few_false_maybe(void **state)
+{
+    pat_livefilter *f = pat_livefilter_new(10000);
+    uint8_t h[PAT_HASH_LEN];
+    int maybe = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < 10000; i++) {
+        hash_of(h, i);
+        pat_livefilter_add(f, h);
+    }
+    assert_int_equal(pat_livefilter_count(f), 10000);
+    assert_int_equal(pat_livefilter_capacity(f), 10000);
+    assert_true(pat_livefilter_bytes(f) < 10000 * 2);
+    for (unsigned i = 0; i < 10000; i++) {
+        hash_of(h, i);
+        assert_true(pat_livefilter_may_contain(f, h));
+    }
+    for (unsigned i = 10000; i < 110000; i++) {
+        hash_of(h, i);
+        maybe += pat_livefilter_may_contain(f, h);
+    }
+    assert_true(maybe < 2000); /* under 2 % of 100 000 */
+    pat_livefilter_free(f);
 }
 
 static void test_cache__users(void **state)
@@ -426,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_lastuse__reused_slot_has_no_stale_details),
         cmocka_unit_test(test_cache__uses_counted_and_recorded_once_per_granularity),
         cmocka_unit_test(test_cache__evicted_entries_keep_their_uses),
+        cmocka_unit_test(test_livefilter__no_false_no_and_few_false_maybe),
         cmocka_unit_test(test_cache__interned_strings_are_pruned),
         cmocka_unit_test(test_ratelimit__engages_releases_and_is_per_key),
         cmocka_unit_test(test_ratelimit__bounded_memory_many_keys),

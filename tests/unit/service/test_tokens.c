@@ -655,8 +655,80 @@ static void test_verify__failures_rate_limited_per_address(void **state)
     assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_ERATE);
     /* The owner elsewhere is not blocked. */
     assert_int_equal(verify(f, v, &p), PAT_OK);
+    /* Nor is a valid token from the very address that is (a NAT, a CI
+     * fleet): it is served, and its success does not reset the count. */
+    vr.token = v;
+    vr.len = strlen(v);
+    assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_OK);
+    vr.token = bad;
+    vr.len = strlen(bad);
+    assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_ERATE);
     fake_now += 60;
     assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_EAUTH);
+}
+
+/* Networks in auth_fail_exempt are never limited. */
+static void test_verify__exempt_networks_are_never_limited(void **state)
+{
+    fixture *f = *state;
+    pat_principal p;
+    pat_verify_request vr;
+    char bad[PAT_TOKEN_BUF];
+
+    assert_int_equal(pat_config_set(f->config, "auth_fail_exempt", "10.0.0.0/8"), PAT_OK);
+    pat_token_generate(bad, "pat_");
+    memset(&vr, 0, sizeof(vr));
+    vr.token = bad;
+    vr.len = strlen(bad);
+    vr.client_ip = "10.1.2.3";
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_EAUTH);
+}
+
+/* A counter of GET /metrics, read through the service. */
+static long long metric(fixture *f, const char *name)
+{
+    pat_buf b;
+    const char *at;
+    long long v = -1;
+
+    pat_buf_init(&b, 1 << 20);
+    assert_int_equal(pat_service_metrics(f->svc, &b), PAT_OK);
+    assert_int_equal(pat_buf_append(&b, "", 1), PAT_OK);
+    /* The sample line, not the HELP and TYPE lines above it. */
+    for (at = b.data; (at = strstr(at, name)); at++) {
+        if (at > b.data && at[-1] == '\n' && at[strlen(name)] == ' ') {
+            v = strtoll(at + strlen(name) + 1, NULL, 10);
+            break;
+        }
+    }
+    pat_buf_dispose(&b);
+    return v;
+}
+
+/* A value the live filter does not know never reaches the store, and a
+ * created or regenerated one passes it before its creator sees it. */
+static void test_verify__unknown_values_skip_the_store(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec t, u;
+    pat_principal p;
+    char v[PAT_TOKEN_BUF], w[PAT_TOKEN_BUF], bad[PAT_TOKEN_BUF];
+
+    long long misses = metric(f, "patd_cache_misses_total");
+    long long rejected = metric(f, "patd_live_filter_rejected_total");
+
+    pat_token_generate(bad, "pat_");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(verify_anywhere(f, bad, &p), PAT_EAUTH);
+    /* Three misses, all answered by the filter (not cached either). */
+    assert_int_equal(metric(f, "patd_cache_misses_total") - misses, 3);
+    assert_int_equal(metric(f, "patd_live_filter_rejected_total") - rejected, 3);
+    assert_int_equal(create(f, &f->member, "fresh", &t, v), PAT_OK);
+    assert_int_equal(verify_anywhere(f, v, &p), PAT_OK);
+    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 0, &u, w), PAT_OK);
+    assert_int_equal(verify_anywhere(f, w, &p), PAT_OK);
+    assert_int_equal(verify_anywhere(f, v, &p), PAT_EAUTH);
 }
 
 static void test_verify__full_last_use_table_loses_no_count(void **state)
@@ -671,15 +743,6 @@ static void test_verify__full_last_use_table_loses_no_count(void **state)
     pat_token_rec got;
     int64_t total = 0;
 
-    /* A table of 1024 slots (768 usable) for 900 tokens used twice. */
-    pat_service_free(f->svc);
-    f->config->last_use_buffer = 1024;
-    memset(&o, 0, sizeof(o));
-    o.store = f->store;
-    o.config = f->config;
-    memcpy(o.key, f->key, sizeof(o.key));
-    o.clock = clock_fn;
-    assert_int_equal(pat_service_new(&f->svc, &o), PAT_OK);
     for (int i = 0; i < N; i++) {
         recs[i].user_id = f->member.user_id;
         snprintf(recs[i].name, sizeof(recs[i].name), "n%d", i);
@@ -689,6 +752,16 @@ static void test_verify__full_last_use_table_loses_no_count(void **state)
         pat_token_display(recs[i].prefix, values[i]);
     }
     assert_int_equal(pat_store_token_insert_many(f->store, recs, N), PAT_OK);
+    /* A table of 1024 slots (768 usable) for 900 tokens used twice; the
+     * service starts after the import, as after `patd` imports offline. */
+    pat_service_free(f->svc);
+    f->config->last_use_buffer = 1024;
+    memset(&o, 0, sizeof(o));
+    o.store = f->store;
+    o.config = f->config;
+    memcpy(o.key, f->key, sizeof(o.key));
+    o.clock = clock_fn;
+    assert_int_equal(pat_service_new(&f->svc, &o), PAT_OK);
     memset(&vr, 0, sizeof(vr));
     vr.method = "GET";
     vr.path = "/";
@@ -862,6 +935,8 @@ int main(void)
         T(test_verify__last_use_details_once_per_granularity_counts_exact),
         T(test_verify__uses_counted_before_an_edit_still_count),
         T(test_verify__failures_rate_limited_per_address),
+        T(test_verify__exempt_networks_are_never_limited),
+        T(test_verify__unknown_values_skip_the_store),
         T(test_verify__full_last_use_table_loses_no_count),
         T(test_store__expired_sessions_pruned),
         T(test_verify__deleted_tokens_uses_never_reach_another),
