@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test checksrc unit valgrind blackbox browser bench fuzz clean install deps
+.PHONY: all build run test checksrc screenshots unit valgrind blackbox browser bench fuzz clean install deps
 
 all: build
 
@@ -57,7 +57,14 @@ bench:
 browser:
 	@[ -d tests/browser/node_modules/playwright-core ] || \
 	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
-	cd tests/browser && PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd node --test --test-concurrency=1 console.test.mjs
+	cd tests/browser && SCREENSHOTS_DIR=$(SCREENSHOTS_DIR) PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd node --test --test-concurrency=1 console.test.mjs
+
+# Not part of make test: refreshes the console screenshots in docs/img
+# (make test writes its own to build-test/screenshots).
+screenshots:
+	@$(MAKE) --no-print-directory $(TEST_BUILD)/build.ninja
+	@ninja -C $(TEST_BUILD) >/dev/null
+	@$(MAKE) --no-print-directory browser SCREENSHOTS_DIR=$(CURDIR)/docs/img
 
 # Not part of make test: each libFuzzer target for FUZZ_SECONDS, starting
 # from its committed corpus (new finds land in build-fuzz/corpus-*).
@@ -67,7 +74,7 @@ fuzz:
 	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true \
 	  -Dtests=disabled -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	@ninja -C build-fuzz >/dev/null
-	@for t in token config text http; do \
+	@for t in token config text http request; do \
 	  mkdir -p build-fuzz/corpus-$$t && cp -n fuzz/corpus/$$t/* build-fuzz/corpus-$$t/ ; \
 	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$t || exit 1; \
 	done

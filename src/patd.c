@@ -27,6 +27,7 @@
 static void usage(FILE *to)
 {
     fputs("usage: patd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] [--db URL]\n"
+          "       patd [same options] admin reset-password USERNAME\n"
           "\n"
           "  --config FILE      configuration file (see etc/patd.conf.example)\n"
           "  --listen ADDR:PORT address to serve on (default 127.0.0.1:8080)\n"
@@ -37,7 +38,10 @@ static void usage(FILE *to)
           "Every option can also be set as PATD_<NAME> (PATD_LISTEN, PATD_DATA_DIR, PATD_DB,\n"
           "PATD_CONFIG, PATD_TOKEN_PREFIX, PATD_PUBLIC_URL, PATD_THREADS). On first start the\n"
           "superuser 'admin' is created with PATD_ADMIN_PASSWORD, or a random password that\n"
-          "is printed once.\n",
+          "is printed once.\n"
+          "\n"
+          "admin reset-password USERNAME: gives USERNAME a new random password, printed\n"
+          "once, and signs them out everywhere; works while patd runs or not.\n",
           to);
 }
 
@@ -119,6 +123,9 @@ static int apply_env(pat_config *cfg)
         {"PATD_AUTH_FAIL_LIMIT", "auth_fail_limit"},
         {"PATD_AUTH_FAIL_WINDOW_SECONDS", "auth_fail_window_seconds"},
         {"PATD_AUTH_FAIL_EXEMPT", "auth_fail_exempt"},
+        {"PATD_LOG_FORMAT", "log_format"},
+        {"PATD_CONNECTIONS_PER_ADDRESS", "connections_per_address"},
+        {"PATD_REQUEST_DEADLINE_SECONDS", "request_deadline_seconds"},
         {"PATD_LAST_USE_GRANULARITY_SECONDS", "last_use_granularity_seconds"},
     };
     int rc;
@@ -138,14 +145,14 @@ int main(int argc, char **argv)
         {"data-dir", required_argument, NULL, 'd'}, {"db", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    const char *flag_listen = NULL, *flag_data_dir = NULL, *flag_db = NULL;
+    const char *flag_listen = NULL, *flag_data_dir = NULL, *flag_db = NULL, *reset_user = NULL;
     const char *config_path = getenv("PATD_CONFIG");
     pat_config *cfg = pat_calloc(1, sizeof(*cfg));
     pat_store *store = NULL;
     pat_service *svc = NULL;
     pat_server *srv = NULL;
     pat_service_options so;
-    pat_http_options ho;
+    pat_http_options ho = {.listen_fd = -1};
     char db_url[PAT_CONFIG_PATH_MAX + 32];
     char generated[33];
     bool created = false, was_generated = false;
@@ -177,11 +184,14 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (optind < argc) {
+    /* Positional words name an admin command; without any, patd serves. */
+    if (optind < argc && !(argc - optind == 3 && strcmp(argv[optind], "admin") == 0 &&
+                           strcmp(argv[optind + 1], "reset-password") == 0)) {
         usage(stderr);
         status = 2;
         goto out;
     }
+    reset_user = optind < argc ? argv[optind + 2] : NULL;
     if (sodium_init() < 0) {
         fputs("patd: libsodium failed to start\n", stderr);
         goto out;
@@ -208,6 +218,7 @@ int main(int argc, char **argv)
         (flag_data_dir && (rc = pat_config_set(cfg, "data_dir", flag_data_dir)) < 0) ||
         (flag_db && (rc = pat_config_set(cfg, "db", flag_db)) < 0))
         goto fail;
+    pat_log_set_format(cfg->log_json ? PAT_LOG_JSON : PAT_LOG_TEXT);
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         rc = pat_error_set(PAT_EIO, NULL, "cannot create %s: %s", cfg->data_dir, strerror(errno));
         goto fail;
@@ -222,12 +233,20 @@ int main(int argc, char **argv)
         goto fail;
     so.store = store;
     so.config = cfg;
-    so.background = true;
+    so.background = reset_user == NULL;
     if ((rc = pat_service_new(&svc, &so)) < 0)
         goto fail;
-    if ((rc = pat_service_bootstrap(svc, getenv("PATD_ADMIN_PASSWORD"), generated, &was_generated,
-                                    &created)) < 0)
-        goto fail;
+    if (reset_user) {
+        if ((rc = pat_users_reset_password(svc, reset_user, generated)) < 0)
+            goto fail;
+        /* stdout, once, for the operator; never the log. */
+        printf("new password for %s: %s\n(shown once; they were signed out everywhere)\n",
+               reset_user, generated);
+        fflush(stdout);
+        sodium_memzero(generated, sizeof(generated));
+        status = 0;
+        goto out;
+    }
     /* Handle signals in this thread only, from here on. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -237,7 +256,16 @@ int main(int argc, char **argv)
     ho.listen = cfg->listen;
     ho.threads = cfg->threads;
     ho.public_url = cfg->public_url;
-    if ((rc = pat_http_start(&srv, svc, &ho)) < 0)
+    ho.connections_per_address = cfg->connections_per_address;
+    ho.request_deadline_seconds = cfg->request_deadline_seconds;
+    ho.trusted_proxies = &cfg->trusted_proxies;
+    /* Bind before creating the first superuser (a busy port must not leave
+     * behind an account whose password was never shown), and serve after
+     * it (the first request may be its sign-in). */
+    if ((rc = pat_http_listen(cfg->listen, &ho.listen_fd)) < 0 ||
+        (rc = pat_service_bootstrap(svc, getenv("PATD_ADMIN_PASSWORD"), generated, &was_generated,
+                                    &created)) < 0 ||
+        (rc = pat_http_start(&srv, svc, &ho)) < 0)
         goto fail;
     pat_log_info("patd listening on %s (data dir %s)", cfg->listen, cfg->data_dir);
     printf("patd is running: open http://%s/ (stop with Ctrl-C)\n", cfg->listen);

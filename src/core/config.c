@@ -25,6 +25,10 @@ void pat_config_defaults(pat_config *cfg)
     cfg->confirm_window_seconds = 300;
     /* Bounded by default: under churn the audit table would grow forever. */
     cfg->audit_retention_days = 400;
+    /* Far above what one well-behaved client opens (browsers hold 6, wrk
+     * in make bench 50), far below what starves everyone else. */
+    cfg->connections_per_address = 256;
+    cfg->request_deadline_seconds = 10;
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -98,6 +102,22 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
     if (strcmp(key, "audit_retention_days") == 0) {
         if ((rc = set_int(&n, key, value, 0, 36500)) == PAT_OK)
             cfg->audit_retention_days = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "log_format") == 0) {
+        if (strcmp(value, "text") != 0 && strcmp(value, "json") != 0)
+            return pat_error_set(PAT_EINVAL, key, "log_format must be text or json");
+        cfg->log_json = strcmp(value, "json") == 0;
+        return PAT_OK;
+    }
+    if (strcmp(key, "connections_per_address") == 0) {
+        if ((rc = set_int(&n, key, value, 0, 1000000)) == PAT_OK)
+            cfg->connections_per_address = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "request_deadline_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 1, 300)) == PAT_OK)
+            cfg->request_deadline_seconds = (int)n;
         return rc;
     }
     if (strcmp(key, "confirm_window_seconds") == 0) {

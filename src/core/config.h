@@ -30,6 +30,10 @@ typedef struct pat_config {
     bool default_can_manage_tokens;     /* the token permission of new people */
     int audit_retention_days;           /* 0 = keep audit events forever */
     int confirm_window_seconds;         /* how long a password confirmation lasts */
+    bool log_json;                      /* log_format = json: one JSON object per line */
+    int connections_per_address;        /* open connections one client address may hold;
+                                           trusted proxies may hold 3/4 of all (0 = no cap) */
+    int request_deadline_seconds;       /* to receive a request's headers and body, whole */
     pat_route_rule routes[PAT_ROUTE_RULES_MAX]; /* "route =" lines, in order */
     size_t nroutes;
     pat_catalog catalog;

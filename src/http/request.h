@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "http/guard.h"
 #include "service/service.h"
 #include "util/buf.h"
 
@@ -33,6 +34,8 @@ typedef struct pat_req {
     unsigned status;           /* status sent, for the access log */
     struct MHD_Response *resp; /* owned until queued, unless resp_shared */
     bool resp_shared;          /* resp belongs to a cache (http/auth_response.c) */
+    pat_guard_conn guard;      /* the connection's deadline and address count */
+    int framing_error;         /* < 0: answer it and close (http/server.c) */
 } pat_req;
 
 /* Server facts a handler may need. */

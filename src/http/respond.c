@@ -87,6 +87,7 @@ static const struct {
     {PAT_ETOOBIG, 413, "payload_too_large"},
     {PAT_EMEDIA, 415, "unsupported_media_type"},
     {PAT_ERATE, 429, "rate_limited"},
+    {PAT_EUNAVAIL, 503, "unavailable"},
 };
 
 /* Quotes s for a WWW-Authenticate parameter (our messages hold no quotes or
@@ -140,5 +141,7 @@ void pat_respond_error(pat_req *r, int code)
         pat_respond_header(r, "WWW-Authenticate", header);
     } else if (code == PAT_ERATE) {
         pat_respond_header(r, "Retry-After", e->field[0] ? e->field : "60");
+    } else if (code == PAT_EUNAVAIL) {
+        pat_respond_header(r, "Retry-After", "30");
     }
 }

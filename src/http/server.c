@@ -3,7 +3,10 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -28,6 +31,7 @@
 struct pat_server {
     struct MHD_Daemon *daemon;
     pat_service *svc;
+    pat_guard *guard;
     char public_url[256];
 };
 
@@ -66,6 +70,70 @@ static void request_begin(pat_req *r, const char *url, const char *method)
                           pat_req_header(r, "X-Real-IP"), pat_req_header(r, "X-Forwarded-For"));
 }
 
+/* What a request's header section says about its framing, gathered in one
+ * pass over the headers. */
+typedef struct framing {
+    unsigned authorization, host, content_length, transfer_encoding;
+    bool nul_in_authorization;
+    bool lengths_differ;
+    const char *first_length;
+    size_t first_length_size;
+} framing;
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    framing *f = cls;
+
+    (void)kind;
+    if (key_size == 13 && strncasecmp(key, "Authorization", 13) == 0) {
+        f->authorization++;
+        /* A NUL would cut "VALID\0junk" to a valid token. libmicrohttpd
+         * 0.9.75 measures the value up to it, so this only catches what
+         * later versions report whole. */
+        if (value && strlen(value) != value_size)
+            f->nul_in_authorization = true;
+    } else if (key_size == 4 && strncasecmp(key, "Host", 4) == 0) {
+        f->host++;
+    } else if (key_size == 14 && strncasecmp(key, "Content-Length", 14) == 0) {
+        if (f->content_length++ == 0) {
+            f->first_length = value;
+            f->first_length_size = value_size;
+        } else if (value_size != f->first_length_size ||
+                   memcmp(value, f->first_length, value_size) != 0) {
+            f->lengths_differ = true;
+        }
+    } else if (key_size == 17 && strncasecmp(key, "Transfer-Encoding", 17) == 0) {
+        f->transfer_encoding++;
+    }
+    return MHD_YES;
+}
+
+/* The rules of RFC 9112 and RFC 6750 that libmicrohttpd 0.9.75 does not
+ * keep: PAT_OK, or the error to answer with, after which the connection
+ * closes (what follows on it cannot be trusted to be a request). */
+static int check_framing(pat_req *r, const char *version)
+{
+    framing f;
+
+    memset(&f, 0, sizeof(f));
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, framing_header, &f);
+    if (f.content_length > 1 && f.lengths_differ)
+        return pat_error_set(PAT_EINVAL, NULL, "conflicting Content-Length headers");
+    if (f.content_length && f.transfer_encoding)
+        return pat_error_set(PAT_EINVAL, NULL,
+                             "Content-Length and Transfer-Encoding together are refused");
+    if (f.host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)
+        return pat_error_set(PAT_EINVAL, NULL, "an HTTP/1.1 request needs a Host header");
+    if (f.host > 1)
+        return pat_error_set(PAT_EINVAL, NULL, "more than one Host header");
+    if (f.authorization > 1)
+        return pat_error_set(PAT_EINVAL, NULL, "more than one Authorization header");
+    if (f.nul_in_authorization)
+        return pat_error_set(PAT_EINVAL, NULL, "the Authorization header holds a NUL byte");
+    return PAT_OK;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_size, void **con_cls)
@@ -74,12 +142,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     enum MHD_Result ok;
 
     (void)cls;
-    (void)version;
     if (!r) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         r = ci->socket_context;
         request_begin(r, url, method);
+        r->framing_error = check_framing(r, version);
         *con_cls = r;
         /* Answering on this first call would make MHD close the connection. */
         return MHD_YES;
@@ -92,7 +160,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         *upload_size = 0;
         return MHD_YES;
     }
-    pat_router_dispatch(r);
+    /* Received whole: no deadline while it is answered. */
+    pat_guard_answering(&r->guard);
+    if (r->framing_error < 0) {
+        /* Checked again: this thread's last error has served other
+         * connections since the headers came in. */
+        pat_respond_error(r, check_framing(r, version));
+        pat_respond_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    } else {
+        pat_router_dispatch(r);
+    }
     if (!r->resp)
         pat_respond_error(r, pat_error_set(PAT_EIO, NULL, "no response"));
     ok = MHD_queue_response(conn, r->status, r->resp);
@@ -103,13 +180,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    pat_server *srv = cls;
     pat_req *r = *con_cls;
     int64_t micros;
 
-    (void)cls;
     (void)conn;
     if (!r)
         return;
+    pat_guard_answered(srv->guard, &r->guard);
     micros = pat_time_mono_us() - r->start_us;
     pat_metrics_request(r->route, r->route_pattern, r->status, micros);
     /* Method and path only: the query may hold a credential. */
@@ -136,8 +214,11 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 {
     pat_req *r;
 
+    pat_server *srv = cls;
+
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        const pat_server *srv = cls;
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         r = pat_calloc(1, sizeof(*r));
         r->svc = srv->svc;
         r->public_url = srv->public_url;
@@ -146,8 +227,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
          * formats through sprintf, ~1.7 k instructions each time. */
         peer_address(conn, r->peer, sizeof(r->peer));
         pat_buf_init(&r->body, PAT_BODY_MAX);
+        pat_guard_opened(srv->guard, &r->guard, fd ? fd->connect_fd : -1, r->peer);
         *socket_context = r;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && (r = *socket_context)) {
+        pat_guard_closed(srv->guard, &r->guard);
         pat_buf_dispose(&r->body);
         sodium_memzero(&r->who, sizeof(r->who));
         free(r);
@@ -207,34 +290,88 @@ static unsigned connection_limit(void)
     return 512;
 }
 
-int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *opts)
+/* libmicrohttpd's own messages (protocol errors a client can provoke) go
+ * through our log, in its format and with its escaping. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    pat_log_v("warn", fmt, ap);
+}
+
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addrlen;
+    return pat_guard_admit(cls, addr) ? MHD_YES : MHD_NO;
+}
+
+int pat_http_listen(const char *listen_addr, int *fd)
 {
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    int s, on = 1, rc;
+
+    if ((rc = resolve(listen_addr, &addr, &addrlen)) < 0)
+        return rc;
+    s = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return pat_error_set(PAT_EIO, "listen", "cannot create a socket: %s", strerror(errno));
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (addr.ss_family == AF_INET6)
+        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    if (bind(s, (struct sockaddr *)&addr, addrlen) != 0 || listen(s, SOMAXCONN) != 0) {
+        rc = pat_error_set(PAT_EIO, "listen", "cannot listen on %s: %s", listen_addr,
+                           strerror(errno));
+        close(s);
+        return rc;
+    }
+    *fd = s;
+    return PAT_OK;
+}
+
+int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *opts)
+{
+    struct sockaddr_storage addr;
+    socklen_t addrlen = sizeof(addr);
     pat_server *srv;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads =
         opts->threads > 0 ? (unsigned)opts->threads : (unsigned)(cores > 0 ? cores : 1);
-    int rc;
+    unsigned limit;
+    int fd = opts->listen_fd, rc;
 
-    if ((rc = resolve(opts->listen, &addr, &addrlen)) < 0)
+    /* The socket is bound first, so the caller can bind before it does
+     * anything it would regret on a busy port. */
+    if (fd < 0 && (rc = pat_http_listen(opts->listen, &fd)) < 0)
         return rc;
-    if (addr.ss_family == AF_INET6)
+    if (getsockname(fd, (struct sockaddr *)&addr, &addrlen) == 0 && addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    limit = connection_limit();
     srv = pat_calloc(1, sizeof(*srv));
     srv->svc = svc;
+    if (!(srv->guard = pat_guard_new(opts->connections_per_address, limit, opts->trusted_proxies,
+                                     opts->request_deadline_seconds > 0
+                                         ? opts->request_deadline_seconds
+                                         : 10,
+                                     CONNECTION_TIMEOUT_S))) {
+        free(srv);
+        return pat_error_set(PAT_EIO, NULL, "cannot start the connection watchdog");
+    }
     if (opts->public_url && *opts->public_url)
         snprintf(srv->public_url, sizeof(srv->public_url), "%s", opts->public_url);
     else
         snprintf(srv->public_url, sizeof(srv->public_url), "http://%s", opts->listen);
     srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_LIMIT, connection_limit(), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
+        flags, 0, admit, srv->guard, on_access, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_END);
     if (!srv->daemon) {
+        close(fd);
+        pat_guard_free(srv->guard);
         free(srv);
         return pat_error_set(PAT_EIO, "listen", "cannot listen on %s", opts->listen);
     }
@@ -247,5 +384,13 @@ void pat_http_stop(pat_server *srv)
     if (!srv)
         return;
     MHD_stop_daemon(srv->daemon);
+    pat_guard_free(srv->guard);
     free(srv);
+}
+
+unsigned short pat_http_port(const pat_server *srv)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+
+    return i ? i->port : 0;
 }

@@ -98,6 +98,13 @@ int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
 int pat_service_bootstrap(pat_service *svc, const char *password, char generated[33],
                           bool *was_generated, bool *created);
 
+/* The operator, on the machine (patd admin reset-password): gives username
+ * a new random password, written to generated (caller wipes it), ends its
+ * console sessions, and records user.password_reset. Works while the daemon
+ * runs: its cache follows the change within a second. PAT_ENOTFOUND for
+ * an unknown name. */
+int pat_users_reset_password(pat_service *svc, const char *username, char generated[33]);
+
 /* Signs in: on success writes a new session id (the cookie value) and CSRF
  * token into sid and csrf (caller wipes them) and fills *who. A wrong
  * password, unknown user or disabled account are all PAT_EUNAUTH alike. */

@@ -13,6 +13,44 @@
 
 static const char ALNUM[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
+/* 24 characters from a 57-letter alphabet (no look-alikes): ~140 bits. */
+static void random_password(char out[33])
+{
+    for (int i = 0; i < 24; i++)
+        out[i] = ALNUM[randombytes_uniform(sizeof(ALNUM) - 1)];
+    out[24] = '\0';
+}
+
+int pat_users_reset_password(pat_service *svc, const char *username, char generated[33])
+{
+    char hash[PAT_PWHASH_MAX];
+    pat_user u;
+    int rc;
+
+    memset(&u, 0, sizeof(u));
+    random_password(generated);
+    if ((rc = pat_service_password_hash(generated, hash)) < 0 || (rc = pat_unit_begin(svc)) < 0)
+        goto out;
+    rc = pat_store_user_get_by_name(svc->store, username, &u);
+    if (rc == PAT_ENOTFOUND)
+        rc = pat_error_set(PAT_ENOTFOUND, "username", "no user named %.64s", username);
+    if (rc == PAT_OK) {
+        memcpy(u.password_hash, hash, sizeof(u.password_hash));
+        u.updated_at = svc->clock();
+        if ((rc = pat_store_user_update(svc->store, &u)) == PAT_OK &&
+            (rc = pat_store_session_delete_user(svc->store, u.id, NULL)) == PAT_OK)
+            rc = pat_audit_record(svc, NULL, NULL, "user.password_reset", "user",
+                                  "id=%lld username=%s by=operator", (long long)u.id, u.username);
+    }
+    rc = pat_unit_end(svc, rc);
+out:
+    if (rc < 0)
+        sodium_memzero(generated, 33);
+    sodium_memzero(hash, sizeof(hash));
+    sodium_memzero(&u, sizeof(u));
+    return rc;
+}
+
 int pat_service_bootstrap(pat_service *svc, const char *password, char generated[33],
                           bool *was_generated, bool *created)
 {
@@ -27,10 +65,7 @@ int pat_service_bootstrap(pat_service *svc, const char *password, char generated
     if (count > 0)
         return PAT_OK;
     if (!password || !*password) {
-        /* 24 characters from a 57-letter alphabet: ~140 bits. */
-        for (int i = 0; i < 24; i++)
-            generated[i] = ALNUM[randombytes_uniform(sizeof(ALNUM) - 1)];
-        generated[24] = '\0';
+        random_password(generated);
         password = generated;
         *was_generated = true;
     }

@@ -114,7 +114,10 @@ int pat_store_open(pat_store **out, const char *url);
 /* Closes and frees the store; NULL is a no-op. No unit of work may be open. */
 void pat_store_close(pat_store *s);
 
-/* PAT_OK if the store answers a trivial query. */
+/* PAT_OK if the store answers and can take a write; PAT_EUNAVAIL (message
+ * says why) when its file was moved or deleted, it is read-only, or its
+ * disk is full. Every write checks the same first: a store that cannot keep
+ * a write refuses it (PAT_EUNAVAIL) rather than accept it and lose it. */
 int pat_store_ping(pat_store *s);
 
 /* ---- units of work ----

@@ -20,6 +20,7 @@ enum {
     PAT_EMEDIA = -12,     /* 415 unsupported_media_type */
     PAT_ERATE = -13,      /* 429 rate_limited */
     PAT_EIO = -14,        /* storage or system failure: 500 internal */
+    PAT_EUNAVAIL = -15,   /* the store cannot take a write now: 503 unavailable */
 };
 
 #define PAT_ERROR_MESSAGE_MAX 256

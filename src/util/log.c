@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "util/decimal.h"
 #include "util/time.h"
 
@@ -36,6 +38,12 @@ static log_buf *buffers;
  * where a larger write could be interleaved with another thread's. */
 static size_t block;
 static _Thread_local log_buf *mine;
+static _Atomic int format = PAT_LOG_TEXT;
+
+void pat_log_set_format(pat_log_format f)
+{
+    format = f;
+}
 
 static void write_all(const char *p, size_t n)
 {
@@ -155,22 +163,117 @@ static size_t line_start(char *line, const char *level, int64_t *now)
     return n;
 }
 
-void pat_log(const char *level, const char *fmt, ...)
+/* Appends at most max bytes of s at *p, below end, each byte below 0x20,
+ * 0x7f and the backslash escaped (\xNN, \\); an escape that does not fit
+ * whole is left out. */
+static void put_escaped(char **p, const char *end, const char *s, size_t max)
 {
-    char line[LINE_MAX_BYTES];
-    int64_t now;
-    size_t n = line_start(line, level, &now);
-    size_t room = sizeof(line) - n - 1; /* one byte kept for the newline */
-    va_list ap;
-    int k;
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *in = (const unsigned char *)(s ? s : "");
 
-    va_start(ap, fmt);
-    k = vsnprintf(line + n, room, fmt, ap);
-    va_end(ap);
-    if (k > 0)
-        n += (size_t)k < room ? (size_t)k : room - 1; /* cut: vsnprintf wrote room - 1 */
+    for (size_t i = 0; i < max && in[i]; i++) {
+        unsigned char c = in[i];
+        if (c >= 0x20 && c != 0x7f && c != '\\') {
+            if (*p >= end)
+                return;
+            *(*p)++ = (char)c;
+        } else if (c == '\\') {
+            if (end - *p < 2)
+                return;
+            *(*p)++ = '\\';
+            *(*p)++ = '\\';
+        } else {
+            if (end - *p < 4)
+                return;
+            *(*p)++ = '\\';
+            *(*p)++ = 'x';
+            *(*p)++ = hex[c >> 4];
+            *(*p)++ = hex[c & 15];
+        }
+    }
+}
+
+/* A JSON string of s: jansson refuses text that is not UTF-8, so such text
+ * is passed with its bytes from 0x80 up written as \xNN. New reference. */
+static json_t *json_text(const char *s, size_t max)
+{
+    size_t n = strnlen(s ? s : "", max);
+    json_t *j = json_stringn(s ? s : "", n);
+    char safe[LINE_MAX_BYTES];
+    char *p = safe;
+
+    if (j)
+        return j;
+    for (size_t i = 0; i < n && p + 4 < safe + sizeof(safe); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            *p++ = (char)c;
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    return json_stringn(safe, (size_t)(p - safe));
+}
+
+/* A line's object, its time and level first; *now = the second. */
+static json_t *json_line(const char *level, int64_t *now)
+{
+    char ts[PAT_TIME_STR];
+    json_t *o = json_object();
+
+    *now = pat_time_now();
+    pat_time_format(*now, ts);
+    json_object_set_new(o, "time", json_string(ts));
+    json_object_set_new(o, "level", json_string(level));
+    return o;
+}
+
+/* Writes the object o (stolen) as one line. */
+static void emit_json(json_t *o, int64_t now)
+{
+    char line[LINE_MAX_BYTES * 2 + PAT_LOG_PATH_MAX * 6 + 512];
+    size_t n;
+
+    /* JSON_COMPACT: one line; control characters come out as \uXXXX. */
+    n = json_dumpb(o, line, sizeof(line) - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (n == 0 || n >= sizeof(line) - 1)
+        return;
     line[n++] = '\n';
     emit(line, n, now);
+}
+
+void pat_log_v(const char *level, const char *fmt, va_list ap)
+{
+    char msg[LINE_MAX_BYTES], line[LINE_MAX_BYTES];
+    const char *end = line + sizeof(line) - 1; /* one byte kept for the newline */
+    int64_t now;
+    char *p;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (format == PAT_LOG_JSON) {
+        json_t *o = json_line(level, &now);
+        json_object_set_new(o, "msg", json_text(msg, sizeof(msg)));
+        emit_json(o, now);
+        return;
+    }
+    p = line + line_start(line, level, &now);
+    put_escaped(&p, end, msg, sizeof(msg));
+    *p++ = '\n';
+    emit(line, (size_t)(p - line), now);
+}
+
+void pat_log(const char *level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    pat_log_v(level, fmt, ap);
+    va_end(ap);
 }
 
 /* Appends at most max bytes of s at *p, below end. */
@@ -196,14 +299,31 @@ void pat_log_access(const pat_access_line *a)
 {
     /* One line per request: formatted here rather than by vfprintf, which
      * was a quarter of the user-space instructions of GET /auth. */
-    char line[PAT_LOG_PATH_MAX + 200];
+    char line[PAT_LOG_PATH_MAX * 4 + 300]; /* every path byte may need 4 */
     const char *end = line + sizeof(line) - 1; /* room for the newline */
     int64_t now;
-    char *p = line + line_start(line, "access", &now);
+    char *p;
 
-    put_str(&p, end, a->method, 32);
+    if (format == PAT_LOG_JSON) {
+        json_t *o = json_line("access", &now);
+        json_object_set_new(o, "method", json_text(a->method, 32));
+        json_object_set_new(o, "path", json_text(a->path, PAT_LOG_PATH_MAX));
+        json_object_set_new(o, "status", json_integer(a->status));
+        json_object_set_new(o, "ms", json_real((double)a->micros / 1000.0));
+        json_object_set_new(o, "ip", json_text(a->ip, 64));
+        json_object_set_new(o, "token", a->token_id ? json_integer(a->token_id) : json_null());
+        json_object_set_new(o, "user", a->user_id ? json_integer(a->user_id) : json_null());
+        if (a->aborted)
+            json_object_set_new(o, "aborted", json_true());
+        emit_json(o, now);
+        return;
+    }
+    p = line + line_start(line, "access", &now);
+    /* The method, path and address come from the client: escaped, so a
+     * request cannot write a line that looks like another. */
+    put_escaped(&p, end, a->method, 32);
     put_str(&p, end, " ", 1);
-    put_str(&p, end, a->path, PAT_LOG_PATH_MAX);
+    put_escaped(&p, end, a->path, PAT_LOG_PATH_MAX);
     put_str(&p, end, " ", 1);
     put_int(&p, end, a->status, 1);
     put_str(&p, end, " ", 1);
@@ -211,7 +331,7 @@ void pat_log_access(const pat_access_line *a)
     put_str(&p, end, ".", 1);
     put_int(&p, end, a->micros % 1000 / 10, 2);
     put_str(&p, end, "ms ip=", 6);
-    put_str(&p, end, a->ip, 64);
+    put_escaped(&p, end, a->ip, 64);
     put_str(&p, end, " token=", 7);
     put_int(&p, end, a->token_id, 1);
     put_str(&p, end, " user=", 6);

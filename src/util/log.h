@@ -1,11 +1,27 @@
 #ifndef PAT_UTIL_LOG_H
 #define PAT_UTIL_LOG_H
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-/* One line to stderr, prefixed with the UTC time and level. Never pass a
- * secret (token value, password, key) in any argument. */
+/* One event is one line on stderr, with the UTC time and a level. In the
+ * text format a line is "TIME LEVEL message", and every byte below 0x20,
+ * 0x7f and the backslash in what is logged is written as \xNN or \\, so
+ * no input can start a line of its own or reach a terminal raw. In the
+ * JSON format a line is one object {"time","level","msg"} (the access log:
+ * {"time","level":"access","method","path","status","ms","ip","token",
+ * "user"}), built by jansson. Never pass a secret (token value, password,
+ * key) in any argument. */
+typedef enum pat_log_format { PAT_LOG_TEXT = 0, PAT_LOG_JSON } pat_log_format;
+
+/* Chooses the format of every line from now on (the default is text). */
+void pat_log_set_format(pat_log_format f);
+
 void pat_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* pat_log with a va_list (libmicrohttpd's messages come this way). */
+void pat_log_v(const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Paths longer than this are cut in the access log. */
 #define PAT_LOG_PATH_MAX 2048

@@ -8,7 +8,11 @@ import { chromium } from 'playwright-core';
 import { startPatd, ADMIN_PASSWORD } from './patd.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const shots = join(here, '..', '..', 'docs', 'img');
+// Screenshots go to the test build, so make test leaves a clean clone
+// clean; `make screenshots` sets SCREENSHOTS_DIR=docs/img to refresh them.
+const shots = process.env.SCREENSHOTS_DIR ||
+  join(here, '..', '..', 'build-test', 'screenshots');
+mkdirSync(shots, { recursive: true });
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CONFIG = `
 [scope projects:read]

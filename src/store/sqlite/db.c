@@ -5,7 +5,10 @@
  * lookups by hash go through read-only connections of their own threads
  * (tokens.c), which never wait for the writer. */
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +36,29 @@ static int exec_sql(sqlite_store *st, const char *sql)
     return rc == SQLITE_OK ? PAT_OK : sq_error(st->db, rc, sql);
 }
 
+/* PAT_OK if the database file can keep a write: still at its path (not
+ * moved or deleted under us: SQLite would go on writing to the unlinked
+ * inode, and every write would vanish at the next start), writable, and
+ * its disk not full. A stat and a statvfs: cheap next to a commit. */
+static int check_writable(sqlite_store *st)
+{
+    int moved = 0;
+    struct statvfs fs;
+
+    if (!st->path)
+        return PAT_OK; /* in memory */
+    if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+        moved)
+        return pat_error_set(PAT_EUNAVAIL, NULL,
+                             "the database file was moved or deleted; restart patd once it "
+                             "is back");
+    if (sqlite3_db_readonly(st->db, "main") == 1 || access(st->path, W_OK) != 0)
+        return pat_error_set(PAT_EUNAVAIL, NULL, "the database is read-only");
+    if (statvfs(st->path, &fs) == 0 && fs.f_bavail == 0)
+        return pat_error_set(PAT_EUNAVAIL, NULL, "the database's disk is full");
+    return PAT_OK;
+}
+
 /* ---- units of work ---- */
 
 int sq_tx_enter(sqlite_store *st)
@@ -40,7 +66,8 @@ int sq_tx_enter(sqlite_store *st)
     int rc;
 
     pthread_mutex_lock(&st->lock);
-    if ((rc = exec_sql(st, st->tx_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT sq")) < 0) {
+    if ((st->tx_depth == 0 && (rc = check_writable(st)) < 0) ||
+        (rc = exec_sql(st, st->tx_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT sq")) < 0) {
         pthread_mutex_unlock(&st->lock);
         return rc;
     }
@@ -189,6 +216,10 @@ int sq_run(sqlite_store *st, int64_t *changes, int64_t *last_id, const char *sql
     int rc;
 
     pthread_mutex_lock(&st->lock);
+    /* A write on its own (outside any transaction) is checked here; those
+     * inside one were checked when it began. */
+    if (st->tx_depth == 0 && (rc = check_writable(st)) < 0)
+        goto out;
     va_start(ap, fmt);
     rc = prepare(st, &q, sql, fmt, ap);
     va_end(ap);
@@ -362,7 +393,8 @@ static int sq_ping(pat_store *s)
     int rc;
 
     pthread_mutex_lock(&st->lock);
-    rc = exec_sql(st, "SELECT 1");
+    if ((rc = exec_sql(st, "SELECT 1")) == PAT_OK)
+        rc = check_writable(st);
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
