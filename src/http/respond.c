@@ -1,10 +1,61 @@
 /* Responses, and the single mapping from PAT_E* to HTTP status and API
  * error code (API.md). */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/request.h"
 #include "util/error.h"
+
+/* 401 invalid_token answers, kept per HTTP thread by their message: a
+ * handful of fixed sentences ("the token is not valid", "the token has
+ * expired", ...), so a flood of unknown or revoked tokens is answered
+ * without building a JSON body and three headers each time (about as much
+ * work as verifying a good token). */
+#define KEPT_FAILURES 16
+#define KEPT_MESSAGE_MAX 128
+
+typedef struct kept_failure {
+    char message[KEPT_MESSAGE_MAX];
+    struct MHD_Response *resp; /* one reference, ours */
+} kept_failure;
+
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+
+static void kept_free(void *p)
+{
+    kept_failure *k = p;
+
+    for (size_t i = 0; i < KEPT_FAILURES; i++)
+        if (k[i].resp)
+            MHD_destroy_response(k[i].resp);
+    free(k);
+}
+
+static void kept_init(void)
+{
+    if (pthread_key_create(&kept_key, kept_free) != 0)
+        abort();
+}
+
+/* This thread's kept answers; NULL if they cannot be had. */
+static kept_failure *kept_failures(void)
+{
+    kept_failure *k;
+
+    pthread_once(&kept_once, kept_init);
+    if ((k = pthread_getspecific(kept_key)))
+        return k;
+    if (!(k = calloc(KEPT_FAILURES, sizeof(*k))))
+        return NULL;
+    if (pthread_setspecific(kept_key, k) != 0) {
+        free(k);
+        return NULL;
+    }
+    return k;
+}
 
 int pat_response_add_common(struct MHD_Response *resp)
 {
@@ -65,7 +116,8 @@ void pat_respond_empty(pat_req *r, unsigned status)
 
 void pat_respond_header(pat_req *r, const char *name, const char *value)
 {
-    if (r->resp)
+    /* A kept answer is shared by every request it serves: never changed. */
+    if (r->resp && !r->resp_shared)
         MHD_add_response_header(r->resp, name, value);
 }
 
@@ -107,8 +159,22 @@ void pat_respond_error(pat_req *r, int code)
     unsigned status = 500;
     const char *error = "internal";
     const char *message = "internal error";
+    kept_failure *kept = NULL, *free_slot = NULL;
     json_t *obj;
     char header[512], desc[300];
+
+    if (code == PAT_EAUTH && e->code == code && strlen(e->message) < KEPT_MESSAGE_MAX &&
+        (kept = kept_failures())) {
+        for (size_t i = 0; i < KEPT_FAILURES; i++) {
+            if (!kept[i].resp) {
+                if (!free_slot)
+                    free_slot = &kept[i];
+            } else if (strcmp(kept[i].message, e->message) == 0) {
+                pat_respond_prepared(r, 401, kept[i].resp, true);
+                return;
+            }
+        }
+    }
 
     for (size_t i = 0; i < sizeof(error_map) / sizeof(error_map[0]); i++) {
         if (error_map[i].code == code) {
@@ -131,6 +197,12 @@ void pat_respond_error(pat_req *r, int code)
         snprintf(header, sizeof(header),
                  "Bearer realm=\"patd\", error=\"invalid_token\", error_description=\"%s\"", desc);
         pat_respond_header(r, "WWW-Authenticate", header);
+        if (free_slot) {
+            /* Kept from now on: the thread's reference, the request's is shared. */
+            memcpy(free_slot->message, e->message, strlen(e->message) + 1);
+            free_slot->resp = r->resp;
+            r->resp_shared = true;
+        }
     } else if (code == PAT_ESCOPE) {
         char scope[PAT_ERROR_FIELD_MAX];
         quote(scope, sizeof(scope), e->field);

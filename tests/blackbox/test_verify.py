@@ -363,3 +363,22 @@ def metric(p, name):
         if line.startswith(name + ' '):
             return int(float(line.split()[1]))
     raise AssertionError('no metric ' + name)
+
+
+class KeptFailureAnswers(PatdTestCase):
+    def test_repeated_failures_answer_the_same_whole(self):
+        # Kept per thread after the first: every repeat must still carry
+        # the body, the reason and the challenge of its own failure.
+        unknown = well_formed_token()
+        seen = set()
+        for value, reason in ((unknown, 'the token is not valid'),
+                              ('pat_' + 'Z' * 38, 'the token is malformed')):
+            for _ in range(6):
+                r = self.req('GET', '/auth', headers=auth_headers(value))
+                self.assertEqual(r.status, 401)
+                self.assertEqual(r.json, {'error': 'invalid_token', 'message': reason})
+                self.assertIn('error="invalid_token"', r.header('WWW-Authenticate'))
+                self.assertIn(reason, r.header('WWW-Authenticate'))
+                self.assertEqual(r.header('Cache-Control'), 'no-store')
+                seen.add(r.body)
+        self.assertEqual(len(seen), 2)
