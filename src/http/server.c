@@ -307,7 +307,7 @@ static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t a
 int pat_http_listen(const char *listen_addr, int *fd)
 {
     struct sockaddr_storage addr;
-    socklen_t addrlen;
+    socklen_t addrlen = 0;
     int s, on = 1, rc;
 
     if ((rc = resolve(listen_addr, &addr, &addrlen)) < 0)
