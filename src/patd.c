@@ -192,6 +192,14 @@ int main(int argc, char **argv)
         goto out;
     }
     reset_user = optind < argc ? argv[optind + 2] : NULL;
+    /* SIGINT and SIGTERM are taken by sigwait below, once serving: one that
+     * arrives while patd starts (its port already bound, the first
+     * superuser being created) waits for that to finish, then stops it
+     * cleanly. Blocked before any thread starts, so all inherit it. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (sodium_init() < 0) {
         fputs("patd: libsodium failed to start\n", stderr);
         goto out;
@@ -247,11 +255,6 @@ int main(int argc, char **argv)
         status = 0;
         goto out;
     }
-    /* Handle signals in this thread only, from here on. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     ho.listen = cfg->listen;
     ho.threads = cfg->threads;

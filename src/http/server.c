@@ -294,8 +294,16 @@ static unsigned connection_limit(void)
  * through our log, in its format and with its escaping. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    char msg[1024];
+    size_t n;
+
     (void)cls;
-    pat_log_v("warn", fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* Its messages end with a newline of their own. */
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    pat_log("warn", "http: %s", msg);
 }
 
 static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
@@ -362,13 +370,14 @@ int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *o
     else
         snprintf(srv->public_url, sizeof(srv->public_url), "http://%s", opts->listen);
     srv->daemon = MHD_start_daemon(
-        flags, 0, admit, srv->guard, on_access, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+        flags, 0, admit, srv->guard, on_access, srv,
+        /* First, so that every message of the daemon's goes through it. */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         close(fd);
         pat_guard_free(srv->guard);

@@ -454,16 +454,17 @@ $('#token-form').addEventListener('submit', async (ev) => {
   const set = $('#token-scope-set').value;
   if (set) body.scope_set = set;
   else body.scopes = $$('#scope-list input:checked').map((c) => c.value);
+  // What the person chose, as the API takes it on create and edit alike:
+  // the server applies presets from its own clock and decides the rules.
   const v = $('#token-duration').value;
-  if (v === 'never') body[t ? 'expires_at' : 'never_expires'] = t ? null : true;
+  if (v === 'never') body.never_expires = true;
   else if (v === 'custom') {
     if (!$('#token-date').value) {
       $('#token-form [data-field="expires_at"]').textContent = 'Pick a date.';
       return;
     }
     body.expires_at = $('#token-date').value;
-  } else if (t) body.expires_at = new Date(Date.now() + Number(v) * 86400000).toISOString().slice(0, 19) + 'Z';
-  else body.expires_in_days = Number(v);
+  } else body.expires_in_days = Number(v);
   try {
     const r = t ? await change('PATCH', `/api/v1/tokens/${t.id}`, body)
       : await change('POST', '/api/v1/tokens', body);

@@ -223,6 +223,20 @@ test('the list shows prefix, status and expiry; edit', async () => {
   const after = await rowByName(page, 'days-30');
   await after.locator('text=edited in the console').waitFor();
   assert.match(await after.textContent(), /never/);
+  // A preset on edit is sent as the preset: the server counts the days
+  // from its own clock (the console computes no date).
+  await after.locator('button', { hasText: 'Edit' }).click();
+  await page.waitForSelector('#token-dialog[open]');
+  await page.selectOption('#token-duration', '60');
+  const [patch] = await Promise.all([
+    page.waitForRequest((req) => req.method() === 'PATCH'),
+    page.click('#token-submit'),
+  ]);
+  const sent = patch.postDataJSON();
+  assert.equal(sent.expires_in_days, 60);
+  assert.equal(sent.expires_at, undefined);
+  await page.waitForSelector('#token-dialog:not([open])', { state: 'attached' });
+  assert.match(await (await rowByName(page, 'days-30')).textContent(), /in 60 days|in 2 months|in 9 weeks/);
 });
 
 test('disable dims the row and the token fails; enable restores', async () => {
