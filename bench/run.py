@@ -467,6 +467,7 @@ def write_report(base, small, large, minute, micro, micro_large, insn):
         'so no lock line is written by both threads per request for the owner; shards and the '
         'epoch sit on cache lines of their own. The flusher\'s look for uncounted uses of '
         'quiet tokens visits at most 131 072 entries a flush (a million took 27 ms of a core).',
+        '- Unknown values never reach the store: a Bloom filter of every live value\'s stored hash (10 bits a value, about 1.25 MB for a million tokens) answers "certainly no token" after the HMAC, and such a value is not cached either, so a flood of made-up tokens cannot crowd live entries out. Their 401 answers are kept per HTTP thread by their message (a handful of fixed sentences), so a failure costs no JSON body or header building: unknown tokens with 1 k tokens went from 0.81x (0.76x with the filter alone) to 0.92x nginx on 2026-12-01.',
         '- libmicrohttpd zeroes each connection\'s buffer between keep-alive requests: 16 KiB '
         'instead of the default 32 KiB halves that.',
         '- The access log is collected per thread and written in blocks (64 KiB to a file), '

@@ -32,6 +32,15 @@ static pat_server *srv;
 static pat_config cfg;
 static unsigned short port;
 
+/* Everything stopped and freed when the process ends (the replay under
+ * valgrind counts what is left). */
+static void teardown(void)
+{
+    pat_http_stop(srv);
+    pat_service_free(svc);
+    pat_store_close(store);
+}
+
 static void setup(void)
 {
     static char dir[] = "/tmp/patd-fuzz-XXXXXX";
@@ -80,13 +89,14 @@ static void setup(void)
     if (pat_http_start(&srv, svc, &ho) < 0)
         abort();
     port = pat_http_port(srv);
+    atexit(teardown);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int ready;
     struct sockaddr_in a;
-    struct timeval tv = {2, 0};
+    struct timeval tv = {1, 0};
     char buf[4096];
     int fd;
 

@@ -92,3 +92,15 @@ int pat_expiry_passed(int64_t expires_at, int64_t now)
 {
     return expires_at != 0 && now >= expires_at;
 }
+
+int pat_expiry_soon(int64_t created_at, int64_t expires_at, int64_t now)
+{
+    int64_t life = expires_at - created_at;
+    int64_t window = life > 0 ? life / 5 : 0;
+
+    if (expires_at == 0 || pat_expiry_passed(expires_at, now))
+        return 0;
+    if (window > 3 * PAT_DAY)
+        window = 3 * PAT_DAY;
+    return expires_at - now <= window;
+}

@@ -50,6 +50,12 @@ int pat_expiry_resolve(const pat_expiry_request *req, const pat_policy *policy, 
 /* Seconds left before expires_at at now (>= 0); expires_at 0 means never. */
 int64_t pat_expiry_remaining(int64_t expires_at, int64_t now);
 
+/* 1 if a token made at created_at and expiring at expires_at is in the
+ * last part of its life at now: the last fifth, or the last 3 days if that
+ * is shorter (so a 7-day token is "soon" for its last 33.6 hours, not from
+ * its creation). 0 for a token that never expires or has expired. */
+int pat_expiry_soon(int64_t created_at, int64_t expires_at, int64_t now);
+
 /* 1 if a token with this expiry is expired at now: expiry is exclusive, so a
  * token is dead at exactly expires_at. */
 int pat_expiry_passed(int64_t expires_at, int64_t now);

@@ -53,6 +53,8 @@ json_t *pat_format_token(const pat_token_rec *t, int64_t now)
     json_object_set_new(o, "remaining_seconds",
                         t->expires_at ? json_integer(pat_expiry_remaining(t->expires_at, now))
                                       : json_null());
+    json_object_set_new(o, "expiring_soon",
+                        json_boolean(pat_expiry_soon(t->created_at, t->expires_at, now)));
     json_object_set_new(o, "disabled_at", pat_format_time(t->disabled_at));
     json_object_set_new(o, "last_used", last);
     json_object_set_new(o, "use_count", json_integer(t->use_count));

@@ -50,8 +50,6 @@ static const route routes[] = {
     {"POST", "/api/v1/introspect", pat_h_introspect, PUBLIC},
     {"GET", "/metrics", pat_h_metrics, PUBLIC},
     {"GET", "/", pat_h_static, PUBLIC},
-    {"GET", "/app.js", pat_h_static, PUBLIC},
-    {"GET", "/style.css", pat_h_static, PUBLIC},
     {"GET", "/healthz", pat_h_healthz, PUBLIC},
     {"GET", "/readyz", pat_h_readyz, PUBLIC},
 };
@@ -148,6 +146,13 @@ void pat_router_dispatch(pat_req *r)
             r->route_pattern = routes[i].pattern;
             break;
         }
+    }
+    /* Any other GET is a console file, if there is one at that path. */
+    if (!found && !path_known && strcmp(r->method, "GET") == 0 &&
+        strncmp(r->path, "/api/", 5) != 0) {
+        if ((rc = pat_h_static(r)) < 0)
+            pat_respond_error(r, rc);
+        return;
     }
     if (!found) {
         if (path_known)

@@ -385,3 +385,134 @@ test('the password confirmation step, when the window has closed', async () => {
     await short.stop();
   }
 });
+
+// ---- the console restructure (issue #18, part 1): one test per defect ----
+
+async function toTokens(p) {
+  await p.click('#nav a[data-page=tokens]');
+  await p.waitForSelector('#page-tokens:not([hidden])');
+}
+
+test('the navigation is hidden while signed out', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const p = await ctx.newPage();
+  await p.goto(patd.url + '/');
+  await p.waitForSelector('#page-signin:not([hidden])');
+  assert.equal(await p.isVisible('#nav'), false);
+  assert.equal(await p.isVisible('#menu'), false);
+  await ctx.close();
+});
+
+test('every console module is served by its path', async () => {
+  for (const path of ['/js/main.js', '/js/api.js', '/js/pages/tokens.js', '/style.css']) {
+    const r = await fetch(patd.url + path);
+    assert.equal(r.status, 200, path);
+    assert.match(r.headers.get('content-security-policy'), /script-src 'self'/);
+  }
+  assert.equal((await fetch(patd.url + '/js/nothing.js')).status, 404);
+  assert.equal((await fetch(patd.url + '/app.js')).status, 404);
+});
+
+test('a failed row action stays on screen until dismissed', async () => {
+  await toTokens(page);
+  await generate(page, { name: 'fails-loudly' });
+  await closeValue(page);
+  const r = await rowByName(page, 'fails-loudly');
+  await r.locator('button', { hasText: 'Disable' }).click();
+  await page.click('#confirm-yes');
+  await page.locator('#token-table tr.dimmed', { hasText: 'fails-loudly' }).waitFor();
+  // Regenerate on a disabled token: 409, shown after the list reloads.
+  await (await rowByName(page, 'fails-loudly')).locator('button', { hasText: 'Regenerate' }).click();
+  await page.click('#confirm-yes');
+  const toast = page.locator('#toasts .toast', { hasText: 'disabled' });
+  await toast.waitFor();
+  assert.match(await toast.textContent(), /Regenerate “fails-loudly”/);
+  await page.click('#refresh');
+  await page.waitForTimeout(300);
+  assert.equal(await toast.isVisible(), true);
+  await toast.locator('button.dismiss').click();
+  await toast.waitFor({ state: 'detached' });
+});
+
+test('"expires soon" is the end of a token\u2019s life, not all of a 7-day one', async () => {
+  await toTokens(page);
+  await generate(page, { name: 'fresh-week', duration: '7' });
+  await closeValue(page);
+  const r = await rowByName(page, 'fresh-week');
+  assert.match(await r.textContent(), /Active/);
+  assert.doesNotMatch(await r.textContent(), /Expires soon/);
+  // Times read "in 7 days", the exact local time on hover.
+  const t = r.locator('td:nth-child(6) time');
+  assert.match(await t.textContent(), /in 7 days|in 1 week|next week/);
+  assert.match(await t.getAttribute('title'), /UTC/);
+});
+
+test('Shift-click selects a range, Ctrl-click toggles a row', async () => {
+  await toTokens(page);
+  for (const n of ['range-1', 'range-2', 'range-3']) {
+    await generate(page, { name: n });
+    await closeValue(page);
+  }
+  await page.fill('#token-search', 'range-');
+  await waitCount(page.locator('#token-table tbody tr'), 3);
+  const boxes = page.locator('#token-table tbody input.select');
+  await boxes.nth(0).click();
+  await boxes.nth(2).click({ modifiers: ['Shift'] });
+  assert.equal(await page.locator('#token-table tbody input.select:checked').count(), 3);
+  assert.equal(await page.textContent('#bulk-delete'), 'Delete 3 selected');
+  await page.locator('#token-table tbody tr').nth(1).locator('td').nth(2).click({ modifiers: ['Control'] });
+  assert.equal(await page.locator('#token-table tbody input.select:checked').count(), 2);
+  await page.click('#bulk-delete');
+  await page.click('#confirm-yes');
+  await waitCount(page.locator('#token-table tbody tr'), 1);
+  await page.fill('#token-search', '');
+});
+
+test('networks and the regenerate grace can be set; the last user agent shows', async () => {
+  await toTokens(page);
+  const v = await generate(page, { name: 'from-the-lan' });
+  await closeValue(page);
+  // Used once from a named client, then limited to a network on edit.
+  const used = await fetch(patd.url + '/auth', { headers: { Authorization: `Bearer ${v}`, 'User-Agent': 'deploy-bot/4.2' } });
+  assert.equal(used.status, 204);
+  await (await rowByName(page, 'from-the-lan')).locator('button', { hasText: 'Edit' }).click();
+  await page.fill('#token-cidrs', '127.0.0.0/8 10.0.0.0/8');
+  await page.click('#token-submit');
+  await page.waitForSelector('#token-dialog:not([open])', { state: 'attached' });
+  await (await rowByName(page, 'from-the-lan')).locator('text=only from 127.0.0.0/8, 10.0.0.0/8').waitFor();
+  for (let i = 0; i < 50; i++) {
+    await page.click('#refresh');
+    if (await (await rowByName(page, 'from-the-lan')).locator('.ua', { hasText: 'deploy-bot/4.2' }).count()) break;
+    await page.waitForTimeout(200);
+  }
+  await (await rowByName(page, 'from-the-lan')).locator('.ua', { hasText: 'deploy-bot/4.2' }).waitFor();
+  // Regenerate with an hour's grace: both values work meanwhile.
+  await (await rowByName(page, 'from-the-lan')).locator('button', { hasText: 'Regenerate' }).click();
+  await page.selectOption('#regenerate-grace', '3600');
+  await page.click('#confirm-yes');
+  await page.waitForSelector('#value-dialog[open]');
+  const fresh = await page.inputValue('#value-text');
+  await closeValue(page);
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).status, 200);
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: fresh })).status, 200);
+});
+
+test('an empty list says what a token is for; a cancelled password prompt is reported', async () => {
+  const short = await startPatd('confirm_window_seconds = 1\n');
+  try {
+    const { ctx, p } = await newPage(short.url);
+    await signIn(p, short.url);
+    await p.locator('#tokens-empty', { hasText: 'instead of your password' }).waitFor();
+    await p.waitForTimeout(1500);
+    await p.click('#generate');
+    await p.fill('#token-name', 'never-made');
+    await p.check('#scope-list input[value="tokens"]');
+    await p.click('#token-submit');
+    await p.waitForSelector('#password-dialog[open]');
+    await p.click('#password-cancel');
+    await p.locator('#token-form-error', { hasText: 'cancelled' }).waitFor();
+    await ctx.close();
+  } finally {
+    await short.stop();
+  }
+});

@@ -131,6 +131,25 @@ static void test_policy__validate(void **state)
     assert_int_equal(pat_policy_validate(&p), PAT_EINVAL);
 }
 
+/* "Expires soon": the last fifth of a token's life, at most 3 days. */
+static void test_policy__expiring_soon_is_a_share_of_the_life(void **state)
+{
+    const int64_t d = PAT_DAY, t0 = 1800000000;
+
+    (void)state;
+    /* 7 days: soon for the last 1.4 days, not from creation. */
+    assert_int_equal(pat_expiry_soon(t0, t0 + 7 * d, t0), 0);
+    assert_int_equal(pat_expiry_soon(t0, t0 + 7 * d, t0 + 5 * d), 0);
+    assert_int_equal(pat_expiry_soon(t0, t0 + 7 * d, t0 + 7 * d - 7 * d / 5), 1);
+    /* 90 days: the last 3 days (a fifth would be 18). */
+    assert_int_equal(pat_expiry_soon(t0, t0 + 90 * d, t0 + 80 * d), 0);
+    assert_int_equal(pat_expiry_soon(t0, t0 + 90 * d, t0 + 87 * d), 1);
+    /* Never, expired, or a life of nothing. */
+    assert_int_equal(pat_expiry_soon(t0, 0, t0), 0);
+    assert_int_equal(pat_expiry_soon(t0, t0 + d, t0 + d), 0);
+    assert_int_equal(pat_expiry_soon(t0, t0, t0 - 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_policy__token_ceiling),
         cmocka_unit_test(test_policy__expired_at_exact_second),
         cmocka_unit_test(test_policy__validate),
+        cmocka_unit_test(test_policy__expiring_soon_is_a_share_of_the_life),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
