@@ -2,18 +2,15 @@
 import http.server
 import json
 import os
-import random
 import shutil
 import stat
-import string
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
-import zlib
 
-from harness import ADMIN_PASSWORD, PATD, Patd, free_port
+from harness import ADMIN_PASSWORD, PATD, Patd, free_port, well_formed_token
 
 PAT = os.path.join(os.path.dirname(PATD), 'pat')
 CONFIG = """
@@ -324,17 +321,6 @@ class BrokenServer(http.server.BaseHTTPRequestHandler):
         self.answer(204, {})
 
 
-def token_with_prefix(prefix):
-    """A well-formed token (DESIGN.md): prefix, 32 base62, CRC32 in 6 base62."""
-    alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
-    body = ''.join(random.choice(alphabet) for _ in range(32))
-    crc, digits = zlib.crc32(body.encode()), ''
-    for _ in range(6):
-        crc, d = divmod(crc, 62)
-        digits = alphabet[d] + digits
-    return prefix + body + digits
-
-
 class CliAgainstABrokenServer(unittest.TestCase):
     """Whatever a server sends, pat neither crashes nor saves a value it
     would later send as a header."""
@@ -378,10 +364,10 @@ class CliAgainstABrokenServer(unittest.TestCase):
 
     def test_token_of_another_prefix_is_saved(self):
         # The CLI does not know the server's prefix: any well-formed token will do.
-        out, saved = self.login(token_with_prefix('acme_'))
+        out, saved = self.login(well_formed_token('acme_'))
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertTrue(saved)
-        out, saved = self.login(token_with_prefix('acme_')[:-1] + '!')
+        out, saved = self.login(well_formed_token('acme_')[:-1] + '!')
         self.assertEqual(out.returncode, 1, out.stderr)
         self.assertFalse(saved)
 

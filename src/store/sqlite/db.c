@@ -304,6 +304,12 @@ out:
     return rc;
 }
 
+int sq_read_int64(sqlite3_stmt *q, void *dst)
+{
+    *(int64_t *)dst = sqlite3_column_int64(q, 0);
+    return PAT_OK;
+}
+
 int sq_text(sqlite3_stmt *q, int col, char *dst, size_t dstsz)
 {
     const unsigned char *t = sqlite3_column_text(q, col);
@@ -334,12 +340,6 @@ void sq_hash(sqlite3_stmt *q, int col, uint8_t dst[PAT_HASH_LEN])
 
 /* ---- migrations ---- */
 
-static int read_version(sqlite3_stmt *q, void *dst)
-{
-    *(int64_t *)dst = sqlite3_column_int64(q, 0);
-    return PAT_OK;
-}
-
 /* Applies the embedded migrations newer than the database, all in one
  * transaction. Foreign keys are off meanwhile: a migration may rebuild a
  * table others refer to. */
@@ -353,7 +353,7 @@ static int migrate(sqlite_store *st)
                            "applied_at INTEGER NOT NULL)")) < 0 ||
         (rc = sq_tx_enter(st)) < 0)
         return rc;
-    if ((rc = sq_one(st, read_version, &current,
+    if ((rc = sq_one(st, sq_read_int64, &current,
                      "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", "")) < 0)
         goto out;
     for (const pat_embedded_file *f = pat_sqlite_migrations; f->name; f++) {

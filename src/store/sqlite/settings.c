@@ -47,15 +47,9 @@ int sq_change_append(sqlite_store *st, const char *kind, int64_t entity_id, cons
                   "tih", kind, entity_id, hash);
 }
 
-static int read_int64(sqlite3_stmt *q, void *dst)
-{
-    *(int64_t *)dst = sqlite3_column_int64(q, 0);
-    return PAT_OK;
-}
-
 int sq_changes_last(pat_store *s, int64_t *seq)
 {
-    return sq_one(sq_of(s), read_int64, seq, "SELECT COALESCE(MAX(seq), 0) FROM changes", "");
+    return sq_one(sq_of(s), sq_read_int64, seq, "SELECT COALESCE(MAX(seq), 0) FROM changes", "");
 }
 
 static int read_change(sqlite3_stmt *q, void *dst)

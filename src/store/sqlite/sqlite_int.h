@@ -76,6 +76,9 @@ int sq_list(sqlite_store *st, sq_row_fn read, size_t elem, void **out, size_t *n
 int sq_prepare(sqlite_store *st, sqlite3_stmt **q, const char *sql);
 void sq_bind(sqlite3_stmt *q, const char *fmt, ...);
 
+/* A row reader for one integer column (counts, versions, sequences). */
+int sq_read_int64(sqlite3_stmt *q, void *dst);
+
 /* Column readers that refuse to cut: PAT_EIO when the text does not fit. */
 int sq_text(sqlite3_stmt *q, int col, char *dst, size_t dstsz);
 void sq_hash(sqlite3_stmt *q, int col, uint8_t dst[PAT_HASH_LEN]);

@@ -264,12 +264,6 @@ int sq_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t 
                    "iii", (int64_t)(never_too != 0), latest, (int64_t)limit);
 }
 
-static int read_int64(sqlite3_stmt *q, void *dst)
-{
-    *(int64_t *)dst = sqlite3_column_int64(q, 0);
-    return PAT_OK;
-}
-
 /* One statement for every narrow edit: a column takes its new value only
  * when its bit is in ?1, so the statement is fixed and the write touches
  * nothing it was not asked to. */
@@ -310,7 +304,7 @@ int sq_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
                      t->updated_at, t->id, t->version)) < 0)
         goto out;
     if (changed == 0) {
-        rc = sq_one(st, read_int64, &version, "SELECT version FROM tokens WHERE id = ?", "i",
+        rc = sq_one(st, sq_read_int64, &version, "SELECT version FROM tokens WHERE id = ?", "i",
                     t->id);
         if (rc == PAT_OK)
             rc = pat_error_set(PAT_ECONFLICT, NULL,

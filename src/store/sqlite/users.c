@@ -65,15 +65,9 @@ int sq_user_get_by_name(pat_store *s, const char *username, pat_user *out)
                             "SELECT " USER_COLS " FROM users WHERE username = ?", "t", username));
 }
 
-static int read_int64(sqlite3_stmt *q, void *dst)
-{
-    *(int64_t *)dst = sqlite3_column_int64(q, 0);
-    return PAT_OK;
-}
-
 int sq_user_count(pat_store *s, int64_t *out)
 {
-    return sq_one(sq_of(s), read_int64, out, "SELECT COUNT(*) FROM users", "");
+    return sq_one(sq_of(s), sq_read_int64, out, "SELECT COUNT(*) FROM users", "");
 }
 
 int sq_user_list(pat_store *s, pat_user **out, size_t *n)
@@ -104,7 +98,7 @@ int sq_user_update(pat_store *s, pat_user *u)
         goto out;
     if (changed == 0) {
         /* Which condition failed decides the answer. */
-        rc = sq_one(st, read_int64, &version, "SELECT version FROM users WHERE id = ?", "i",
+        rc = sq_one(st, sq_read_int64, &version, "SELECT version FROM users WHERE id = ?", "i",
                     u->id);
         if (rc == PAT_ENOTFOUND)
             rc = pat_error_set(PAT_ENOTFOUND, NULL, "no such user");
