@@ -82,7 +82,7 @@ static void setup(void)
     memset(&ho, 0, sizeof(ho));
     ho.listen_fd = -1;
     ho.listen = "127.0.0.1:0";
-    ho.threads = 1;
+    ho.threads = 2;
     ho.trusted_proxies = &cfg.trusted_proxies;
     ho.connections_per_address = 0;
     ho.request_deadline_seconds = 2;
@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int ready;
     struct sockaddr_in a;
-    struct timeval tv = {1, 0};
+    struct timeval tv = {0, 200000};
     char buf[4096];
     int fd;
 
