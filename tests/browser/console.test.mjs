@@ -80,6 +80,12 @@ async function closeValue(p) {
   await p.waitForSelector('#value-dialog:not([open])', { state: 'attached' });
 }
 
+// A row action other than Edit lives in the row's "More" menu.
+async function rowAction(r, label) {
+  await r.locator('details.row-menu > summary').click();
+  await r.locator('details.row-menu button', { hasText: label }).click();
+}
+
 function row(p, name) {
   return p.locator('#token-table tbody tr', { has: p.locator('.token-name', { hasText: name }) });
 }
@@ -243,7 +249,7 @@ test('disable dims the row and the token fails; enable restores', async () => {
   const v = await generate(page, { name: 'switchable' });
   await closeValue(page);
   let r = await rowByName(page, 'switchable');
-  await r.locator('button', { hasText: 'Disable' }).click();
+  await rowAction(r, 'Disable');
   assert.match(await page.textContent('#confirm-text'), /loses access at once/);
   await page.click('#confirm-yes');
   await page.locator('#token-table tr.dimmed', { hasText: 'switchable' }).waitFor();
@@ -252,7 +258,7 @@ test('disable dims the row and the token fails; enable restores', async () => {
   await r.locator('button', { hasText: 'Edit' }).click();
   assert.match(await page.textContent('#confirm-text'), /cannot be edited/);
   await page.click('#confirm-yes');
-  await r.locator('button', { hasText: 'Enable' }).click();
+  await rowAction(r, 'Enable');
   await page.click('#confirm-yes');
   await page.locator('#token-table tr:not(.dimmed)', { hasText: 'switchable' }).waitFor();
   assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).status, 200);
@@ -261,7 +267,7 @@ test('disable dims the row and the token fails; enable restores', async () => {
 test('regenerate and copy show new values that work', async () => {
   const old = await generate(page, { name: 'rotate-me' });
   await closeValue(page);
-  await (await rowByName(page, 'rotate-me')).locator('button', { hasText: 'Regenerate' }).click();
+  await rowAction(await rowByName(page, 'rotate-me'), 'Regenerate');
   await page.click('#confirm-yes');
   await page.waitForSelector('#value-dialog[open]');
   const fresh = await page.inputValue('#value-text');
@@ -269,7 +275,7 @@ test('regenerate and copy show new values that work', async () => {
   assert.notEqual(fresh, old);
   assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: old })).status, 401);
   assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: fresh })).status, 200);
-  await (await rowByName(page, 'rotate-me')).locator('button', { hasText: 'Copy' }).click();
+  await rowAction(await rowByName(page, 'rotate-me'), 'Copy');
   await page.fill('#name-input', 'rotate-me-too');
   await page.click('#name-form button[type=submit]');
   await page.waitForSelector('#value-dialog[open]');
@@ -418,11 +424,11 @@ test('a failed row action stays on screen until dismissed', async () => {
   await generate(page, { name: 'fails-loudly' });
   await closeValue(page);
   const r = await rowByName(page, 'fails-loudly');
-  await r.locator('button', { hasText: 'Disable' }).click();
+  await rowAction(r, 'Disable');
   await page.click('#confirm-yes');
   await page.locator('#token-table tr.dimmed', { hasText: 'fails-loudly' }).waitFor();
   // Regenerate on a disabled token: 409, shown after the list reloads.
-  await (await rowByName(page, 'fails-loudly')).locator('button', { hasText: 'Regenerate' }).click();
+  await rowAction(await rowByName(page, 'fails-loudly'), 'Regenerate');
   await page.click('#confirm-yes');
   const toast = page.locator('#toasts .toast', { hasText: 'disabled' });
   await toast.waitFor();
@@ -487,7 +493,7 @@ test('networks and the regenerate grace can be set; the last user agent shows', 
   }
   await (await rowByName(page, 'from-the-lan')).locator('.ua', { hasText: 'deploy-bot/4.2' }).waitFor();
   // Regenerate with an hour's grace: both values work meanwhile.
-  await (await rowByName(page, 'from-the-lan')).locator('button', { hasText: 'Regenerate' }).click();
+  await rowAction(await rowByName(page, 'from-the-lan'), 'Regenerate');
   await page.selectOption('#regenerate-grace', '3600');
   await page.click('#confirm-yes');
   await page.waitForSelector('#value-dialog[open]');
@@ -515,4 +521,20 @@ test('an empty list says what a token is for; a cancelled password prompt is rep
   } finally {
     await short.stop();
   }
+});
+
+test('row actions are one button and a compact menu; the table fits 1280 px', async () => {
+  await toTokens(page);
+  await page.click('#refresh');
+  const r = await rowByName(page, 'rotate-me');
+  assert.equal(await r.locator('.row-actions > button').count(), 1);
+  assert.equal(await r.locator('details.row-menu button').first().isVisible(), false);
+  await r.locator('details.row-menu > summary').click();
+  assert.equal(await r.locator('details.row-menu button', { hasText: 'Regenerate' }).isVisible(), true);
+  await r.locator('details.row-menu > summary').click();
+  const fits = await page.evaluate(() => {
+    const w = document.querySelector('#token-table').closest('.table-wrap');
+    return w.scrollWidth <= w.clientWidth + 1;
+  });
+  assert.equal(fits, true);
 });

@@ -54,14 +54,24 @@ function render() {
   const body = $('#token-table tbody');
   body.replaceChildren();
   for (const t of tokens) {
+    // Edit in sight, the rest in a compact menu: five buttons a row crowded
+    // the table at 1280 px.
+    const menu = el('details', { class: 'row-menu' },
+      el('summary', { 'aria-label': `More actions for ${t.name}` }, 'More'));
+    const item = (label, fn, cls) => el('button', {
+      type: 'button', class: cls, onclick: () => { menu.open = false; fn(); },
+    }, label);
+    menu.append(el('div', { class: 'menu-items' },
+      t.status === 'disabled' ? item('Enable', () => setDisabled(t, false))
+        : item('Disable', () => setDisabled(t, true)),
+      item('Regenerate', () => regenerate(t)),
+      item('Copy', () => copyToken(t)),
+      item('Delete', () => remove([t]), 'danger')));
+    menu.addEventListener('toggle', () => {
+      if (menu.open) for (const m of $$('#token-table details.row-menu[open]')) if (m !== menu) m.open = false;
+    });
     const actions = el('div', { class: 'row-actions' },
-      el('button', { type: 'button', onclick: () => openEdit(t) }, 'Edit'),
-      t.status === 'disabled'
-        ? el('button', { type: 'button', onclick: () => setDisabled(t, false) }, 'Enable')
-        : el('button', { type: 'button', onclick: () => setDisabled(t, true) }, 'Disable'),
-      el('button', { type: 'button', onclick: () => regenerate(t) }, 'Regenerate'),
-      el('button', { type: 'button', onclick: () => copyToken(t) }, 'Copy'),
-      el('button', { type: 'button', class: 'danger', onclick: () => remove([t]) }, 'Delete'));
+      el('button', { type: 'button', onclick: () => openEdit(t) }, 'Edit'), menu);
     body.append(el('tr', { class: t.status === 'disabled' ? 'dimmed' : '', 'data-id': t.id },
       el('td', {}, el('input', { type: 'checkbox', class: 'select', 'aria-label': `Select ${t.name}`, value: t.id })),
       el('td', {}, el('strong', { class: 'token-name' }, t.name),
