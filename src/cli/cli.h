@@ -95,6 +95,9 @@ int pat_cli_cmd_logout(pat_cli *c, int argc, char **argv);
 int pat_cli_cmd_whoami(pat_cli *c, int argc, char **argv);
 int pat_cli_cmd_token(pat_cli *c, int argc, char **argv);
 int pat_cli_cmd_scopes(pat_cli *c, int argc, char **argv);
+
+/* pat completion bash|zsh: prints a completion script (cli/completion.c). */
+int pat_cli_cmd_completion(pat_cli *c, int argc, char **argv);
 int pat_cli_cmd_admin(pat_cli *c, int argc, char **argv);
 
 #endif

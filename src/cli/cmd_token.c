@@ -14,14 +14,14 @@ static void token_usage(FILE *to)
 {
     fputs("usage: pat token COMMAND [ARGS]\n"
           "\n"
-          "  list [--status active|disabled|expired] [--search TEXT]\n"
+          "  list [--status active|disabled|expired] [--search TEXT] [--wide]\n"
           "  create --name N [--description D] [--expires 7d|30d|60d|90d|YYYY-MM-DD|never]\n"
           "         [--scope S]... [--scope-set NAME] [--cidr NET]...\n"
           "  show ID\n"
           "  edit ID [--name N] [--description D] [--expires …] [--scope S]...\n"
           "  disable ID          enable ID\n"
           "  regenerate ID [--grace 10m]\n"
-          "  copy ID --name N\n"
+          "  copy ID --name N [--description D] [--expires …] [--scope S]... [--cidr NET]...\n"
           "  delete ID... [--yes]\n"
           "  self                the token pat itself uses\n"
           "\n"
@@ -111,13 +111,17 @@ static void scopes_text(json_t *t, char *out, size_t outsz)
     }
 }
 
-static void print_token_list(pat_cli *c, json_t *tokens)
+/* The token table; wide adds the description, the creation time and the
+ * last client's user agent. */
+static void print_token_list(pat_cli *c, json_t *tokens, int wide)
 {
-    static const char *const header[] = {"ID",     "NAME",    "PREFIX",   "SCOPES",
-                                         "STATUS", "EXPIRES", "LAST USED"};
+    static const char *const header[] = {"ID",        "NAME",        "PREFIX",  "SCOPES",
+                                         "STATUS",    "EXPIRES",     "LAST USED", "DESCRIPTION",
+                                         "CREATED",   "USER AGENT"};
+    const size_t cols = wide ? 10 : 7;
     size_t n = json_array_size(tokens), i;
-    const char **cells = calloc(n * 7 + 1, sizeof(*cells));
-    char(*buf)[4][256] = calloc(n + 1, sizeof(*buf));
+    const char **cells = calloc(n * cols + 1, sizeof(*cells));
+    char(*buf)[5][256] = calloc(n + 1, sizeof(*buf));
     int64_t now = pat_time_now();
     json_t *t;
 
@@ -143,15 +147,25 @@ static void print_token_list(pat_cli *c, json_t *tokens)
         } else {
             snprintf(buf[i][3], 256, "never used");
         }
-        cells[i * 7 + 0] = buf[i][0];
-        cells[i * 7 + 1] = pat_cli_str(t, "name");
-        cells[i * 7 + 2] = pat_cli_str(t, "prefix");
-        cells[i * 7 + 3] = buf[i][1];
-        cells[i * 7 + 4] = pat_cli_str(t, "status");
-        cells[i * 7 + 5] = buf[i][2];
-        cells[i * 7 + 6] = buf[i][3];
+        cells[i * cols + 0] = buf[i][0];
+        cells[i * cols + 1] = pat_cli_str(t, "name");
+        cells[i * cols + 2] = pat_cli_str(t, "prefix");
+        cells[i * cols + 3] = buf[i][1];
+        cells[i * cols + 4] = pat_cli_str(t, "status");
+        cells[i * cols + 5] = buf[i][2];
+        cells[i * cols + 6] = buf[i][3];
+        if (wide) {
+            if (c->tty)
+                pat_cli_relative(buf[i][4], 256, pat_cli_str(t, "created_at"), now);
+            else
+                snprintf(buf[i][4], 256, "%s", pat_cli_str(t, "created_at"));
+            cells[i * cols + 7] = pat_cli_str(t, "description");
+            cells[i * cols + 8] = buf[i][4];
+            cells[i * cols + 9] =
+                json_is_object(last) ? pat_cli_str(last, "user_agent") : "";
+        }
     }
-    pat_cli_table(c, header, 7, cells, n);
+    pat_cli_table(c, header, cols, cells, n);
     free(buf);
     free(cells);
 }
@@ -268,11 +282,12 @@ static int cmd_list(pat_cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"status", required_argument, NULL, 's'},
                                          {"search", required_argument, NULL, 'q'},
+                                         {"wide", no_argument, NULL, 'w'},
                                          {NULL, 0, NULL, 0}};
     char path[512] = "/api/v1/tokens";
     char *status = NULL, *q = NULL;
     json_t *answer = NULL;
-    int opt, rc;
+    int opt, rc, wide = 0;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -280,6 +295,8 @@ static int cmd_list(pat_cli *c, int argc, char **argv)
             status = optarg;
         else if (opt == 'q')
             q = optarg;
+        else if (opt == 'w')
+            wide = 1;
         else
             return PAT_EXIT_USAGE;
     }
@@ -295,7 +312,7 @@ static int cmd_list(pat_cli *c, int argc, char **argv)
     if (c->json)
         pat_cli_print_json(json_object_get(answer, "tokens"));
     else
-        print_token_list(c, json_object_get(answer, "tokens"));
+        print_token_list(c, json_object_get(answer, "tokens"), wide);
     json_decref(answer);
     return PAT_EXIT_OK;
 }
@@ -440,8 +457,14 @@ static int cmd_delete(pat_cli *c, int argc, char **argv)
         rc = PAT_EXIT_USAGE;
         goto out;
     }
-    if (!c->yes && isatty(STDIN_FILENO) &&
-        !confirm("Delete for good? Anything using these tokens gets 401 at once.")) {
+    /* Deleting is for good: without a terminal to ask on (a script, a
+     * pipe), only --yes says the caller means it. */
+    if (!c->yes && !isatty(STDIN_FILENO)) {
+        fputs("pat: deleting is permanent; with no terminal to ask on, pass --yes\n", stderr);
+        rc = PAT_EXIT_USAGE;
+        goto out;
+    }
+    if (!c->yes && !confirm("Delete for good? Anything using these tokens gets 401 at once.")) {
         fputs("pat: nothing deleted\n", stderr);
         rc = PAT_EXIT_ERROR;
         goto out;

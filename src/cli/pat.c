@@ -24,6 +24,7 @@ static void usage(FILE *to)
           "                         copy, delete, self (pat token --help)\n"
           "  scopes                 the scopes and scope sets tokens can get\n"
           "  admin COMMAND          users, policy, audit (superusers; pat admin --help)\n"
+          "  completion bash|zsh    a shell completion script: source <(pat completion bash)\n"
           "\n"
           "  --server URL  patd's address (default: saved, or $PAT_SERVER, or\n"
           "                http://127.0.0.1:8080)\n"
@@ -93,6 +94,8 @@ int main(int argc, char **argv)
         rc = pat_cli_cmd_scopes(&c, argc, argv);
     else if (strcmp(cmd, "admin") == 0)
         rc = pat_cli_cmd_admin(&c, argc, argv);
+    else if (strcmp(cmd, "completion") == 0)
+        rc = pat_cli_cmd_completion(&c, argc, argv);
     else {
         usage(stderr);
         rc = PAT_EXIT_USAGE;

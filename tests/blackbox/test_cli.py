@@ -132,6 +132,10 @@ class Cli(unittest.TestCase):
         v = self.ok('token', 'create', '--name', 'lifecycle').stdout.strip()
         tid = json.loads(self.ok('token', 'list', '--json').stdout)
         tid = [t['id'] for t in tid if t['name'] == 'lifecycle'][0]
+        out = self.ok('token', 'list', '--wide')
+        self.assertIn('DESCRIPTION', out.stdout)
+        self.assertIn('USER AGENT', out.stdout)
+        self.assertNotIn('DESCRIPTION', self.ok('token', 'list').stdout)
         out = self.ok('token', 'show', str(tid))
         self.assertIn('name:        lifecycle', out.stdout)
         self.assertNotIn(v, out.stdout)
@@ -171,6 +175,13 @@ class Cli(unittest.TestCase):
                if t['name'] == 'single'][0]
         self.ok('token', 'delete', str(tid), '--yes')
         self.assertEqual(self.pat('token', 'delete').returncode, 2)
+        # No terminal and no --yes: refused, nothing deleted.
+        keep = json.loads(self.ok('token', 'create', '--name', 'kept-by-default', '--json').stdout)
+        out = self.pat('token', 'delete', str(keep['id']))
+        self.assertEqual(out.returncode, 2)
+        self.assertIn('--yes', out.stderr)
+        self.assertEqual(self.patd.request('GET', '/api/v1/tokens/self',
+                                           token=keep['token']).status, 200)
         self.assertEqual(self.pat('token', 'delete', 'abc').returncode, 2)
         self.assertEqual(self.pat('token', 'frobnicate').returncode, 2)
         self.assertEqual(self.pat('nonsense').returncode, 2)
@@ -377,3 +388,22 @@ class CliAgainstABrokenServer(unittest.TestCase):
         self.assertLess(out.returncode, 128, out.stderr)  # not killed by a signal
         self.assertNotIn('AddressSanitizer', out.stderr)
         self.assertFalse(saved)
+
+
+class Completion(unittest.TestCase):
+    def test_bash_completes_commands_and_token_verbs(self):
+        script = subprocess.run([PAT, 'completion', 'bash'], capture_output=True, text=True,
+                                timeout=30)
+        self.assertEqual(script.returncode, 0, script.stderr)
+        # Run it in a real bash, as a shell would.
+        probe = script.stdout + (
+            'COMP_WORDS=(pat tok); COMP_CWORD=1; _pat; echo "${COMPREPLY[*]}"\n'
+            'COMP_WORDS=(pat token re); COMP_CWORD=2; _pat; echo "${COMPREPLY[*]}"\n')
+        out = subprocess.run(['bash', '-c', probe], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.stdout.splitlines(), ['token', 'regenerate'])
+        zsh = subprocess.run([PAT, 'completion', 'zsh'], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(zsh.returncode, 0)
+        self.assertIn('#compdef pat', zsh.stdout)
+        self.assertEqual(subprocess.run([PAT, 'completion', 'fish'], capture_output=True,
+                                        timeout=30).returncode, 2)
