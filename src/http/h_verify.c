@@ -38,7 +38,13 @@ int pat_h_auth(pat_req *r)
     size_t len = 0;
     int rc;
 
+    /* nginx names the original request X-Original-*, Caddy and Traefik
+     * X-Forwarded-*. */
     query.uri = pat_req_header(r, "X-Original-URI");
+    if (!query.uri || !*query.uri)
+        query.uri = pat_req_header(r, "X-Forwarded-Uri");
+    if (!method || !*method)
+        method = pat_req_header(r, "X-Forwarded-Method");
     if (!method || !*method)
         method = "GET";
     /* The original path without its query: the query may hold a credential. */

@@ -86,15 +86,25 @@ http {
         cls.patd.stop()
 
     @classmethod
-    def get(cls, path, token=None, method='GET'):
+    def get(cls, path, token=None, method='GET', all_headers=False):
         conn = http.client.HTTPConnection('127.0.0.1', cls.port, timeout=10)
         try:
             h = {'Authorization': 'Bearer ' + token} if token else {}
             conn.request(method, path, headers=h)
             r = conn.getresponse()
-            return r.status, dict(r.getheaders()), r.read().decode()
+            headers = r.getheaders() if all_headers else dict(r.getheaders())
+            return r.status, headers, r.read().decode()
         finally:
             conn.close()
+
+    def test_challenge_sent_once(self):
+        t = self.patd.create_token(self.admin, name='ng-once', scopes=['projects:read'])
+        for token, method, status in ((None, 'GET', 401), ('pat_' + 'C' * 38, 'GET', 401),
+                                      (t['token'], 'DELETE', 403)):
+            got, headers, _ = self.get('/api/projects/1', token, method, all_headers=True)
+            self.assertEqual(got, status)
+            challenges = [v for k, v in headers if k.lower() == 'www-authenticate']
+            self.assertEqual(len(challenges), 1, challenges)
 
     def test_allowed_request_reaches_upstream_with_identity(self):
         t = self.patd.create_token(self.admin, name='ng-ok', scopes=['projects:read'])
