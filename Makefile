@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test checksrc screenshots unit valgrind blackbox browser bench fuzz clean install deps
+.PHONY: all build run test checksrc openapi npm screenshots unit valgrind blackbox browser bench fuzz clean install deps
 
 all: build
 
@@ -28,7 +28,7 @@ test: checksrc
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory $(TEST_BUILD)/build.ninja
 	@ninja -C $(TEST_BUILD) >/dev/null
-	@$(MAKE) --no-print-directory unit valgrind blackbox browser
+	@$(MAKE) --no-print-directory unit valgrind blackbox browser openapi
 
 # Banned functions (strcpy, sprintf, atoi, ...) fail the build's tests.
 checksrc:
@@ -53,10 +53,20 @@ blackbox:
 bench:
 	$(PYTHON) bench/run.py
 
-# The console in Debian's Chromium, driven by playwright-core from npm.
-browser:
-	@[ -d tests/browser/node_modules/playwright-core ] || \
+# The npm packages of the tests (playwright-core, @redocly/cli), from the
+# lockfile.
+npm:
+	@[ -d tests/browser/node_modules/playwright-core ] && \
+	  [ -d tests/browser/node_modules/@redocly/cli ] || \
 	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+
+# docs/openapi.yaml through a third-party linter, its warnings as errors.
+openapi: npm
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  tests/browser/node_modules/.bin/redocly lint --extends=recommended-strict docs/openapi.yaml
+
+# The console in Debian's Chromium, driven by playwright-core from npm.
+browser: npm
 	cd tests/browser && SCREENSHOTS_DIR=$(SCREENSHOTS_DIR) PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd node --test --test-concurrency=1 console.test.mjs
 
 # Not part of make test: refreshes the console screenshots in docs/img

@@ -25,6 +25,17 @@ static const char *content_type(const char *name)
     return "text/html; charset=utf-8";
 }
 
+extern const pat_embedded_file pat_openapi[];
+
+int pat_h_openapi(pat_req *r)
+{
+    pat_respond_raw(r, 200,
+                    MHD_create_response_from_buffer(pat_openapi[0].size, (void *)pat_openapi[0].data,
+                                                    MHD_RESPMEM_PERSISTENT),
+                    "application/json");
+    return PAT_OK;
+}
+
 int pat_h_static(pat_req *r)
 {
     const char *name = strcmp(r->path, "/") == 0 ? "index.html" : r->path + 1;

@@ -55,6 +55,8 @@ int pat_h_introspect(pat_req *r);
 
 /* http/h_static.c: the console */
 int pat_h_static(pat_req *r);
+/* GET /api/v1/openapi.json: docs/openapi.yaml as JSON. */
+int pat_h_openapi(pat_req *r);
 
 /* http/h_ops.c */
 int pat_h_metrics(pat_req *r);

@@ -49,6 +49,7 @@ static const route routes[] = {
     {"PUT", "/api/v1/session/password", pat_h_password_change, AUTH},
     {"POST", "/api/v1/introspect", pat_h_introspect, PUBLIC},
     {"GET", "/metrics", pat_h_metrics, PUBLIC},
+    {"GET", "/api/v1/openapi.json", pat_h_openapi, PUBLIC},
     {"GET", "/", pat_h_static, PUBLIC},
     {"GET", "/healthz", pat_h_healthz, PUBLIC},
     {"GET", "/readyz", pat_h_readyz, PUBLIC},
