@@ -715,6 +715,25 @@ static void test_store__audit_filters_pages_and_prunes(void **state)
     free(list);
 }
 
+/* A store that cannot keep a write says so, for reads of readiness and for
+ * every write, instead of accepting writes it will lose. */
+static void test_store__a_deleted_database_refuses_writes(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "lost", 50);
+    char path[160];
+
+    assert_int_equal(pat_store_ping(f->s), PAT_OK);
+    assert_int_equal(unlink(f->path), 0);
+    snprintf(path, sizeof(path), "%s-wal", f->path);
+    unlink(path);
+    assert_int_equal(pat_store_ping(f->s), PAT_EUNAVAIL);
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_EUNAVAIL);
+    assert_int_equal(pat_store_setting_set(f->s, "k", "v"), PAT_EUNAVAIL);
+    assert_int_equal(pat_store_begin(f->s), PAT_EUNAVAIL);
+    free(t);
+}
+
 /* An installation made before version 2 keeps its rows, gets versions, and
  * from then on never reuses an id, not even one it had handed out. */
 static void test_store__upgrade_from_v1_keeps_rows(void **state)
@@ -801,6 +820,7 @@ int main(void)
         T(test_store__settings_never_cut),
         T(test_store__changes_feed_pages_and_prunes),
         T(test_store__audit_filters_pages_and_prunes),
+        T(test_store__a_deleted_database_refuses_writes),
         cmocka_unit_test(test_store__upgrade_from_v1_keeps_rows),
     };
     if (sodium_init() < 0)
