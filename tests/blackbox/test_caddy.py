@@ -2,33 +2,19 @@
 configured with the snippet of docs/caddy.md."""
 import http.client
 import os
-import re
 import shutil
 import subprocess
 import time
 import unittest
 
-from harness import Patd, free_port, well_formed_token
+from gateway_cases import CONFIG, GatewayCases, doc_snippet
+from harness import Patd, free_port
 
-DOC = os.path.join(os.path.dirname(__file__), '..', '..', 'docs', 'caddy.md')
 CADDY = shutil.which('caddy') or '/usr/bin/caddy'
 
-CONFIG = """
-route = DELETE /api/* projects:write
-route = * /api/* projects:read
-[scope projects:read]
-description = Read
-[scope projects:write]
-description = Write
-"""
 
-
-def snippet():
-    with open(DOC) as f:
-        return re.search(r'```caddyfile\n(.*?)```', f.read(), re.S).group(1)
-
-
-class Caddy(unittest.TestCase):
+class Caddy(GatewayCases, unittest.TestCase):
+    prefix = 'cd'
 
     @classmethod
     def setUpClass(cls):
@@ -37,7 +23,7 @@ class Caddy(unittest.TestCase):
         cls.port = free_port()
         upstream = free_port()
         d = cls.patd.dir
-        conf = snippet()
+        conf = doc_snippet('caddy.md', 'caddyfile')
         conf = conf.replace('127.0.0.1:8080', '127.0.0.1:%d' % cls.patd.port)
         conf = conf.replace('127.0.0.1:9000', '127.0.0.1:%d' % upstream)
         conf = conf.replace('127.0.0.1:8000', '127.0.0.1:%d' % cls.port)
@@ -91,43 +77,9 @@ http://127.0.0.1:%(upstream)d {
         finally:
             conn.close()
 
-    def test_allowed_request_reaches_upstream_with_identity(self):
-        t = self.patd.create_token(self.admin, name='cd-ok', scopes=['projects:read'])
+    def test_forged_identity_headers_are_replaced(self):
+        t = self.patd.create_token(self.admin, name='cd-forged', scopes=['projects:read'])
         status, _, body = self.get('/api/projects', t['token'],
                                    headers={'X-Auth-User': 'forged'})
         self.assertEqual(status, 200, body)
-        self.assertIn('user=admin id=1 token=%d scopes=projects:read' % t['id'], body)
-        self.assertIn('auth=\n', body)  # the token itself never reaches the upstream
-
-    def test_no_credential(self):
-        status, headers, body = self.get('/api/projects')
-        self.assertEqual(status, 401)
-        self.assertEqual(headers.get('Www-Authenticate'), 'Bearer realm="patd"')
-        self.assertNotIn('upstream', body)
-
-    def test_bad_token(self):
-        status, headers, body = self.get('/api/projects', well_formed_token())
-        self.assertEqual(status, 401)
-        self.assertIn('error="invalid_token"', headers.get('Www-Authenticate', ''))
-        self.assertNotIn('upstream', body)
-
-    def test_insufficient_scope(self):
-        t = self.patd.create_token(self.admin, name='cd-read', scopes=['projects:read'])
-        status, headers, body = self.get('/api/projects/1', t['token'], method='DELETE')
-        self.assertEqual(status, 403)
-        self.assertIn('insufficient_scope', headers.get('Www-Authenticate', ''))
-        self.assertNotIn('upstream', body)
-
-    def test_revoked_then_denied(self):
-        t = self.patd.create_token(self.admin, name='cd-revoke', scopes=['projects:read'])
-        self.assertEqual(self.get('/api/projects', t['token'])[0], 200)
-        self.patd.request('DELETE', '/api/v1/tokens/%d' % t['id'], session=self.admin)
-        self.assertEqual(self.get('/api/projects', t['token'])[0], 401)
-
-    def test_last_use_carries_the_forwarded_request(self):
-        t = self.patd.create_token(self.admin, name='cd-used', scopes=['projects:write'])
-        self.get('/api/projects/9?x=1', t['token'], method='DELETE')
-        last = self.patd.wait_last_used(self.admin, t['id'])
-        self.assertEqual(last['method'], 'DELETE')
-        self.assertEqual(last['path'], '/api/projects/9')
-        self.assertEqual(last['ip'], '127.0.0.1')
+        self.assertIn('user=admin ', body)

@@ -2,34 +2,19 @@
 with the snippet of docs/nginx.md."""
 import http.client
 import os
-import re
 import shutil
 import subprocess
 import time
 import unittest
 
+from gateway_cases import CONFIG, GatewayCases, doc_snippet
 from harness import Patd, free_port
 
-DOC = os.path.join(os.path.dirname(__file__), '..', '..', 'docs', 'nginx.md')
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 
-CONFIG = """
-route = DELETE /api/* projects:write
-route = * /api/* projects:read
-[scope projects:read]
-description = Read
-[scope projects:write]
-description = Write
-"""
 
-
-def snippet():
-    with open(DOC) as f:
-        text = f.read()
-    return re.search(r'```nginx\n(.*?)```', text, re.S).group(1)
-
-
-class Nginx(unittest.TestCase):
+class Nginx(GatewayCases, unittest.TestCase):
+    prefix = 'ng'
 
     @classmethod
     def setUpClass(cls):
@@ -38,7 +23,7 @@ class Nginx(unittest.TestCase):
         cls.port = free_port()
         upstream = free_port()
         d = cls.patd.dir
-        conf = snippet()
+        conf = doc_snippet('nginx.md', 'nginx')
         conf = conf.replace('127.0.0.1:8080', '127.0.0.1:%d' % cls.patd.port)
         conf = conf.replace('127.0.0.1:9000', '127.0.0.1:%d' % upstream)
         conf = conf.replace('127.0.0.1:8000', '127.0.0.1:%d' % cls.port)
@@ -105,48 +90,3 @@ http {
             self.assertEqual(got, status)
             challenges = [v for k, v in headers if k.lower() == 'www-authenticate']
             self.assertEqual(len(challenges), 1, challenges)
-
-    def test_allowed_request_reaches_upstream_with_identity(self):
-        t = self.patd.create_token(self.admin, name='ng-ok', scopes=['projects:read'])
-        status, headers, body = self.get('/api/projects', t['token'])
-        self.assertEqual(status, 200, body)
-        self.assertIn('user=admin id=1 token=%d scopes=projects:read' % t['id'], body)
-        self.assertIn('auth=\n', body)  # the token itself never reaches the upstream
-
-    def test_no_credential(self):
-        status, headers, body = self.get('/api/projects')
-        self.assertEqual(status, 401)
-        self.assertEqual(headers.get('WWW-Authenticate'), 'Bearer realm="patd"')
-        self.assertNotIn('upstream', body)
-
-    def test_bad_token(self):
-        status, headers, body = self.get('/api/projects', 'pat_' + 'C' * 38)
-        self.assertEqual(status, 401)
-        self.assertIn('error="invalid_token"', headers.get('WWW-Authenticate', ''))
-        self.assertNotIn('upstream', body)
-
-    def test_insufficient_scope(self):
-        t = self.patd.create_token(self.admin, name='ng-read', scopes=['projects:read'])
-        status, headers, body = self.get('/api/projects/1', t['token'], method='DELETE')
-        self.assertEqual(status, 403)
-        self.assertIn('insufficient_scope', headers.get('WWW-Authenticate', ''))
-        self.assertNotIn('upstream', body)
-
-    def test_revoked_then_denied(self):
-        t = self.patd.create_token(self.admin, name='ng-revoke', scopes=['projects:read'])
-        self.assertEqual(self.get('/api/projects', t['token'])[0], 200)
-        self.patd.request('DELETE', '/api/v1/tokens/%d' % t['id'], session=self.admin)
-        self.assertEqual(self.get('/api/projects', t['token'])[0], 401)
-
-    def test_last_use_carries_original_request(self):
-        t = self.patd.create_token(self.admin, name='ng-used', scopes=['projects:read'])
-        self.get('/api/projects/77?page=2', t['token'])
-        deadline = time.time() + 5
-        last = None
-        while time.time() < deadline and not last:
-            time.sleep(0.2)
-            last = self.patd.request('GET', '/api/v1/tokens/%d' % t['id'],
-                                     session=self.admin).json['last_used']
-        self.assertEqual(last['method'], 'GET')
-        self.assertEqual(last['path'], '/api/projects/77')
-        self.assertEqual(last['ip'], '127.0.0.1')
