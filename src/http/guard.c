@@ -165,10 +165,11 @@ void pat_guard_free(pat_guard *g)
     free(g);
 }
 
-/* The text of a peer address, as the connection will know it. */
-static void addr_text(const struct sockaddr *sa, char out[64])
+void pat_guard_addr_text(const struct sockaddr *sa, char out[64])
 {
     out[0] = '\0';
+    if (!sa)
+        return;
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
     else if (sa->sa_family == AF_INET6)
@@ -184,7 +185,7 @@ bool pat_guard_admit(pat_guard *g, const struct sockaddr *sa)
 
     if (!g->per_address)
         return true;
-    addr_text(sa, addr);
+    pat_guard_addr_text(sa, addr);
     cap = pat_cidr_set_contains(g->trusted, addr) ? g->per_trusted : g->per_address;
     pthread_mutex_lock(&g->lock);
     a = count_of(g, addr, false);

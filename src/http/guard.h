@@ -34,6 +34,10 @@ pat_guard *pat_guard_new(int per_address, unsigned total, const pat_cidr_set *tr
                          int request_deadline_seconds, int idle_seconds);
 void pat_guard_free(pat_guard *g);
 
+/* The text of a peer address (IPv4 or IPv6; "" otherwise or for NULL):
+ * the key the guard counts connections by, and the connection's peer. */
+void pat_guard_addr_text(const struct sockaddr *sa, char out[64]);
+
 /* libmicrohttpd's accept policy: false when the address holds its share. */
 bool pat_guard_admit(pat_guard *g, const struct sockaddr *addr);
 

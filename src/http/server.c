@@ -1,10 +1,10 @@
 /* libmicrohttpd glue: listening, per-request state, body limits, access log. */
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
@@ -35,19 +35,13 @@ struct pat_server {
     char public_url[256];
 };
 
-static void peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
+/* The connection's peer, as the guard counts it. */
+static void peer_address(struct MHD_Connection *conn, char out[64])
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
-    out[0] = '\0';
-    if (!sa)
-        return;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outsz);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)outsz);
+    pat_guard_addr_text(ci ? ci->client_addr : NULL, out);
 }
 
 /* Prepares the connection's request object for a new request. */
@@ -212,9 +206,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    pat_req *r;
-
     pat_server *srv = cls;
+    pat_req *r;
 
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *fd =
@@ -225,7 +218,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         r->conn = conn;
         /* Once per connection, not per keep-alive request: inet_ntop
          * formats through sprintf, ~1.7 k instructions each time. */
-        peer_address(conn, r->peer, sizeof(r->peer));
+        peer_address(conn, r->peer);
         pat_buf_init(&r->body, PAT_BODY_MAX);
         pat_guard_opened(srv->guard, &r->guard, fd ? fd->connect_fd : -1, r->peer);
         *socket_context = r;

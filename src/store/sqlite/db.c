@@ -5,7 +5,6 @@
  * lookups by hash go through read-only connections of their own threads
  * (tokens.c), which never wait for the writer. */
 #include <assert.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
