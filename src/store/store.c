@@ -10,7 +10,7 @@ int pat_store_open(pat_store **out, const char *url)
     if (strncmp(url, "sqlite:", 7) == 0)
         return pat_store_sqlite_open(out, url + 7);
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return pat_error_set(PAT_EINVAL, "db", "the PostgreSQL backend is not available yet");
+        return pat_store_postgres_open(out, url);
     if (strstr(url, "://"))
         return pat_error_set(PAT_EINVAL, "db", "unknown database URL scheme");
     return pat_store_sqlite_open(out, url);
@@ -57,6 +57,11 @@ int pat_store_changes_prune(pat_store *s, int64_t before)
 {
     pat_metrics_store_write();
     return s->vt->changes_prune(s, before);
+}
+
+int pat_store_changes_wait(pat_store *s, int timeout_ms)
+{
+    return s->vt->changes_wait(s, timeout_ms);
 }
 
 int pat_store_user_create(pat_store *s, pat_user *u)

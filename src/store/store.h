@@ -105,8 +105,11 @@ typedef struct pat_audit_rec {
     char detail[512];
 } pat_audit_rec;
 
-/* Opens the store named by url: "sqlite:PATH" or a plain path (SQLite).
- * Applies pending migrations in one transaction. *out is owned by the
+/* Opens the store named by url: "sqlite:PATH" or a plain path (SQLite),
+ * or "postgresql://..." / "postgres://..." (any libpq URL; PG* variables
+ * fill in what it leaves out). Applies pending migrations in one
+ * transaction (on PostgreSQL under an advisory lock, so instances starting
+ * together migrate once). *out is owned by the
  * caller (pat_store_close). PAT_EINVAL for an unknown scheme, PAT_EIO on
  * failure. */
 int pat_store_open(pat_store **out, const char *url);
@@ -124,7 +127,8 @@ int pat_store_ping(pat_store *s);
  * begin opens a unit of work for the calling thread: every pat_store_* call
  * the thread makes until commit or rollback joins it, and sees its own
  * writes. Other threads' writes wait for it (keep it short: no password
- * hashing or network inside). Units of work do not nest (PAT_EINVAL).
+ * hashing or network inside; on PostgreSQL, other instances' writers
+ * wait too). Units of work do not nest (PAT_EINVAL).
  * A call that fails inside a unit of work has written nothing of its own;
  * the caller decides whether the whole unit rolls back. Every call below
  * may run inside a unit of work except pat_store_close and
@@ -277,6 +281,14 @@ int pat_store_changes_since(pat_store *s, int64_t after, size_t limit, pat_chang
 /* Deletes changes older than before, keeping the newest one (so the next
  * sequence number stays above every number handed out). */
 int pat_store_changes_prune(pat_store *s, int64_t before);
+
+/* Waits up to timeout_ms for a change committed by another process (a
+ * PostgreSQL notification; SQLite, which has none, just waits): PAT_OK when
+ * one may have arrived or the time is up, PAT_EUNAVAIL when the store
+ * cannot tell (its listener is down and reconnects on a later call). Either
+ * way the caller then reads the feed: a wake-up is a hint, the feed is the
+ * truth. Called from one thread only. */
+int pat_store_changes_wait(pat_store *s, int timeout_ms);
 
 /* ---- audit ---- */
 

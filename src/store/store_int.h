@@ -46,6 +46,7 @@ typedef struct pat_store_vtable {
     int (*changes_last)(pat_store *s, int64_t *seq);
     int (*changes_since)(pat_store *s, int64_t after, size_t limit, pat_change **out, size_t *n);
     int (*changes_prune)(pat_store *s, int64_t before);
+    int (*changes_wait)(pat_store *s, int timeout_ms);
     int (*audit_append)(pat_store *s, pat_audit_rec *r);
     int (*audit_list)(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
     int (*audit_prune)(pat_store *s, int64_t before);
@@ -58,5 +59,6 @@ struct pat_store {
 
 /* Backend constructors. */
 int pat_store_sqlite_open(pat_store **out, const char *path);
+int pat_store_postgres_open(pat_store **out, const char *url);
 
 #endif

@@ -29,6 +29,11 @@ void *pat_realloc(void *p, size_t n)
     return check(realloc(p, n ? n : 1));
 }
 
+char *pat_strdup(const char *s)
+{
+    return check(strdup(s));
+}
+
 void *pat_calloc_aligned(size_t alignment, size_t n)
 {
     void *p = NULL;

@@ -8,6 +8,7 @@
 void *pat_malloc(size_t n);
 void *pat_calloc(size_t count, size_t n);
 void *pat_realloc(void *p, size_t n);
+char *pat_strdup(const char *s);
 
 /* n zeroed bytes at a multiple of alignment (a power of two, at least
  * sizeof(void *)), for types aligned beyond what malloc promises; free()

@@ -1,7 +1,8 @@
 /* The store conformance suite: every function of store.h against its
- * contract, run on each backend make test builds. The backend comes from
- * PATD_TEST_STORE (a store URL whose database is emptied per test by the
- * harness); without it, a fresh SQLite file per test. */
+ * contract, run on each backend make test builds. PATD_TEST_BACKEND names
+ * the backend: "sqlite" (the default: a fresh file per test) or "postgres"
+ * (the database at PATD_TEST_PG, which make test starts; emptied before
+ * each test). The few tests of how a backend fails are per backend. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,11 +14,44 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sodium.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
 #include "util/error.h"
+
+static bool on_postgres;
+
+/* A connection of the test's own to the test database (dbname NULL) or
+ * another on its server. */
+static PGconn *pg_admin(const char *dbname)
+{
+    const char *keys[] = {"dbname", dbname ? "dbname" : NULL, NULL};
+    const char *values[] = {getenv("PATD_TEST_PG"), dbname, NULL};
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    return c;
+}
+
+static void pg_exec(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(res);
+}
+
+/* Empties the test database: every table and migration gone. */
+static void pg_reset(void)
+{
+    PGconn *c = pg_admin(NULL);
+
+    pg_exec(c, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+    PQfinish(c);
+}
 
 typedef struct fixture {
     char dir[64];
@@ -50,7 +84,12 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
     snprintf(url, sizeof(url), "sqlite:%s", f->path);
-    assert_int_equal(pat_store_open(&f->s, url), PAT_OK);
+    if (on_postgres) {
+        pg_reset();
+        assert_int_equal(pat_store_open(&f->s, getenv("PATD_TEST_PG")), PAT_OK);
+    } else {
+        assert_int_equal(pat_store_open(&f->s, url), PAT_OK);
+    }
     f->alice = add_user(f->s, "alice", PAT_ROLE_SUPERUSER);
     f->bob = add_user(f->s, "bob", PAT_ROLE_MEMBER);
     *state = f;
@@ -102,6 +141,16 @@ static size_t count_changes(pat_store *s, int64_t after, pat_change_kind kind, i
 static void inject_audit_fault(fixture *f)
 {
     sqlite3 *db = NULL;
+
+    if (on_postgres) {
+        PGconn *c = pg_admin(NULL);
+        pg_exec(c, "CREATE FUNCTION audit_fault() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$BEGIN RAISE EXCEPTION 'injected fault'; END$$");
+        pg_exec(c, "CREATE TRIGGER audit_fault BEFORE INSERT ON audit FOR EACH ROW "
+                   "EXECUTE FUNCTION audit_fault()");
+        PQfinish(c);
+        return;
+    }
 
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
@@ -793,10 +842,95 @@ static void test_store__upgrade_from_v1_keeps_rows(void **state)
     free(got);
 }
 
+/* PostgreSQL: a database that cannot be reached (connections refused,
+ * the store's own cut by the server) fails ping and every write with
+ * PAT_EUNAVAIL; once it is back the store reconnects by itself. */
+static void test_store__an_unreachable_database_refuses_then_recovers(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "lost", 50), *got = calloc(1, sizeof(*got));
+    PGconn *admin = pg_admin("postgres");
+
+    assert_int_equal(pat_store_ping(f->s), PAT_OK);
+    pg_exec(admin, "ALTER DATABASE patd ALLOW_CONNECTIONS false");
+    pg_exec(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE datname = 'patd' AND pid <> pg_backend_pid()");
+    usleep(100000);
+    assert_int_equal(pat_store_ping(f->s), PAT_EUNAVAIL);
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_EUNAVAIL);
+    assert_int_equal(pat_store_setting_set(f->s, "k", "v"), PAT_EUNAVAIL);
+    assert_int_equal(pat_store_begin(f->s), PAT_EUNAVAIL);
+    pg_exec(admin, "ALTER DATABASE patd ALLOW_CONNECTIONS true");
+    usleep(600000); /* past the reconnect delay */
+    assert_int_equal(pat_store_ping(f->s), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    /* A connection the server kills between calls is replaced unseen. */
+    pg_exec(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE datname = 'patd' AND pid <> pg_backend_pid()");
+    usleep(100000);
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_OK);
+    {
+        int prev = -1;
+        assert_int_equal(pat_store_token_get_by_hash(f->s, t->hash, 0, got, &prev), PAT_OK);
+    }
+    PQfinish(admin);
+    free(t);
+    free(got);
+}
+
+typedef struct opener {
+    pat_store *s;
+    int rc;
+} opener;
+
+static void *open_store(void *p)
+{
+    opener *o = p;
+
+    o->rc = pat_store_open(&o->s, getenv("PATD_TEST_PG"));
+    return NULL;
+}
+
+/* PostgreSQL: instances starting together on an empty database migrate
+ * it once (the others wait for the lock and find nothing to do). */
+static void test_store__instances_starting_together_migrate_once(void **state)
+{
+    opener o[4];
+    pthread_t th[4];
+    PGconn *c;
+    PGresult *res;
+
+    (void)state;
+    pg_reset();
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, open_store, &o[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(o[i].rc, PAT_OK);
+        pat_store_close(o[i].s);
+    }
+    c = pg_admin(NULL);
+    res = PQexec(c, "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    assert_string_equal(PQgetvalue(res, 0, 0), "1");
+    PQclear(res);
+    PQfinish(c);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
+    const char *backend = getenv("PATD_TEST_BACKEND");
+    const struct CMUnitTest postgres_only[] = {
+        T(test_store__an_unreachable_database_refuses_then_recovers),
+        cmocka_unit_test(test_store__instances_starting_together_migrate_once),
+    };
+    const struct CMUnitTest sqlite_only[] = {
+        T(test_store__a_deleted_database_refuses_writes),
+        cmocka_unit_test(test_store__upgrade_from_v1_keeps_rows),
+    };
     const struct CMUnitTest tests[] = {
         T(test_store__users_round_trip_and_unique_names),
         T(test_store__user_update_is_versioned_and_fed),
@@ -820,10 +954,21 @@ int main(void)
         T(test_store__settings_never_cut),
         T(test_store__changes_feed_pages_and_prunes),
         T(test_store__audit_filters_pages_and_prunes),
-        T(test_store__a_deleted_database_refuses_writes),
-        cmocka_unit_test(test_store__upgrade_from_v1_keeps_rows),
     };
+    int failed;
+
     if (sodium_init() < 0)
         return 1;
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    on_postgres = backend && strcmp(backend, "postgres") == 0;
+    if (on_postgres && !getenv("PATD_TEST_PG")) {
+        fprintf(stderr, "PATD_TEST_PG is not set: make test starts PostgreSQL and sets it\n");
+        return 1;
+    }
+    failed = cmocka_run_group_tests_name(on_postgres ? "store_postgres" : "store_sqlite", tests,
+                                         NULL, NULL);
+    if (on_postgres)
+        failed += cmocka_run_group_tests_name("store_postgres_faults", postgres_only, NULL, NULL);
+    else
+        failed += cmocka_run_group_tests_name("store_sqlite_faults", sqlite_only, NULL, NULL);
+    return failed;
 }

@@ -433,6 +433,7 @@ static const pat_store_vtable sqlite_vtable = {
     .changes_last = sq_changes_last,
     .changes_since = sq_changes_since,
     .changes_prune = sq_changes_prune,
+    .changes_wait = sq_changes_wait,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .audit_prune = sq_audit_prune,

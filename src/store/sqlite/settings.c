@@ -1,5 +1,7 @@
 /* SQLite backend: settings (the policy) and the changes feed. */
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/sqlite/sqlite_int.h"
 #include "util/error.h"
@@ -87,4 +89,16 @@ int sq_changes_prune(pat_store *s, int64_t before)
     return sq_run(sq_of(s), NULL, NULL,
                   "DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)", "i",
                   before);
+}
+
+int sq_changes_wait(pat_store *s, int timeout_ms)
+{
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+
+    /* SQLite tells no one of a commit: other processes' changes are seen
+     * when the caller reads the feed after this wait. */
+    (void)s;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    return PAT_OK;
 }

@@ -125,6 +125,7 @@ int sq_change_append(sqlite_store *st, const char *kind, int64_t entity_id, cons
 int sq_changes_last(pat_store *s, int64_t *seq);
 int sq_changes_since(pat_store *s, int64_t after, size_t limit, pat_change **out, size_t *n);
 int sq_changes_prune(pat_store *s, int64_t before);
+int sq_changes_wait(pat_store *s, int timeout_ms);
 
 int sq_audit_append(pat_store *s, pat_audit_rec *r);
 int sq_audit_list(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
