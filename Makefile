@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test checksrc openapi npm screenshots unit valgrind blackbox browser bench fuzz clean install deps
+.PHONY: all build run test checksrc openapi npm screenshots unit valgrind blackbox blackbox-postgres browser bench fuzz clean install deps
 
 all: build
 
@@ -24,11 +24,19 @@ $(TEST_BUILD)/build.ninja:
 	meson setup $(TEST_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
 	  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dtests=enabled >/dev/null
 
+# A throwaway PostgreSQL (tools/pg.sh) serves the whole run: the store
+# conformance suite on PostgreSQL, the black-box suites on a patd on
+# PostgreSQL and the multi-instance tests; it is stopped however the run
+# ends. PATD_TEST_PG carries its URL to every target below.
 test: checksrc
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory $(TEST_BUILD)/build.ninja
 	@ninja -C $(TEST_BUILD) >/dev/null
-	@$(MAKE) --no-print-directory unit valgrind blackbox browser openapi
+	@pgdir=$$(mktemp -d /tmp/patd-test-pg-XXXXXX) && \
+	  trap 'tools/pg.sh stop '$$pgdir' >/dev/null; rm -rf '$$pgdir EXIT && \
+	  url=$$(tools/pg.sh start $$pgdir) && echo "PostgreSQL for the tests: $$url" && \
+	  PATD_TEST_PG=$$url $(MAKE) --no-print-directory unit valgrind blackbox blackbox-postgres \
+	    browser openapi
 
 # Banned functions (strcpy, sprintf, atoi, ...) fail the build's tests.
 checksrc:
@@ -48,6 +56,15 @@ valgrind: build
 
 blackbox:
 	PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd $(PYTHON) tests/blackbox/run.py
+
+# The suites of tokens, verification, people and the store contract again,
+# on a patd whose store is PostgreSQL (test_scaleout.py runs in blackbox:
+# it always needs PostgreSQL).
+PG_SUITES = test_tokens_api.py test_verify.py test_org.py test_auth.py test_signin_token.py \
+  test_cli.py test_store_contract.py
+blackbox-postgres:
+	PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd PATD_TEST_BACKEND=postgres $(PYTHON) tests/blackbox/run.py \
+	  $(PG_SUITES)
 
 # Not part of make test: wrk against nginx and patd, writes docs/PERFORMANCE.md.
 bench:

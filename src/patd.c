@@ -74,14 +74,18 @@ static int load_config(pat_config *cfg, const char *path)
     return rc;
 }
 
-/* Reads the server key, creating it (mode 0600) on first start. */
-static int server_key(const char *data_dir, uint8_t key[PAT_KEY_LEN])
+/* Reads the server key from server_key_file (default DATA_DIR/server.key),
+ * creating it (mode 0600) on first start. */
+static int server_key(const pat_config *cfg, uint8_t key[PAT_KEY_LEN])
 {
     char path[PAT_CONFIG_PATH_MAX + 32];
     int fd;
     ssize_t n;
 
-    snprintf(path, sizeof(path), "%s/server.key", data_dir);
+    if (cfg->server_key_file[0])
+        snprintf(path, sizeof(path), "%s", cfg->server_key_file);
+    else
+        snprintf(path, sizeof(path), "%s/server.key", cfg->data_dir);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -115,6 +119,8 @@ static int apply_env(pat_config *cfg)
         {"PATD_LISTEN", "listen"},
         {"PATD_DATA_DIR", "data_dir"},
         {"PATD_DB", "db"},
+        {"PATD_SERVER_KEY_FILE", "server_key_file"},
+        {"PATD_CACHE_STALE_SECONDS", "cache_stale_seconds"},
         {"PATD_TOKEN_PREFIX", "token_prefix"},
         {"PATD_PUBLIC_URL", "public_url"},
         {"PATD_THREADS", "threads"},
@@ -231,7 +237,7 @@ int main(int argc, char **argv)
         rc = pat_error_set(PAT_EIO, NULL, "cannot create %s: %s", cfg->data_dir, strerror(errno));
         goto fail;
     }
-    if ((rc = server_key(cfg->data_dir, so.key)) < 0)
+    if ((rc = server_key(cfg, so.key)) < 0)
         goto fail;
     if (cfg->db[0])
         snprintf(db_url, sizeof(db_url), "%s", cfg->db);

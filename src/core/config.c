@@ -29,6 +29,7 @@ void pat_config_defaults(pat_config *cfg)
      * in make bench 50), far below what starves everyone else. */
     cfg->connections_per_address = 256;
     cfg->request_deadline_seconds = 10;
+    cfg->cache_stale_seconds = 5;
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -142,6 +143,13 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
     }
     if (strcmp(key, "db") == 0)
         return set_string(cfg->db, sizeof(cfg->db), key, value);
+    if (strcmp(key, "server_key_file") == 0)
+        return set_string(cfg->server_key_file, sizeof(cfg->server_key_file), key, value);
+    if (strcmp(key, "cache_stale_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 1, 3600)) == PAT_OK)
+            cfg->cache_stale_seconds = (int)n;
+        return rc;
+    }
     if (strcmp(key, "public_url") == 0)
         return set_string(cfg->public_url, sizeof(cfg->public_url), key, value);
     if (strcmp(key, "token_prefix") == 0) {

@@ -16,6 +16,10 @@ typedef struct pat_config {
     char listen[128];                   /* "ADDR:PORT" */
     char data_dir[PAT_CONFIG_PATH_MAX];
     char db[PAT_CONFIG_PATH_MAX];       /* "" = SQLite file in data_dir */
+    char server_key_file[PAT_CONFIG_PATH_MAX]; /* "" = data_dir/server.key; every instance
+                                                  on one database shares it */
+    int cache_stale_seconds;            /* shared store: the cache is not trusted when the
+                                           changes feed was last read longer ago */
     char token_prefix[PAT_TOKEN_PREFIX_MAX + 1];
     char public_url[256];               /* base URL shown in curl examples; "" = from listen */
     int threads;                        /* HTTP worker threads; 0 = one per core */

@@ -93,6 +93,31 @@ size_t pat_text_copy(char *out, size_t outsz, const char *s, size_t n)
     return len;
 }
 
+size_t pat_text_copy_clean(char *out, size_t outsz, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t len = 0;
+    uint32_t cp;
+
+    while (*p) {
+        size_t n = decode(p, &cp);
+        const unsigned char *from = p;
+        if (n == 0 || cp < 0x20 || cp == 0x7F) {
+            from = (const unsigned char *)"?";
+            p += n ? n : 1;
+            n = 1;
+        } else {
+            p += n;
+        }
+        if (len + n >= outsz)
+            break;
+        memcpy(out + len, from, n);
+        len += n;
+    }
+    out[len] = '\0';
+    return len;
+}
+
 int pat_text_set(char *out, size_t outsz, const char *s)
 {
     size_t n = strlen(s);

@@ -16,6 +16,13 @@ size_t pat_text_utf8_len(const char *s);
  * outsz > 0. The cheap form of snprintf(out, outsz, "%s", s) for hot paths. */
 size_t pat_text_copy(char *out, size_t outsz, const char *s, size_t n);
 
+/* Copies s (NULL = "") into out as text any store and any JSON take: valid
+ * UTF-8 without control characters, each invalid byte or control character
+ * replaced by '?', cut at a character boundary to fit outsz (> 0). For what
+ * clients send about themselves (User-Agent, a request path), which is
+ * recorded, never refused. Returns the bytes written. */
+size_t pat_text_copy_clean(char *out, size_t outsz, const char *s);
+
 /* Copies all of s into out (outsz bytes with its NUL): PAT_OK, or
  * PAT_EINVAL (out left empty) when it does not fit. Text is never cut. */
 int pat_text_set(char *out, size_t outsz, const char *s);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "service/service_int.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -25,8 +26,7 @@ int pat_audit_record(pat_service *svc, const pat_principal *actor, const pat_req
     snprintf(r.target, sizeof(r.target), "%s", target ? target : "");
     if (info) {
         snprintf(r.ip, sizeof(r.ip), "%s", info->ip ? info->ip : "");
-        snprintf(r.user_agent, sizeof(r.user_agent), "%s",
-                 info->user_agent ? info->user_agent : "");
+        pat_text_copy_clean(r.user_agent, sizeof(r.user_agent), info->user_agent);
     }
     va_start(ap, detail_fmt);
     vsnprintf(r.detail, sizeof(r.detail), detail_fmt, ap);

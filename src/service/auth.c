@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "core/text.h"
 #include "service/service_int.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -129,8 +130,7 @@ int pat_service_login(pat_service *svc, const char *username, const char *passwo
     /* The password was just typed, so the confirmation window starts open. */
     s.confirmed_until = now + svc->config->confirm_window_seconds;
     snprintf(s.ip, sizeof(s.ip), "%s", info && info->ip ? info->ip : "");
-    snprintf(s.user_agent, sizeof(s.user_agent), "%s",
-             info && info->user_agent ? info->user_agent : "");
+    pat_text_copy_clean(s.user_agent, sizeof(s.user_agent), info ? info->user_agent : NULL);
     memset(who, 0, sizeof(*who));
     who->kind = PAT_AUTH_SESSION;
     pat_principal_set_user(who, &u);

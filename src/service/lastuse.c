@@ -77,7 +77,9 @@ void pat_lastuse_free(pat_lastuse *l)
 
 static void copy(char *dst, size_t dstsz, const char *src)
 {
-    pat_text_copy(dst, dstsz, src ? src : "", SIZE_MAX);
+    /* Client-sent text: stored, so made valid UTF-8 (PostgreSQL's text
+     * refuses anything else, and so does JSON). */
+    pat_text_copy_clean(dst, dstsz, src);
 }
 
 int pat_lastuse_record(pat_lastuse *l, int64_t token_id, int64_t uses, int64_t at, const char *ip,

@@ -12,6 +12,36 @@
 #include "util/metrics.h"
 #include "util/time.h"
 
+#define KEY_CHECK_SETTING "server_key_check"
+#define KEY_CHECK_TEXT "patd server key check v1"
+
+/* Every instance on one database must hold the same server key, or each
+ * would fail the others' tokens. The database keeps a check value (an HMAC
+ * of a fixed text, which tells nothing of the key); the first start writes
+ * it, and an instance whose key gives another refuses to start. */
+static int check_server_key(pat_service *svc)
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    char mine[crypto_auth_hmacsha256_BYTES * 2 + 1], stored[sizeof(mine)];
+    int rc;
+
+    _Static_assert(PAT_KEY_LEN == crypto_auth_hmacsha256_KEYBYTES, "the server key is an HMAC key");
+    crypto_auth_hmacsha256(mac, (const unsigned char *)KEY_CHECK_TEXT, strlen(KEY_CHECK_TEXT),
+                           svc->key);
+    sodium_bin2hex(mine, sizeof(mine), mac, sizeof(mac));
+    rc = pat_store_setting_get(svc->store, KEY_CHECK_SETTING, stored, sizeof(stored));
+    if (rc == PAT_ENOTFOUND)
+        return pat_store_setting_set(svc->store, KEY_CHECK_SETTING, mine);
+    if (rc < 0)
+        return rc;
+    if (strlen(stored) != strlen(mine) || sodium_memcmp(stored, mine, strlen(mine)) != 0)
+        return pat_error_set(PAT_EINVAL, "server_key_file",
+                             "this server key is not the one the database was set up with: every "
+                             "instance on one database needs the same key (server_key_file); "
+                             "copy the first instance's key file");
+    return PAT_OK;
+}
+
 int pat_service_new(pat_service **out, const pat_service_options *opts)
 {
     const pat_config *cfg = opts->config;
@@ -39,12 +69,17 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     pthread_mutex_init(&svc->flush_lock, NULL);
     pthread_cond_init(&svc->flush_wake, NULL);
     pthread_mutex_init(&svc->changes_lock, NULL);
+    svc->shared = pat_store_shared(svc->store);
+    if ((rc = check_server_key(svc)) < 0)
+        goto fail;
     /* The cache starts empty: only changes from now on concern it. */
+    atomic_store(&svc->synced_us, pat_time_mono_us());
     if ((rc = pat_store_changes_last(svc->store, &svc->changes_seen)) < 0 ||
         (rc = pat_service_live_rebuild(svc)) < 0)
         goto fail;
     pat_service_policy_refresh(svc);
-    if (opts->background && (rc = pat_flusher_start(svc)) < 0)
+    if (opts->background &&
+        ((rc = pat_flusher_start(svc)) < 0 || (rc = pat_follower_start(svc)) < 0))
         goto fail;
     *out = svc;
     return PAT_OK;
@@ -57,6 +92,7 @@ void pat_service_free(pat_service *svc)
 {
     if (!svc)
         return;
+    pat_follower_stop(svc);
     pat_flusher_stop(svc);
     pthread_cond_destroy(&svc->flush_wake);
     pthread_mutex_destroy(&svc->flush_lock);

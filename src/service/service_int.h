@@ -31,6 +31,14 @@ struct pat_service {
     /* the changes feed, as far as this instance's cache has followed it */
     pthread_mutex_t changes_lock;
     int64_t changes_seen;
+    /* When (monotonic us) the last successful read of the feed began: on a
+     * shared store the cache is trusted only while that is recent. */
+    _Atomic int64_t synced_us;
+    bool shared; /* other instances write to the store (PostgreSQL) */
+    /* the follower (shared stores only): wakes on other instances' commits */
+    bool following;
+    pthread_t follower;
+    atomic_bool follower_stop;
     atomic_bool query_tokens_enabled;
     /* the last-use flusher */
     bool background;
@@ -57,9 +65,28 @@ int pat_unit_end(pat_service *svc, int rc);
 
 /* Reads the changes feed past what this instance has seen and forgets what
  * each change touched: a token's entries by hash (their uncounted uses
- * still count), a person, the policy. Called after every unit of work and
- * by the flusher every second, which also sees other processes' changes. */
-void pat_service_follow_changes(pat_service *svc);
+ * still count), a person, the policy. Called after every unit of work, by
+ * the flusher every second and, on a shared store, by the follower
+ * whenever another instance commits. PAT_OK when the feed was read (and
+ * synced_us moved to when the read began). */
+int pat_service_follow_changes(pat_service *svc);
+
+/* Whether verification may answer from the cache: always on a store only
+ * this process writes; on a shared one only while the feed was read within
+ * cache_stale_seconds (a missed notification can then keep a revoked
+ * token alive that long, never longer). */
+bool pat_service_cache_trusted(pat_service *svc);
+
+/* Makes sure the feed was read after since_us (monotonic): reads it unless
+ * a read that began later already finished. For a value the live filter
+ * does not know on a shared store: another instance may have created it a
+ * moment ago. PAT_OK when the feed is that fresh. */
+int pat_service_sync_since(pat_service *svc, int64_t since_us);
+
+/* Starts and stops the follower thread (service/follower.c); start does
+ * nothing on a store only this process writes. */
+int pat_follower_start(pat_service *svc);
+void pat_follower_stop(pat_service *svc);
 
 /* Builds the live filter anew from the store (sized for twice the values
  * there) and swaps it in; the feed's lock keeps a concurrent change from

@@ -7,6 +7,7 @@
 #include "service/service_int.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define FEED_BATCH 1024
 
@@ -52,15 +53,17 @@ static void apply(pat_service *svc, const pat_change *c)
     }
 }
 
-void pat_service_follow_changes(pat_service *svc)
+/* Reads the feed (changes_lock held). */
+static int follow_locked(pat_service *svc)
 {
-    pat_error saved = *pat_error_last();
+    int64_t started = pat_time_mono_us();
     pat_change *list = NULL;
     size_t n = 0;
+    int rc = PAT_OK;
 
-    pthread_mutex_lock(&svc->changes_lock);
     do {
-        if (pat_store_changes_since(svc->store, svc->changes_seen, FEED_BATCH, &list, &n) < 0) {
+        if ((rc = pat_store_changes_since(svc->store, svc->changes_seen, FEED_BATCH, &list, &n)) <
+            0) {
             pat_log_error("changes: cannot read the feed: %s", pat_error_last()->message);
             break;
         }
@@ -71,8 +74,43 @@ void pat_service_follow_changes(pat_service *svc)
         free(list);
         list = NULL;
     } while (n == FEED_BATCH);
+    if (rc == PAT_OK)
+        atomic_store(&svc->synced_us, started);
+    return rc;
+}
+
+int pat_service_follow_changes(pat_service *svc)
+{
+    pat_error saved = *pat_error_last();
+    int rc;
+
+    pthread_mutex_lock(&svc->changes_lock);
+    rc = follow_locked(svc);
     pthread_mutex_unlock(&svc->changes_lock);
     *(pat_error *)pat_error_last() = saved;
+    return rc;
+}
+
+bool pat_service_cache_trusted(pat_service *svc)
+{
+    return !svc->shared || pat_time_mono_us() - atomic_load(&svc->synced_us) <=
+                               (int64_t)svc->config->cache_stale_seconds * 1000000;
+}
+
+int pat_service_sync_since(pat_service *svc, int64_t since_us)
+{
+    pat_error saved = *pat_error_last();
+    int rc = PAT_OK;
+
+    if (atomic_load(&svc->synced_us) >= since_us)
+        return PAT_OK;
+    pthread_mutex_lock(&svc->changes_lock);
+    /* Those waiting behind one read are served by it. */
+    if (atomic_load(&svc->synced_us) < since_us)
+        rc = follow_locked(svc);
+    pthread_mutex_unlock(&svc->changes_lock);
+    *(pat_error *)pat_error_last() = saved;
+    return rc;
 }
 
 static void add_live(void *arg, const uint8_t hash[PAT_HASH_LEN])

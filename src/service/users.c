@@ -77,7 +77,14 @@ int pat_service_bootstrap(pat_service *svc, const char *password, char generated
     if ((rc = pat_service_password_hash(password, u.password_hash)) < 0 ||
         (rc = pat_unit_begin(svc)) < 0)
         goto out;
-    if ((rc = pat_store_user_create(svc->store, &u)) == PAT_OK)
+    /* Counted again inside the unit, where writers take turns: instances
+     * starting together on one empty database make one superuser. */
+    if ((rc = pat_store_user_count(svc->store, &count)) == PAT_OK && count > 0) {
+        *was_generated = false;
+        rc = pat_unit_end(svc, PAT_OK);
+        goto out;
+    }
+    if (rc == PAT_OK && (rc = pat_store_user_create(svc->store, &u)) == PAT_OK)
         rc = pat_audit_record(svc, NULL, NULL, "user.created", "user",
                               "id=%lld username=admin role=superuser", (long long)u.id);
     if ((rc = pat_unit_end(svc, rc)) == PAT_OK)

@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "util/mem.h"
 #include "util/metrics.h"
+#include "util/time.h"
 
 /* Fails verification with outcome o: 429 (PAT_ERATE, field: seconds to
  * wait) when the client's address is over its failure limit, else 401
@@ -42,25 +43,44 @@ static int fail(pat_service *svc, const pat_verify_request *req, pat_verify_outc
     return pat_error_set(PAT_EAUTH, NULL, "%s", message);
 }
 
-/* The token entry for the presented value, from the cache or, on a miss,
- * from the store by its HMAC. */
+/* Whether the live filter says hash is certainly no live value. On a
+ * shared store a value created on another instance a moment ago may not
+ * have reached this one's filter yet: before saying no, the feed is read
+ * (once for all requests that arrived before the read began). */
+static bool certainly_not_live(pat_service *svc, const uint8_t hash[PAT_HASH_LEN],
+                               int64_t arrived_us)
+{
+    if (pat_livefilter_may_contain(atomic_load(&svc->live), hash))
+        return false;
+    if (!svc->shared)
+        return true;
+    if (pat_service_sync_since(svc, arrived_us) < 0)
+        return false; /* cannot tell: ask the store */
+    return !pat_livefilter_may_contain(atomic_load(&svc->live), hash);
+}
+
+/* The token entry for the presented value, from the cache or, on a miss
+ * (or while the cache is not trusted: pat_service_cache_trusted), from the
+ * store by its HMAC. */
 static int load_token(pat_service *svc, const pat_verify_request *req,
                       const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now, pat_cached_token *out)
 {
     uint8_t hash[PAT_HASH_LEN];
     pat_token_rec *t;
     uint64_t epoch;
+    int64_t arrived_us = svc->shared ? pat_time_mono_us() : 0;
+    bool trusted = pat_service_cache_trusted(svc);
     int is_previous = 0;
     int rc;
 
-    if (pat_cache_token_get(svc->cache, lookup, now, out)) {
+    if (trusted && pat_cache_token_get(svc->cache, lookup, now, out)) {
         pat_metrics_cache(1);
         return PAT_OK;
     }
     pat_metrics_cache(0);
     epoch = pat_cache_epoch(svc->cache);
     pat_token_hash(hash, svc->key, req->token, req->len);
-    if (!pat_livefilter_may_contain(atomic_load(&svc->live), hash)) {
+    if (trusted && certainly_not_live(svc, hash, arrived_us)) {
         /* Certainly no token: no store lookup, and no cache entry to
          * crowd out live ones. */
         pat_metrics_live_filter_rejected();
@@ -96,7 +116,7 @@ static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
     uint64_t epoch;
     int rc;
 
-    if (pat_cache_user_get(svc->cache, id, out))
+    if (pat_service_cache_trusted(svc) && pat_cache_user_get(svc->cache, id, out))
         return PAT_OK;
     epoch = pat_cache_epoch(svc->cache);
     if ((rc = pat_store_user_get(svc->store, id, &u)) < 0)

@@ -59,6 +59,11 @@ int pat_store_changes_prune(pat_store *s, int64_t before)
     return s->vt->changes_prune(s, before);
 }
 
+bool pat_store_shared(const pat_store *s)
+{
+    return s->vt->shared;
+}
+
 int pat_store_changes_wait(pat_store *s, int timeout_ms)
 {
     return s->vt->changes_wait(s, timeout_ms);

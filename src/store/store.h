@@ -282,6 +282,11 @@ int pat_store_changes_since(pat_store *s, int64_t after, size_t limit, pat_chang
  * sequence number stays above every number handed out). */
 int pat_store_changes_prune(pat_store *s, int64_t before);
 
+/* True when other processes write to the store as a rule (PostgreSQL:
+ * every instance of a scale-out), so what this process knows of the feed
+ * lags behind it; false for SQLite, which one process writes. */
+bool pat_store_shared(const pat_store *s);
+
 /* Waits up to timeout_ms for a change committed by another process (a
  * PostgreSQL notification; SQLite, which has none, just waits): PAT_OK when
  * one may have arrived or the time is up, PAT_EUNAVAIL when the store

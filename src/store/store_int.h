@@ -7,6 +7,7 @@
  * work, versioned edits, the changes feed. */
 typedef struct pat_store_vtable {
     int version;
+    bool shared; /* other processes write to it as a rule (pat_store_shared) */
     void (*close)(pat_store *s);
     int (*ping)(pat_store *s);
     int (*begin)(pat_store *s);

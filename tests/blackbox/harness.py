@@ -31,6 +31,32 @@ def well_formed_token(prefix='pat_'):
     return prefix + body + digits
 
 
+# Which store the patd of these tests runs on: "sqlite" (a file in its data
+# dir) or "postgres" (a fresh database per patd on the server at
+# PATD_TEST_PG, which make test starts).
+BACKEND = os.environ.get('PATD_TEST_BACKEND', 'sqlite')
+PG_URL = os.environ.get('PATD_TEST_PG', '')
+
+
+def psql(sql, url=None):
+    """Runs sql on the test server (as its superuser) and returns stdout."""
+    out = subprocess.run(['psql', '-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1',
+                          '-d', url or PG_URL, '-c', sql],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise AssertionError('psql %r: %s' % (sql, out.stderr))
+    return out.stdout.strip()
+
+
+def pg_database():
+    """A new, empty database on the test server; returns its URL."""
+    if not PG_URL:
+        raise AssertionError('PATD_TEST_PG is not set: make test starts PostgreSQL')
+    name = 'bb_%d_%d' % (os.getpid(), random.randrange(1 << 30))
+    psql('CREATE DATABASE %s' % name)
+    return PG_URL.rsplit('/', 1)[0] + '/' + name
+
+
 def free_port():
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
@@ -62,7 +88,11 @@ class Response:
 class Patd:
     """One patd process. Use as a context manager or call start/stop."""
 
-    def __init__(self, env=None, config=None, args=None, binary=None, preexec=None):
+    def __init__(self, env=None, config=None, args=None, binary=None, preexec=None, db=None,
+                 key_file=None):
+        """db: a store URL (default: per BACKEND, a file in the data dir or a
+        fresh PostgreSQL database). key_file: a server key shared with other
+        instances on the same database."""
         self.dir = tempfile.mkdtemp(prefix='patd-bb-')
         self.port = free_port()
         self.env = dict(os.environ)
@@ -75,6 +105,13 @@ class Patd:
         self.env['PATD_LAST_USE_FLUSH_SECONDS'] = '1'
         self.env.update(env or {})
         self.args = list(args or [])
+        if db is None and BACKEND == 'postgres' and '--db' not in self.args:
+            db = pg_database()
+        self.db = db
+        if db:
+            self.args += ['--db', db]
+        if key_file:
+            self.env['PATD_SERVER_KEY_FILE'] = key_file
         if config is not None:
             path = os.path.join(self.dir, 'patd.conf')
             with open(path, 'w') as f:

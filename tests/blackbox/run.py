@@ -14,14 +14,18 @@ class Result(unittest.TextTestResult):
 
 
 def main():
-    pattern = sys.argv[1] if len(sys.argv) > 1 else 'test_*.py'
-    suite = unittest.defaultTestLoader.discover(here, pattern=pattern, top_level_dir=here)
+    # Each argument is a pattern of test files (default: all of them).
+    suite = unittest.TestSuite()
+    for pattern in sys.argv[1:] or ['test_*.py']:
+        suite.addTests(unittest.defaultTestLoader.discover(here, pattern=pattern,
+                                                           top_level_dir=here))
     runner = unittest.TextTestRunner(verbosity=2, resultclass=Result, stream=sys.stdout)
     result = runner.run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     skipped = len(result.skipped)
     passed = result.testsRun - failed - skipped
-    line = 'blackbox: %d passed, %d failed' % (passed, failed)
+    line = 'blackbox (%s): %d passed, %d failed' % (
+        os.environ.get('PATD_TEST_BACKEND', 'sqlite'), passed, failed)
     if skipped:
         line += ', %d skipped' % skipped
     print(line)

@@ -4,7 +4,7 @@ import re
 import time
 import unittest
 
-from harness import Patd, PatdTestCase, well_formed_token
+from harness import ADMIN_PASSWORD, Patd, PatdTestCase, well_formed_token
 
 CONFIG = """
 route = GET /api/projects/* projects:read
@@ -168,6 +168,22 @@ class AuthRequest(PatdTestCase):
         self.assertEqual(last['ip'], '198.51.100.23')
         self.assertEqual(last['user_agent'], 'deploy-bot/2')
         self.assertRegex(last['at'], r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+
+    def test_client_text_that_is_not_utf8_is_recorded_cleaned(self):
+        # Bytes no store's text type or JSON takes: recorded, never a lost
+        # use or a failed sign-in (PostgreSQL refuses invalid UTF-8).
+        t = self.patd.create_token(self.admin, name='odd-agent', scopes=['projects:read'])
+        r = self.req('GET', '/auth', headers=auth_headers(
+            t['token'], uri='/api/x', **{'User-Agent': 'bot\xff\xfe/1 caf\xc3'}))
+        self.assertEqual(r.status, 204)
+        last = self.patd.wait_last_used(self.admin, t['id'])
+        self.assertIsNotNone(last)
+        self.assertEqual(last['user_agent'], 'bot??/1 caf?')
+        r = self.req('POST', '/api/v1/session', {'username': 'admin', 'password': ADMIN_PASSWORD},
+                     headers={'User-Agent': 'odd\xff'})
+        self.assertEqual(r.status, 200, r)
+        r = self.req('GET', '/api/v1/audit?action=session.created', session=self.admin)
+        self.assertEqual(r.json['events'][0]['user_agent'], 'odd?')
 
     def test_api_use_is_recorded_too(self):
         t = self.patd.create_token(self.admin, name='api-used', scopes=['tokens'])

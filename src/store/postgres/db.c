@@ -566,6 +566,7 @@ static int pg_ping(pat_store *s)
 
 static const pat_store_vtable pg_vtable = {
     .version = 2,
+    .shared = true,
     .close = pg_close,
     .ping = pg_ping,
     .begin = pg_begin,

@@ -58,6 +58,24 @@ static void test_text__rejects_bad_utf8_and_controls(void **state)
     assert_string_equal(pat_error_last()->field, "name");
 }
 
+static void test_text__copy_clean_makes_valid_utf8(void **state)
+{
+    char out[8];
+
+    (void)state;
+    assert_int_equal(pat_text_copy_clean(out, sizeof(out), "ab\xff\x01" "c"), 5);
+    assert_string_equal(out, "ab??c");
+    /* Cut at a character boundary: "é" (2 bytes) does not fit after 6. */
+    assert_int_equal(pat_text_copy_clean(out, sizeof(out), "abcdef\xc3\xa9"), 6);
+    assert_string_equal(out, "abcdef");
+    /* A truncated sequence at the end is one '?'. */
+    pat_text_copy_clean(out, sizeof(out), "x\xe2\x82");
+    assert_int_equal(pat_text_utf8_len(out), strlen(out));
+    assert_string_equal(out, "x??");
+    assert_int_equal(pat_text_copy_clean(out, sizeof(out), NULL), 0);
+    assert_string_equal(out, "");
+}
+
 static void test_cidr__parse_and_match(void **state)
 {
     pat_cidr c;
@@ -127,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_text__counts_code_points),
         cmocka_unit_test(test_text__rejects_bad_utf8_and_controls),
         cmocka_unit_test(test_text__copy_is_bounded_and_terminated),
+        cmocka_unit_test(test_text__copy_clean_makes_valid_utf8),
         cmocka_unit_test(test_cidr__parse_and_match),
         cmocka_unit_test(test_time__rfc3339_round_trip),
         cmocka_unit_test(test_time__rejects_bad_dates),
