@@ -28,11 +28,13 @@ static void usage(FILE *to)
 {
     fputs("usage: patd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] [--db URL]\n"
           "       patd [same options] admin reset-password USERNAME\n"
+          "       patd store copy --from URL --to URL\n"
           "\n"
           "  --config FILE      configuration file (see etc/patd.conf.example)\n"
           "  --listen ADDR:PORT address to serve on (default 127.0.0.1:8080)\n"
           "  --data-dir DIR     data directory: server key, SQLite database (default ./var)\n"
-          "  --db URL           database: sqlite:PATH (default: DIR/patd.db)\n"
+          "  --db URL           database: sqlite:PATH (default: DIR/patd.db) or\n"
+          "                     postgresql://[USER@]HOST[:PORT]/DB[?PARAMS] (any libpq URL)\n"
           "  --help             this text\n"
           "\n"
           "Every option can also be set as PATD_<NAME> (PATD_LISTEN, PATD_DATA_DIR, PATD_DB,\n"
@@ -41,7 +43,12 @@ static void usage(FILE *to)
           "is printed once.\n"
           "\n"
           "admin reset-password USERNAME: gives USERNAME a new random password, printed\n"
-          "once, and signs them out everywhere; works while patd runs or not.\n",
+          "once, and signs them out everywhere; works while patd runs or not.\n"
+          "\n"
+          "store copy --from URL --to URL: copies everything (people, tokens with their\n"
+          "hashes, sessions, audit, settings) into an empty store in one transaction and\n"
+          "checks the counts; e.g. --from sqlite:var/patd.db --to postgresql://host/patd.\n"
+          "Stop patd first; then start every instance with the same server.key.\n",
           to);
 }
 
@@ -144,14 +151,38 @@ static int apply_env(pat_config *cfg)
     return PAT_OK;
 }
 
+/* patd store copy: from and to are store URLs. */
+static int store_copy(const char *from_url, const char *to_url)
+{
+    pat_store *from = NULL, *to = NULL;
+    pat_store_counts n;
+    int rc;
+
+    if (!from_url || !to_url)
+        return pat_error_set(PAT_EINVAL, NULL, "store copy needs --from URL and --to URL");
+    if ((rc = pat_store_open(&from, from_url)) < 0 || (rc = pat_store_open(&to, to_url)) < 0 ||
+        (rc = pat_store_copy(from, to, &n)) < 0)
+        goto out;
+    printf("copied %lld people, %lld tokens, %lld sessions, %lld audit events, %lld settings; "
+           "the counts match\n",
+           (long long)n.users, (long long)n.tokens, (long long)n.sessions, (long long)n.audit,
+           (long long)n.settings);
+out:
+    pat_store_close(to);
+    pat_store_close(from);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
         {"data-dir", required_argument, NULL, 'd'}, {"db", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},           {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},       {NULL, 0, NULL, 0},
     };
     const char *flag_listen = NULL, *flag_data_dir = NULL, *flag_db = NULL, *reset_user = NULL;
+    const char *flag_from = NULL, *flag_to = NULL;
     const char *config_path = getenv("PATD_CONFIG");
     pat_config *cfg = pat_calloc(1, sizeof(*cfg));
     pat_store *store = NULL;
@@ -180,6 +211,12 @@ int main(int argc, char **argv)
         case 'b':
             flag_db = optarg;
             break;
+        case 'f':
+            flag_from = optarg;
+            break;
+        case 't':
+            flag_to = optarg;
+            break;
         case 'h':
             usage(stdout);
             status = 0;
@@ -191,6 +228,16 @@ int main(int argc, char **argv)
         }
     }
     /* Positional words name an admin command; without any, patd serves. */
+    if (argc - optind == 2 && strcmp(argv[optind], "store") == 0 &&
+        strcmp(argv[optind + 1], "copy") == 0) {
+        if (sodium_init() < 0 || store_copy(flag_from, flag_to) < 0) {
+            pat_log_flush_all();
+            fprintf(stderr, "patd: %s\n", pat_error_last()->message);
+            goto out;
+        }
+        status = 0;
+        goto out;
+    }
     if (optind < argc && !(argc - optind == 3 && strcmp(argv[optind], "admin") == 0 &&
                            strcmp(argv[optind + 1], "reset-password") == 0)) {
         usage(stderr);

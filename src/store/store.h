@@ -295,6 +295,34 @@ bool pat_store_shared(const pat_store *s);
  * truth. Called from one thread only. */
 int pat_store_changes_wait(pat_store *s, int timeout_ms);
 
+/* ---- copying a whole store (patd store copy) ---- */
+
+#define PAT_SETTING_KEY_MAX 64
+#define PAT_SETTING_VALUE_MAX 4096
+
+typedef struct pat_setting {
+    char key[PAT_SETTING_KEY_MAX];
+    char value[PAT_SETTING_VALUE_MAX];
+} pat_setting;
+
+/* How many rows each table holds, and the largest id each id sequence
+ * has handed out (also of rows deleted since). */
+typedef struct pat_store_counts {
+    int64_t users, tokens, sessions, audit, settings;
+    int64_t last_user_id, last_token_id, last_audit_id;
+} pat_store_counts;
+
+int pat_store_count_rows(pat_store *s, pat_store_counts *out);
+
+/* Copies every person, token (with its hashes, last use, use count and
+ * version), session, audit event and setting of from into to, keeping
+ * their ids, in one unit of work on to; then checks that both hold as many
+ * rows of each. to must hold no people (PAT_ECONFLICT otherwise): copying
+ * never merges. The changes feed is not copied (every cache reading the
+ * new store starts empty). Ids handed out later by to follow the largest
+ * from ever handed out, so none is handed out twice. *copied (may be NULL) = what was copied. */
+int pat_store_copy(pat_store *from, pat_store *to, pat_store_counts *copied);
+
 /* ---- audit ---- */
 
 /* Appends an audit event; fills r->id. */

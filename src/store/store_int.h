@@ -51,6 +51,16 @@ typedef struct pat_store_vtable {
     int (*audit_append)(pat_store *s, pat_audit_rec *r);
     int (*audit_list)(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
     int (*audit_prune)(pat_store *s, int64_t before);
+    /* for pat_store_copy: rows put as they are (ids, versions and all, in
+     * the caller's unit of work), the lists to read them from, and the id
+     * sequences moved past what was put */
+    int (*count_rows)(pat_store *s, pat_store_counts *out);
+    int (*session_list)(pat_store *s, pat_session_rec **out, size_t *n);
+    int (*setting_list)(pat_store *s, pat_setting **out, size_t *n);
+    int (*put_users)(pat_store *s, const pat_user *u, size_t n);
+    int (*put_tokens)(pat_store *s, const pat_token_rec *t, size_t n);
+    int (*put_audit)(pat_store *s, const pat_audit_rec *r, size_t n);
+    int (*ids_reset)(pat_store *s, const pat_store_counts *from);
 } pat_store_vtable;
 
 /* Every backend's struct starts with this header. */

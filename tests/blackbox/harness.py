@@ -105,6 +105,7 @@ class Patd:
         self.env['PATD_LAST_USE_FLUSH_SECONDS'] = '1'
         self.env.update(env or {})
         self.args = list(args or [])
+        # db='' asks for SQLite in the data dir whatever BACKEND says.
         if db is None and BACKEND == 'postgres' and '--db' not in self.args:
             db = pg_database()
         self.db = db

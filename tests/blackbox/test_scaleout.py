@@ -284,3 +284,59 @@ class PostgresStops(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class StoreCopy(unittest.TestCase):
+    """patd store copy: an installation moves from SQLite to PostgreSQL."""
+
+    def copy(self, src, dst):
+        from harness import PATD
+        return subprocess.run([PATD, 'store', 'copy', '--from', src, '--to', dst],
+                              capture_output=True, text=True, timeout=120)
+
+    def test_everything_moves_and_works_on_postgres(self):
+        old = Patd(db='').start()  # SQLite in its data dir, whatever the backend
+        admin = old.login()
+        kept = old.create_token(admin, name='kept', scopes=['tokens'])
+        gone = old.create_token(admin, name='gone')
+        self.assertEqual(old.request('DELETE', '/api/v1/tokens/%d' % gone['id'],
+                                     session=admin).status, 204)
+        self.assertEqual(auth(old, kept['token']), OK)
+        old.request('POST', '/api/v1/users', {'username': 'vic', 'password': 'vic-password-123'},
+                    session=admin)
+        old.stop()  # flushes last use
+        sqlite = 'sqlite:' + os.path.join(old.data_dir, 'patd.db')
+        db = pg_database()
+
+        out = self.copy(sqlite, db)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn('copied 2 people, 1 tokens', out.stdout)
+        self.assertIn('the counts match', out.stdout)
+        # Never into a store that holds people.
+        again = self.copy(sqlite, db)
+        self.assertNotEqual(again.returncode, 0)
+        self.assertIn('already holds people', again.stderr)
+
+        new = Patd(db=db, key_file=os.path.join(old.data_dir, 'server.key')).start()
+        try:
+            # The token, its use, the session and the audit log came along.
+            self.assertEqual(auth(new, kept['token']), OK)
+            self.assertEqual(auth(new, gone['token']), 401)
+            r = new.request('GET', '/api/v1/tokens/%d' % kept['id'], session=admin)
+            self.assertEqual(r.status, 200, r)
+            self.assertGreaterEqual(r.json['use_count'], 1)
+            r = new.request('GET', '/api/v1/audit?action=token.deleted', session=admin)
+            self.assertEqual(len(r.json['events']), 1)
+            self.assertEqual(new.login('vic', 'vic-password-123').cookie != '', True)
+            # Ids go on past the copied ones: never one handed out before.
+            t = new.create_token(admin, name='after')
+            self.assertGreater(t['id'], gone['id'])
+        finally:
+            new.stop()
+
+    def test_a_failed_copy_leaves_the_target_empty(self):
+        out = self.copy('sqlite:/nonexistent/dir/patd.db', pg_database())
+        self.assertNotEqual(out.returncode, 0)
+        out = self.copy('sqlite:' + tempfile.mktemp(), 'postgresql://127.0.0.1:1/none')
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn('PostgreSQL', out.stderr)

@@ -842,6 +842,62 @@ static void test_store__upgrade_from_v1_keeps_rows(void **state)
     free(got);
 }
 
+/* pat_store_copy from the backend under test into a fresh SQLite store:
+ * every row with its id, hashes, use and version; ids the source handed
+ * out to rows deleted since stay used; never into a store with people. */
+static void test_store__copy_keeps_every_row_and_never_merges(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *a = new_token(f->bob, "kept", 60), *b = new_token(f->bob, "gone", 61),
+                  *got = calloc(1, sizeof(*got));
+    pat_token_touch touch = {0, 7, {1234, "10.0.0.1", "GET", "/x", "curl/8"}};
+    pat_session_rec sess;
+    pat_audit_rec r;
+    pat_store_counts n;
+    pat_store *to = NULL;
+    char url[200], value[32];
+    int prev = 0;
+
+    assert_int_equal(pat_store_token_insert(f->s, a), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, b), PAT_OK);
+    assert_int_equal(pat_store_token_delete(f->s, f->bob, b->id), PAT_OK);
+    touch.token_id = a->id;
+    assert_int_equal(pat_store_token_touch_many(f->s, &touch, 1), PAT_OK);
+    memset(&sess, 0, sizeof(sess));
+    sess.id_hash[0] = 9;
+    sess.user_id = f->bob;
+    sess.expires_at = 99999;
+    assert_int_equal(pat_store_session_insert(f->s, &sess), PAT_OK);
+    memset(&r, 0, sizeof(r));
+    snprintf(r.action, sizeof(r.action), "token.created");
+    assert_int_equal(pat_store_audit_append(f->s, &r), PAT_OK);
+    assert_int_equal(pat_store_setting_set(f->s, "policy", "default=9"), PAT_OK);
+
+    snprintf(url, sizeof(url), "sqlite:%s/copy.db", f->dir);
+    assert_int_equal(pat_store_open(&to, url), PAT_OK);
+    assert_int_equal(pat_store_copy(f->s, to, &n), PAT_OK);
+    assert_int_equal(n.users, 2);
+    assert_int_equal(n.tokens, 1);
+    assert_int_equal(n.sessions, 1);
+    assert_int_equal(n.audit, 1);
+    assert_int_equal(pat_store_token_get_by_hash(to, a->hash, 0, got, &prev), PAT_OK);
+    assert_int_equal(got->id, a->id);
+    assert_int_equal(got->use_count, 7);
+    assert_string_equal(got->last_use.user_agent, "curl/8");
+    assert_int_equal(got->version, a->version);
+    assert_int_equal(pat_store_setting_get(to, "policy", value, sizeof(value)), PAT_OK);
+    assert_string_equal(value, "default=9");
+    /* b's id was handed out before: the copy never hands it out again. */
+    b->hash[0] = 62;
+    assert_int_equal(pat_store_token_insert(to, b), PAT_OK);
+    assert_true(b->id > a->id + 1);
+    assert_int_equal(pat_store_copy(f->s, to, NULL), PAT_ECONFLICT);
+    pat_store_close(to);
+    free(a);
+    free(b);
+    free(got);
+}
+
 /* PostgreSQL: a database that cannot be reached (connections refused,
  * the store's own cut by the server) fails ping and every write with
  * PAT_EUNAVAIL; once it is back the store reconnects by itself. */
@@ -954,6 +1010,7 @@ int main(void)
         T(test_store__settings_never_cut),
         T(test_store__changes_feed_pages_and_prunes),
         T(test_store__audit_filters_pages_and_prunes),
+        T(test_store__copy_keeps_every_row_and_never_merges),
     };
     int failed;
 

@@ -30,7 +30,7 @@ extern const pat_embedded_file pat_pg_migrations[];
 #define LOCK_MIGRATE "7216002"
 
 #define RECONNECT_DELAY_US 500000
-#define MAX_PARAMS 16
+#define MAX_PARAMS 24
 
 /* Postgres type oids of the parameters we bind. */
 #define OID_BOOL 16
@@ -604,6 +604,13 @@ static const pat_store_vtable pg_vtable = {
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
     .audit_prune = pg_audit_prune,
+    .count_rows = pg_count_rows,
+    .session_list = pg_session_list,
+    .setting_list = pg_setting_list,
+    .put_users = pg_put_users,
+    .put_tokens = pg_put_tokens,
+    .put_audit = pg_put_audit,
+    .ids_reset = pg_ids_reset,
 };
 
 int pat_store_postgres_open(pat_store **out, const char *url)

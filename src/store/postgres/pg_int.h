@@ -123,6 +123,8 @@ int pg_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
 /* Prepares the lookups by hash on a new connection. */
 int pg_token_prepare(PGconn *c);
 
+/* Reads a sessions row (the columns of sessions.c's SELECT). */
+int pg_read_session(const PGresult *res, int row, void *dst);
 int pg_session_insert(pat_store *s, const pat_session_rec *r);
 int pg_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);
 int pg_session_delete(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);
@@ -144,5 +146,14 @@ int pg_changes_prune(pat_store *s, int64_t before);
 int pg_audit_append(pat_store *s, pat_audit_rec *r);
 int pg_audit_list(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
 int pg_audit_prune(pat_store *s, int64_t before);
+
+/* copy.c: what pat_store_copy needs */
+int pg_count_rows(pat_store *s, pat_store_counts *out);
+int pg_session_list(pat_store *s, pat_session_rec **out, size_t *n);
+int pg_setting_list(pat_store *s, pat_setting **out, size_t *n);
+int pg_put_users(pat_store *s, const pat_user *u, size_t n);
+int pg_put_tokens(pat_store *s, const pat_token_rec *t, size_t n);
+int pg_put_audit(pat_store *s, const pat_audit_rec *r, size_t n);
+int pg_ids_reset(pat_store *s, const pat_store_counts *from);
 
 #endif

@@ -6,7 +6,7 @@
 #include "store/postgres/pg_int.h"
 #include "util/error.h"
 
-static int read_session(const PGresult *res, int row, void *dst)
+int pg_read_session(const PGresult *res, int row, void *dst)
 {
     pat_session_rec *r = dst;
     int rc;
@@ -35,7 +35,7 @@ int pg_session_insert(pat_store *s, const pat_session_rec *r)
 
 int pg_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out)
 {
-    int rc = pg_one(pg_of(s), read_session, out,
+    int rc = pg_one(pg_of(s), pg_read_session, out,
                     "SELECT id_hash, user_id, csrf_hash, created_at, expires_at, confirmed_until, "
                     "ip, user_agent FROM sessions WHERE id_hash = $1",
                     "h", id_hash);

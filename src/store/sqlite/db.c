@@ -437,6 +437,13 @@ static const pat_store_vtable sqlite_vtable = {
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .audit_prune = sq_audit_prune,
+    .count_rows = sq_count_rows,
+    .session_list = sq_session_list,
+    .setting_list = sq_setting_list,
+    .put_users = sq_put_users,
+    .put_tokens = sq_put_tokens,
+    .put_audit = sq_put_audit,
+    .ids_reset = sq_ids_reset,
 };
 
 int pat_store_sqlite_open(pat_store **out, const char *path)

@@ -4,7 +4,7 @@
 #include "store/sqlite/sqlite_int.h"
 #include "util/error.h"
 
-static int read_session(sqlite3_stmt *q, void *dst)
+int sq_read_session(sqlite3_stmt *q, void *dst)
 {
     pat_session_rec *r = dst;
     int rc;
@@ -33,7 +33,7 @@ int sq_session_insert(pat_store *s, const pat_session_rec *r)
 
 int sq_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out)
 {
-    int rc = sq_one(sq_of(s), read_session, out,
+    int rc = sq_one(sq_of(s), sq_read_session, out,
                     "SELECT id_hash, user_id, csrf_hash, created_at, expires_at, confirmed_until, "
                     "ip, user_agent FROM sessions WHERE id_hash = ?",
                     "h", id_hash);

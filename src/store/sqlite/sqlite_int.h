@@ -108,6 +108,8 @@ int sq_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t 
 int sq_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
 void sq_readers_close(sqlite_store *st);
 
+/* Reads a sessions row (the columns of sessions.c's SELECT). */
+int sq_read_session(sqlite3_stmt *q, void *dst);
 int sq_session_insert(pat_store *s, const pat_session_rec *r);
 int sq_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);
 int sq_session_delete(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);
@@ -130,5 +132,14 @@ int sq_changes_wait(pat_store *s, int timeout_ms);
 int sq_audit_append(pat_store *s, pat_audit_rec *r);
 int sq_audit_list(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
 int sq_audit_prune(pat_store *s, int64_t before);
+
+/* copy.c: what pat_store_copy needs */
+int sq_count_rows(pat_store *s, pat_store_counts *out);
+int sq_session_list(pat_store *s, pat_session_rec **out, size_t *n);
+int sq_setting_list(pat_store *s, pat_setting **out, size_t *n);
+int sq_put_users(pat_store *s, const pat_user *u, size_t n);
+int sq_put_tokens(pat_store *s, const pat_token_rec *t, size_t n);
+int sq_put_audit(pat_store *s, const pat_audit_rec *r, size_t n);
+int sq_ids_reset(pat_store *s, const pat_store_counts *from);
 
 #endif

@@ -1,0 +1,116 @@
+/* Copying a whole store into an empty one (patd store copy): how an
+ * installation moves from SQLite to PostgreSQL. Backend-neutral: rows are
+ * read through the store interface and put through each backend's copy
+ * functions, which keep ids and versions as they are. */
+#include <stdlib.h>
+
+#include "store/store_int.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define AUDIT_PAGE 1000
+
+int pat_store_count_rows(pat_store *s, pat_store_counts *out)
+{
+    return s->vt->count_rows(s, out);
+}
+
+static int copy_people_and_tokens(pat_store *from, pat_store *to)
+{
+    pat_user *users = NULL;
+    size_t nusers = 0;
+    int rc;
+
+    if ((rc = pat_store_user_list(from, &users, &nusers)) < 0 ||
+        (rc = to->vt->put_users(to, users, nusers)) < 0)
+        goto out;
+    for (size_t i = 0; i < nusers && rc == PAT_OK; i++) {
+        pat_token_rec *tokens = NULL;
+        size_t n = 0;
+        if ((rc = pat_store_token_list(from, users[i].id, &tokens, &n)) == PAT_OK)
+            rc = to->vt->put_tokens(to, tokens, n);
+        free(tokens);
+    }
+out:
+    free(users);
+    return rc;
+}
+
+static int copy_sessions_and_settings(pat_store *from, pat_store *to)
+{
+    pat_session_rec *sessions = NULL;
+    pat_setting *settings = NULL;
+    size_t nsessions = 0, nsettings = 0;
+    int rc;
+
+    if ((rc = from->vt->session_list(from, &sessions, &nsessions)) < 0 ||
+        (rc = from->vt->setting_list(from, &settings, &nsettings)) < 0)
+        goto out;
+    for (size_t i = 0; i < nsessions && rc == PAT_OK; i++)
+        rc = pat_store_session_insert(to, &sessions[i]);
+    for (size_t i = 0; i < nsettings && rc == PAT_OK; i++)
+        rc = pat_store_setting_set(to, settings[i].key, settings[i].value);
+out:
+    free(sessions);
+    free(settings);
+    return rc;
+}
+
+/* Newest first, a page at a time. */
+static int copy_audit(pat_store *from, pat_store *to)
+{
+    pat_audit_filter f = {0, NULL, 0, 0, AUDIT_PAGE};
+    int rc;
+
+    for (;;) {
+        pat_audit_rec *page = NULL;
+        size_t n = 0;
+        if ((rc = pat_store_audit_list(from, &f, &page, &n)) == PAT_OK && n)
+            rc = to->vt->put_audit(to, page, n);
+        if (rc == PAT_OK && n)
+            f.before_id = page[n - 1].id;
+        free(page);
+        if (rc < 0 || n < AUDIT_PAGE)
+            return rc;
+    }
+}
+
+int pat_store_copy(pat_store *from, pat_store *to, pat_store_counts *copied)
+{
+    pat_store_counts have, want, got;
+    int rc;
+
+    if ((rc = pat_store_count_rows(to, &have)) < 0)
+        return rc;
+    if (have.users > 0)
+        return pat_error_set(PAT_ECONFLICT, "to",
+                             "the target store already holds people; copy into an empty one");
+    if ((rc = pat_store_count_rows(from, &want)) < 0 || (rc = pat_store_begin(to)) < 0)
+        return rc;
+    if ((rc = copy_people_and_tokens(from, to)) == PAT_OK &&
+        (rc = copy_sessions_and_settings(from, to)) == PAT_OK &&
+        (rc = copy_audit(from, to)) == PAT_OK)
+        rc = to->vt->ids_reset(to, &want);
+    if (rc < 0) {
+        pat_error saved = *pat_error_last();
+        pat_store_rollback(to);
+        *(pat_error *)pat_error_last() = saved;
+        return rc;
+    }
+    if ((rc = pat_store_commit(to)) < 0 || (rc = pat_store_count_rows(to, &got)) < 0)
+        return rc;
+    /* The target may hold settings of its own (none are written before a
+     * service starts on it); every other table must match exactly. */
+    if (got.users != want.users || got.tokens != want.tokens || got.sessions != want.sessions ||
+        got.audit != want.audit || got.settings < want.settings)
+        return pat_error_set(PAT_EIO, NULL,
+                             "the copy does not add up: %lld/%lld people, %lld/%lld tokens, "
+                             "%lld/%lld sessions, %lld/%lld audit events",
+                             (long long)got.users, (long long)want.users, (long long)got.tokens,
+                             (long long)want.tokens, (long long)got.sessions,
+                             (long long)want.sessions, (long long)got.audit,
+                             (long long)want.audit);
+    if (copied)
+        *copied = got;
+    return PAT_OK;
+}
