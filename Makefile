@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test checksrc openapi npm screenshots unit valgrind blackbox blackbox-postgres browser bench fuzz clean install deps
+.PHONY: all build run test checksrc openapi npm screenshots unit valgrind blackbox blackbox-postgres browser bench bench-postgres fuzz clean install deps
 
 all: build
 
@@ -69,6 +69,11 @@ blackbox-postgres:
 # Not part of make test: wrk against nginx and patd, writes docs/PERFORMANCE.md.
 bench:
 	$(PYTHON) bench/run.py
+
+# Not part of make test: patd on PostgreSQL (a throwaway server), one and two
+# instances, revocation propagation; its own section of docs/PERFORMANCE.md.
+bench-postgres:
+	$(PYTHON) bench/postgres.py
 
 # The npm packages of the tests (playwright-core, @redocly/cli), from the
 # lockfile.

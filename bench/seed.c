@@ -2,8 +2,9 @@
  * writes their values (one per line) to a file for the load generator.
  * With --unknown, writes N well-formed values that do not exist instead.
  *
- * usage: seed DATA_DIR N OUT_FILE [--unknown]
- * The data dir must have been started once by patd (key, database, admin). */
+ * usage: seed DATA_DIR N OUT_FILE [--unknown | --db URL]
+ * The data dir must have been started once by patd (key, database, admin);
+ * --db names its store when it is not DATA_DIR/patd.db (PostgreSQL). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
     int64_t now = pat_time_now();
 
     if (argc < 4 || sodium_init() < 0) {
-        fprintf(stderr, "usage: seed DATA_DIR N OUT_FILE [--unknown]\n");
+        fprintf(stderr, "usage: seed DATA_DIR N OUT_FILE [--unknown | --db URL]\n");
         return 2;
     }
     total = atol(argv[2]);
@@ -61,7 +62,10 @@ int main(int argc, char **argv)
         fclose(out);
         return 0;
     }
-    snprintf(url, sizeof(url), "sqlite:%s/patd.db", argv[1]);
+    if (argc > 5 && strcmp(argv[4], "--db") == 0)
+        snprintf(url, sizeof(url), "%s", argv[5]);
+    else
+        snprintf(url, sizeof(url), "sqlite:%s/patd.db", argv[1]);
     if (read_key(argv[1], key) < 0 || pat_store_open(&store, url) < 0) {
         fprintf(stderr, "seed: cannot open %s: %s\n", argv[1], pat_error_last()->message);
         return 1;

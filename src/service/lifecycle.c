@@ -142,8 +142,22 @@ void pat_service_client_ip(const pat_service *svc, char *out, size_t outsz, cons
 
 int pat_service_metrics(pat_service *svc, pat_buf *out)
 {
-    return pat_metrics_format(out, pat_cache_size(svc->cache), pat_lastuse_dropped(svc->lastuse),
-                              svc->clock());
+    int64_t age_us = pat_time_mono_us() - atomic_load(&svc->synced_us);
+    int rc = pat_metrics_format(out, pat_cache_size(svc->cache),
+                                pat_lastuse_dropped(svc->lastuse), svc->clock());
+
+    if (rc < 0)
+        return rc;
+    return pat_buf_printf(
+        out,
+        "# HELP patd_changes_feed_age_seconds Time since this instance last read the changes "
+        "feed (on PostgreSQL the cache is not used past cache_stale_seconds).\n"
+        "# TYPE patd_changes_feed_age_seconds gauge\n"
+        "patd_changes_feed_age_seconds %.3f\n"
+        "# HELP patd_cache_trusted 1 while verification may answer from the cache.\n"
+        "# TYPE patd_cache_trusted gauge\n"
+        "patd_cache_trusted %d\n",
+        (double)age_us / 1e6, pat_service_cache_trusted(svc) ? 1 : 0);
 }
 
 int64_t pat_service_now(const pat_service *svc)

@@ -264,6 +264,7 @@ class PostgresStops(unittest.TestCase):
             time.sleep(max(0.0, 2.5 - (time.monotonic() - stopped)))
             for p in (a, b):
                 self.assertEqual(auth(p, cached['token']), 503)
+                self.assertIn('patd_cache_trusted 0', p.request('GET', '/metrics').body)
             stop.set()
             for th in loaders:
                 th.join()
@@ -277,6 +278,7 @@ class PostgresStops(unittest.TestCase):
                 self.assertEqual(p.request('GET', '/readyz').status, 200)
                 self.assertEqual(auth(p, revoked['token']), 401)
                 self.assertEqual(auth(p, uncached['token']), OK)
+                self.assertIn('patd_cache_trusted 1', p.request('GET', '/metrics').body)
         finally:
             a.stop()
             b.stop()

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -898,6 +899,15 @@ static void test_store__copy_keeps_every_row_and_never_merges(void **state)
     free(got);
 }
 
+/* SQLite has no notifications: waiting for a change just waits. */
+static void test_store__sqlite_is_written_by_one_process(void **state)
+{
+    fixture *f = *state;
+
+    assert_false(pat_store_shared(f->s));
+    assert_int_equal(pat_store_changes_wait(f->s, 20), PAT_OK);
+}
+
 /* PostgreSQL: a database that cannot be reached (connections refused,
  * the store's own cut by the server) fails ping and every write with
  * PAT_EUNAVAIL; once it is back the store reconnects by itself. */
@@ -932,6 +942,51 @@ static void test_store__an_unreachable_database_refuses_then_recovers(void **sta
     PQfinish(admin);
     free(t);
     free(got);
+}
+
+typedef struct waiter {
+    pat_store *s;
+    int64_t waited_ms;
+    int rc;
+} waiter;
+
+static void *wait_for_change(void *p)
+{
+    waiter *w = p;
+    struct timespec a, b;
+
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    w->rc = pat_store_changes_wait(w->s, 5000);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    w->waited_ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    return NULL;
+}
+
+/* PostgreSQL: a commit on one store wakes another store's listener at
+ * once (NOTIFY at commit), and a rolled-back change wakes nobody. */
+static void test_store__a_commit_wakes_other_listeners(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "wake", 70);
+    waiter w = {NULL, 0, -100};
+    pthread_t th;
+
+    assert_true(pat_store_shared(f->s));
+    assert_int_equal(pat_store_open(&w.s, getenv("PATD_TEST_PG")), PAT_OK);
+    assert_int_equal(pat_store_changes_wait(w.s, 10), PAT_OK); /* LISTEN now */
+    /* Rolled back: no notification. */
+    assert_int_equal(pat_store_begin(f->s), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    assert_int_equal(pat_store_rollback(f->s), PAT_OK);
+    assert_int_equal(pthread_create(&th, NULL, wait_for_change, &w), 0);
+    usleep(300000);
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    pthread_join(th, NULL);
+    assert_int_equal(w.rc, PAT_OK);
+    assert_true(w.waited_ms >= 250); /* not woken by the rollback */
+    assert_true(w.waited_ms < 1500); /* woken by the commit, not the timeout */
+    pat_store_close(w.s);
+    free(t);
 }
 
 typedef struct opener {
@@ -981,10 +1036,12 @@ int main(void)
     const char *backend = getenv("PATD_TEST_BACKEND");
     const struct CMUnitTest postgres_only[] = {
         T(test_store__an_unreachable_database_refuses_then_recovers),
+        T(test_store__a_commit_wakes_other_listeners),
         cmocka_unit_test(test_store__instances_starting_together_migrate_once),
     };
     const struct CMUnitTest sqlite_only[] = {
         T(test_store__a_deleted_database_refuses_writes),
+        T(test_store__sqlite_is_written_by_one_process),
         cmocka_unit_test(test_store__upgrade_from_v1_keeps_rows),
     };
     const struct CMUnitTest tests[] = {

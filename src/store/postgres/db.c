@@ -203,6 +203,8 @@ int pg_tx_enter(pg_store *st, pg_conn **out)
         return rc;
     if ((rc = pc->tx_depth == 0 ? begin_write(st, pc) : exec_plain(pc->c, "SAVEPOINT s")) < 0)
         return rc;
+    if (pc->tx_depth == 0)
+        pc->notified = false;
     pc->tx_depth++;
     *out = pc;
     return PAT_OK;
@@ -241,6 +243,9 @@ int pg_tx_leave(pg_conn *pc, int rc)
         exec_plain(pc->c, "ROLLBACK TO s");
         exec_plain(pc->c, "RELEASE s");
         *(pat_error *)pat_error_last() = saved;
+        /* A notification queued inside went with it; the next change
+         * queues another (an extra wake-up at worst). */
+        pc->notified = false;
     }
     return rc;
 }
@@ -360,8 +365,10 @@ static int exec_params(pg_store *st, const char *sql, const params *p, PGresult 
     rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? PAT_OK : pg_error(pc->c, *res, sql);
     if (wrap && PQstatus(pc->c) == CONNECTION_OK) {
         pat_error saved = *pat_error_last();
-        if (rc < 0)
+        if (rc < 0) {
             exec_plain(pc->c, "ROLLBACK TO w");
+            pc->notified = false;
+        }
         exec_plain(pc->c, "RELEASE w");
         *(pat_error *)pat_error_last() = saved;
     }

@@ -19,6 +19,7 @@ typedef struct pg_conn {
                              transaction; more: savepoints inside it */
     bool in_unit;         /* pat_store_begin opened the outermost level */
     bool prepared;        /* the lookups by hash are prepared on c */
+    bool notified;        /* this transaction has queued its notification */
     int64_t next_try_us;  /* after a failed connect, not before this */
     struct pg_conn *next; /* in the store's list, closed with it */
     struct pg_store *store;
@@ -139,6 +140,12 @@ int pg_setting_set(pat_store *s, const char *key, const char *value);
 /* Appends a change of kind for entity_id (hash may be NULL) and notifies
  * the listeners, inside the caller's transaction level. */
 int pg_change_append(pg_store *st, const char *kind, int64_t entity_id, const uint8_t *hash);
+
+/* Queues the transaction's notification on 'patd_changes' (payload: the
+ * first seq it appended), once per transaction: listeners only wake and
+ * read the feed, so a bulk change of a million rows sends one, not a
+ * million. Sent at commit, dropped on rollback. */
+int pg_notify_once(pg_store *st, int64_t seq);
 int pg_changes_last(pat_store *s, int64_t *seq);
 int pg_changes_since(pat_store *s, int64_t after, size_t limit, pat_change **out, size_t *n);
 int pg_changes_prune(pat_store *s, int64_t before);

@@ -40,14 +40,27 @@ int pg_setting_set(pat_store *s, const char *key, const char *value)
     return pg_tx_leave(pc, rc);
 }
 
+int pg_notify_once(pg_store *st, int64_t seq)
+{
+    pg_conn *pc = NULL;
+    int rc;
+
+    if ((rc = pg_conn_get(st, &pc)) < 0 || pc->notified || seq == 0)
+        return rc;
+    if ((rc = pg_run(st, NULL, "SELECT pg_notify('patd_changes', $1::text)", "i", seq)) == PAT_OK)
+        pc->notified = true;
+    return rc;
+}
+
 int pg_change_append(pg_store *st, const char *kind, int64_t entity_id, const uint8_t *hash)
 {
-    /* The notification is sent at commit, and not at all on rollback. */
-    return pg_run(st, NULL,
-                  "WITH c AS (INSERT INTO changes (at, kind, entity_id, hash) "
-                  "VALUES (extract(epoch from now())::bigint, $1, $2, $3) RETURNING seq) "
-                  "SELECT pg_notify('patd_changes', seq::text) FROM c",
-                  "tih", kind, entity_id, hash);
+    int64_t seq = 0;
+    int rc = pg_one(st, pg_read_int64, &seq,
+                    "INSERT INTO changes (at, kind, entity_id, hash) "
+                    "VALUES (extract(epoch from now())::bigint, $1, $2, $3) RETURNING seq",
+                    "tih", kind, entity_id, hash);
+
+    return rc < 0 ? rc : pg_notify_once(st, seq);
 }
 
 int pg_changes_last(pat_store *s, int64_t *seq)

@@ -59,14 +59,17 @@ static int not_found(int rc)
  * holds now: its current value and, while it lives, the one before. */
 static int note_hashes(pg_store *st, int64_t id)
 {
-    return pg_run(st, NULL,
-                  "WITH c AS (INSERT INTO changes (at, kind, entity_id, hash) "
-                  "SELECT extract(epoch from now())::bigint, 'token', id, secret_hash "
-                  "FROM tokens WHERE id = $1 "
-                  "UNION ALL SELECT extract(epoch from now())::bigint, 'token', id, previous_hash "
-                  "FROM tokens WHERE id = $1 AND previous_hash IS NOT NULL RETURNING seq) "
-                  "SELECT pg_notify('patd_changes', MAX(seq)::text) FROM c",
-                  "i", id);
+    int64_t seq = 0;
+    int rc = pg_one(st, pg_read_int64, &seq,
+                    "WITH c AS (INSERT INTO changes (at, kind, entity_id, hash) "
+                    "SELECT extract(epoch from now())::bigint, 'token', id, secret_hash "
+                    "FROM tokens WHERE id = $1 "
+                    "UNION ALL SELECT extract(epoch from now())::bigint, 'token', id, "
+                    "previous_hash FROM tokens WHERE id = $1 AND previous_hash IS NOT NULL "
+                    "RETURNING seq) SELECT COALESCE(MIN(seq), 0) FROM c",
+                    "i", id);
+
+    return rc < 0 ? rc : pg_notify_once(st, seq);
 }
 
 static int insert_one(pg_store *st, pat_token_rec *t)
