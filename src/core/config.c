@@ -30,6 +30,9 @@ void pat_config_defaults(pat_config *cfg)
     cfg->connections_per_address = 256;
     cfg->request_deadline_seconds = 10;
     cfg->cache_stale_seconds = 5;
+    cfg->jwt_lifetime_seconds = 300;
+    cfg->jwks_max_age_seconds = 300;
+    cfg->jwks_publish_ahead_seconds = -1;
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -143,6 +146,27 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
     }
     if (strcmp(key, "db") == 0)
         return set_string(cfg->db, sizeof(cfg->db), key, value);
+    if (strcmp(key, "jwt_lifetime_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 10, 3600)) == PAT_OK)
+            cfg->jwt_lifetime_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "jwt_algorithm") == 0) {
+        if (strcmp(value, "ES256") != 0 && strcmp(value, "EdDSA") != 0)
+            return pat_error_set(PAT_EINVAL, key, "jwt_algorithm must be ES256 or EdDSA");
+        cfg->jwt_eddsa = strcmp(value, "EdDSA") == 0;
+        return PAT_OK;
+    }
+    if (strcmp(key, "jwks_max_age_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 0, 86400)) == PAT_OK)
+            cfg->jwks_max_age_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "jwks_publish_ahead_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 0, 86400)) == PAT_OK)
+            cfg->jwks_publish_ahead_seconds = (int)n;
+        return rc;
+    }
     if (strcmp(key, "server_key_file") == 0)
         return set_string(cfg->server_key_file, sizeof(cfg->server_key_file), key, value);
     if (strcmp(key, "cache_stale_seconds") == 0) {
@@ -182,15 +206,57 @@ static int parse_roles(const char *value, unsigned *roles)
     return PAT_OK;
 }
 
-/* A section being read: kind is 0 (top level), 's' (scope) or 'S' (set). */
+/* A section being read: kind is 0 (top level), 's' (scope), 'S' (set) or
+ * 'a' (audience). */
 typedef struct section {
     int kind;
-    char name[PAT_SCOPE_NAME_MAX + 1];
+    char name[PAT_AUDIENCE_NAME_MAX + 1];
     char description[PAT_SCOPE_DESC_MAX];
     char scopes[PAT_SCOPES_STR_MAX];
+    char uris[PAT_AUDIENCE_URIS_MAX];
+    long max_lifetime;
     unsigned roles;
     int line;
 } section;
+
+/* An audience's URIs: absolute (scheme:rest) or a bare name, no spaces
+ * inside one; at least one. */
+static int check_uris(const char *uris)
+{
+    char copy[PAT_AUDIENCE_URIS_MAX];
+    char *save = NULL;
+    int n = 0;
+
+    snprintf(copy, sizeof(copy), "%s", uris);
+    for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        for (const char *p = w; *p; p++)
+            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+                return pat_error_set(PAT_EINVAL, NULL, "an audience URI must be printable ASCII");
+        n++;
+    }
+    return n ? PAT_OK : pat_error_set(PAT_EINVAL, NULL, "an audience needs uri = ...");
+}
+
+static int add_audience(pat_config *cfg, const section *sec)
+{
+    pat_audience *a;
+    int rc;
+
+    if (cfg->naudiences == PAT_AUDIENCES_MAX)
+        return pat_error_set(PAT_EINVAL, NULL, "at most %d audiences", PAT_AUDIENCES_MAX);
+    for (size_t i = 0; i < cfg->naudiences; i++)
+        if (strcmp(cfg->audiences[i].name, sec->name) == 0)
+            return pat_error_set(PAT_EINVAL, NULL, "audience %s is defined twice", sec->name);
+    if ((rc = check_uris(sec->uris)) < 0)
+        return rc;
+    a = &cfg->audiences[cfg->naudiences++];
+    memset(a, 0, sizeof(*a));
+    snprintf(a->name, sizeof(a->name), "%s", sec->name);
+    snprintf(a->uris, sizeof(a->uris), "%s", sec->uris);
+    snprintf(a->scopes, sizeof(a->scopes), "%s", sec->scopes);
+    a->max_lifetime_seconds = (int)sec->max_lifetime;
+    return PAT_OK;
+}
 
 /* Adds the finished section; pass 1 adds scopes, pass 2 sets, so a set may
  * name a scope defined further down the file. */
@@ -202,6 +268,8 @@ static int finish(pat_config *cfg, section *sec, int pass)
         rc = pat_catalog_add_scope(&cfg->catalog, sec->name, sec->description, sec->roles);
     else if (sec->kind == 'S' && pass == 2)
         rc = pat_catalog_add_set(&cfg->catalog, sec->name, sec->description, sec->scopes);
+    else if (sec->kind == 'a' && pass == 1)
+        rc = add_audience(cfg, sec);
     if (rc < 0)
         return pat_error_set(rc == PAT_EEXISTS ? PAT_EINVAL : rc, NULL, "line %d: %s",
                              sec->line, pat_error_last()->message);
@@ -229,7 +297,8 @@ static int open_section(section *sec, char *head, int lineno)
     sec->line = lineno;
     sec->roles = PAT_ROLES_ALL;
     if (!sp)
-        return pat_error_set(PAT_EINVAL, NULL, "line %d: expected [scope NAME] or [set NAME]",
+        return pat_error_set(PAT_EINVAL, NULL,
+                             "line %d: expected [scope NAME], [set NAME] or [audience NAME]",
                              lineno);
     *sp = '\0';
     name = trim(sp + 1);
@@ -237,11 +306,14 @@ static int open_section(section *sec, char *head, int lineno)
         sec->kind = 's';
     else if (strcmp(head, "set") == 0)
         sec->kind = 'S';
+    else if (strcmp(head, "audience") == 0)
+        sec->kind = 'a';
     else
         return pat_error_set(PAT_EINVAL, NULL, "line %d: unknown section [%s]", lineno, head);
-    if (!*name || strlen(name) > PAT_SCOPE_NAME_MAX)
+    if (!*name || strlen(name) > (sec->kind == 'a' ? PAT_AUDIENCE_NAME_MAX : PAT_SCOPE_NAME_MAX))
         return pat_error_set(PAT_EINVAL, NULL, "line %d: section name must be 1 to %d characters",
-                             lineno, PAT_SCOPE_NAME_MAX);
+                             lineno,
+                             sec->kind == 'a' ? PAT_AUDIENCE_NAME_MAX : PAT_SCOPE_NAME_MAX);
     snprintf(sec->name, sizeof(sec->name), "%s", name);
     return PAT_OK;
 }
@@ -251,10 +323,18 @@ static int section_key(section *sec, const char *key, const char *value, int lin
     char *dst = NULL;
     size_t dstsz = 0;
 
-    if (strcmp(key, "description") == 0) {
+    if (sec->kind == 'a' && strcmp(key, "uri") == 0) {
+        dst = sec->uris;
+        dstsz = sizeof(sec->uris);
+    } else if (sec->kind == 'a' && strcmp(key, "max_lifetime_seconds") == 0) {
+        if (set_int(&sec->max_lifetime, key, value, 10, 3600) < 0)
+            return pat_error_set(PAT_EINVAL, NULL, "line %d: %s", lineno,
+                                 pat_error_last()->message);
+        return PAT_OK;
+    } else if (strcmp(key, "description") == 0) {
         dst = sec->description;
         dstsz = sizeof(sec->description);
-    } else if (sec->kind == 'S' && strcmp(key, "scopes") == 0) {
+    } else if ((sec->kind == 'S' || sec->kind == 'a') && strcmp(key, "scopes") == 0) {
         dst = sec->scopes;
         dstsz = sizeof(sec->scopes);
     } else if (sec->kind == 's' && strcmp(key, "roles") == 0) {
@@ -264,7 +344,10 @@ static int section_key(section *sec, const char *key, const char *value, int lin
         return PAT_OK;
     } else {
         return pat_error_set(PAT_EINVAL, NULL, "line %d: unknown key %s in [%s %s]", lineno, key,
-                             sec->kind == 's' ? "scope" : "set", sec->name);
+                             sec->kind == 's'   ? "scope"
+                             : sec->kind == 'S' ? "set"
+                                                : "audience",
+                             sec->name);
     }
     if (strlen(value) >= dstsz)
         return pat_error_set(PAT_EINVAL, NULL, "line %d: %s is too long", lineno, key);

@@ -11,6 +11,20 @@
 #define PAT_CONFIG_TEXT_MAX (1024 * 1024) /* a config file larger than this is refused */
 #define PAT_CONFIG_PATH_MAX 1024
 
+#define PAT_AUDIENCES_MAX 32
+#define PAT_AUDIENCE_NAME_MAX 64
+#define PAT_AUDIENCE_URIS_MAX 1024
+
+/* An audience JWTs from the token exchange may be issued for: an
+ * "[audience NAME]" section. */
+typedef struct pat_audience {
+    char name[PAT_AUDIENCE_NAME_MAX + 1];
+    char uris[PAT_AUDIENCE_URIS_MAX];   /* space-separated; a request names the audience by
+                                           its name or one of these */
+    char scopes[PAT_SCOPES_STR_MAX];    /* the scopes it may receive; "" = any */
+    int max_lifetime_seconds;           /* 0 = jwt_lifetime_seconds */
+} pat_audience;
+
 /* Everything the configuration file (etc/patd.conf.example) can set. */
 typedef struct pat_config {
     char listen[128];                   /* "ADDR:PORT" */
@@ -38,6 +52,13 @@ typedef struct pat_config {
     int connections_per_address;        /* open connections one client address may hold;
                                            trusted proxies may hold 3/4 of all (0 = no cap) */
     int request_deadline_seconds;       /* to receive a request's headers and body, whole */
+    int jwt_lifetime_seconds;           /* exchanged JWTs (capped by the PAT's expiry) */
+    bool jwt_eddsa;                     /* jwt_algorithm = EdDSA (default ES256) */
+    int jwks_max_age_seconds;           /* Cache-Control max-age of the JWKS */
+    int jwks_publish_ahead_seconds;     /* a new key signs this long after it is published;
+                                           -1 = jwks_max_age_seconds */
+    pat_audience audiences[PAT_AUDIENCES_MAX];
+    size_t naudiences;
     pat_route_rule routes[PAT_ROUTE_RULES_MAX]; /* "route =" lines, in order */
     size_t nroutes;
     pat_catalog catalog;

@@ -20,6 +20,7 @@ static void *follower_main(void *arg)
         if (rc == PAT_OK && !listening)
             pat_log_info("changes: listening again; the feed is read from where it was left");
         listening = rc == PAT_OK;
+        atomic_store(&svc->listening, listening);
         /* After a listener outage this replays whatever it missed. */
         pat_service_follow_changes(svc);
     }
@@ -31,6 +32,7 @@ int pat_follower_start(pat_service *svc)
     if (!svc->shared)
         return PAT_OK;
     atomic_store(&svc->follower_stop, false);
+    atomic_store(&svc->listening, true);
     if (pthread_create(&svc->follower, NULL, follower_main, svc) != 0)
         return pat_error_set(PAT_EIO, NULL, "cannot start the changes follower");
     svc->following = true;

@@ -186,5 +186,14 @@ void pat_principal_set_user(pat_principal *p, const pat_user *u)
 
 int pat_service_ping(pat_service *svc)
 {
-    return pat_store_ping(svc->store);
+    int rc = pat_store_ping(svc->store);
+
+    /* API.md: not ready while the listener is down. The cache then still
+     * follows the feed by polling, but other instances' revocations reach
+     * it in up to a poll, not milliseconds: a load balancer should prefer
+     * the instances that hear at once. */
+    if (rc == PAT_OK && svc->following && !atomic_load(&svc->listening))
+        rc = pat_error_set(PAT_EUNAVAIL, NULL,
+                           "not listening for other instances' changes; reconnecting");
+    return rc;
 }

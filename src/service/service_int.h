@@ -39,6 +39,7 @@ struct pat_service {
     bool following;
     pthread_t follower;
     atomic_bool follower_stop;
+    atomic_bool listening; /* the store's listener answered its last wait */
     atomic_bool query_tokens_enabled;
     /* the last-use flusher */
     bool background;

@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from harness import ADMIN_PASSWORD, Patd, pg_database, psql, well_formed_token
+from harness import ADMIN_PASSWORD, Patd, free_port, pg_database, psql, well_formed_token
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_SH = os.path.join(HERE, '..', '..', 'tools', 'pg.sh')
@@ -138,6 +138,8 @@ class ScaleOut(unittest.TestCase):
         # follower's poll, and well inside cache_stale_seconds (2 here).
         took = until(lambda: auth(self.b, t['token']), 401, 2.0)
         self.assertIsNotNone(took, 'B accepted a deleted token past cache_stale_seconds')
+        # Not ready while not listening (API.md), ready again once it is.
+        self.assertIsNotNone(until(lambda: self.b.request('GET', '/readyz').status, 200, 10))
         # The listener comes back by itself, and B refuses in milliseconds
         # again.
         deadline = time.time() + 10
@@ -148,6 +150,35 @@ class ScaleOut(unittest.TestCase):
         self.assertEqual(auth(self.b, t['token']), OK)
         self.req('DELETE', '/api/v1/tokens/%d' % t['id'])
         self.assertIsNotNone(until(lambda: auth(self.b, t['token']), 401, 1.0))
+
+    def test_not_ready_while_the_listener_cannot_listen(self):
+        dbname = self.b.db.rsplit('/', 1)[1]
+        # Every HTTP thread of B opens its connection now, while it can.
+        warm = [threading.Thread(target=lambda: [self.b.request('GET', '/readyz')
+                                                 for _ in range(20)]) for _ in range(8)]
+        for th in warm:
+            th.start()
+        for th in warm:
+            th.join()
+        self.assertEqual(self.b.request('GET', '/readyz').status, 200)
+        # New connections refused, only the listeners' cut: the instances'
+        # other connections still work, the listeners cannot come back.
+        psql('ALTER DATABASE %s ALLOW_CONNECTIONS false' % dbname)
+        try:
+            psql("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+                 "'%s' AND query = 'LISTEN patd_changes'" % dbname)
+            r = None
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                r = self.b.request('GET', '/readyz')
+                if r.status == 503:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(r.status, 503, r)
+            self.assertIn('listening', r.json['message'])
+        finally:
+            psql('ALTER DATABASE %s ALLOW_CONNECTIONS true' % dbname)
+        self.assertIsNotNone(until(lambda: self.b.request('GET', '/readyz').status, 200, 10))
 
     def test_last_use_adds_up_across_instances(self):
         t = self.a.create_token(self.admin, name=fresh())
@@ -197,6 +228,22 @@ class Starting(unittest.TestCase):
             for p in ps:
                 p.stop()
             shutil.rmtree(key_dir)
+
+    def test_a_multi_host_url_finds_the_writable_server(self):
+        # libpq tries the hosts in turn; the first is down, the second is the
+        # primary: patd serves, as after a failover.
+        url = pg_database()
+        rest = url.split('://', 1)[1]
+        user, hostport_db = rest.split('@', 1)
+        hostport, dbname = hostport_db.split('/', 1)
+        dead = '127.0.0.1:%d' % free_port()
+        multi = 'postgresql://%s@%s,%s/%s?target_session_attrs=read-write&connect_timeout=2' % (
+            user, dead, hostport, dbname)
+        with Patd(db=multi) as p:
+            self.assertEqual(p.request('GET', '/readyz').status, 200)
+            s = p.login()
+            t = p.create_token(s, name='after-failover')
+            self.assertEqual(auth(p, t['token']), OK)
 
     def test_an_instance_with_another_key_refuses_to_start(self):
         db = pg_database()
