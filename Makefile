@@ -79,7 +79,7 @@ bench-postgres:
 # lockfile.
 npm:
 	@[ -d tests/browser/node_modules/playwright-core ] && \
-	  [ -d tests/browser/node_modules/@redocly/cli ] || \
+	  [ -d tests/browser/node_modules/@redocly/cli ] && [ -d tests/browser/node_modules/jose ] || \
 	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 # docs/openapi.yaml through a third-party linter, its warnings as errors.

@@ -108,8 +108,12 @@ int main(int argc, char **argv)
      * go, as the HTTP bench's warm-up does: the timed loop then measures
      * verification, not first-use bookkeeping. */
     for (long i = 0; i < ntokens; i++) {
-        pat_verify_request vr = {values[i], strlen(values[i]), "127.0.0.1", NULL,
-                                 "GET",     "/warm",           "bench/1"};
+        pat_verify_request vr = {.token = values[i],
+                                 .len = strlen(values[i]),
+                                 .client_ip = "127.0.0.1",
+                                 .method = "GET",
+                                 .path = "/warm",
+                                 .user_agent = "bench/1"};
         pat_service_verify(svc, &vr, &who);
         if (i % BATCH == BATCH - 1 && pat_service_flush(svc) < 0)
             return 1;
@@ -119,7 +123,13 @@ int main(int argc, char **argv)
     t0 = seconds();
     for (long i = 0; i < nverify; i++) {
         const char *v = stream[i % ntokens];
-        pat_verify_request vr = {v, 42, "127.0.0.1", "tokens", "GET", "/api/x", "bench/1"};
+        pat_verify_request vr = {.token = v,
+                                 .len = 42,
+                                 .client_ip = "127.0.0.1",
+                                 .required_scope = "tokens",
+                                 .method = "GET",
+                                 .path = "/api/x",
+                                 .user_agent = "bench/1"};
         ok += pat_service_verify(svc, &vr, &who) == PAT_OK;
     }
     t1 = seconds();

@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jwt.h"
 #include "core/text.h"
 #include "http/handlers.h"
 #include "util/error.h"
 #include "util/time.h"
 
 #define URI_MAX 4096
-#define FORM_TOKEN_MAX 512
+#define FORM_TOKEN_MAX (PAT_JWT_MAX + 1) /* a PAT or one of patd's JWTs */
 
 /* The original request's query, for query tokens: a value decoded into
  * the buffer (one at a time). */
@@ -55,7 +56,10 @@ int pat_h_auth(pat_req *r)
                                      original_query_param, &query, &token, &len)) < 0)
         return rc;
     scope = pat_service_required_scope(svc, pat_req_header(r, "X-Required-Scope"), method, path);
-    rc = pat_http_verify(r, token, len, scope, method, path);
+    /* A JWT from the token exchange is accepted too, for the audience the
+     * protected service names (else patd's own). */
+    rc = pat_http_verify_gateway(r, token, len, scope, method, path,
+                                 pat_req_header(r, "X-Required-Audience"), false);
     pat_secret_wipe(query.value, sizeof(query.value));
     if (rc < 0)
         return rc;
@@ -158,6 +162,9 @@ int pat_h_introspect(pat_req *r)
     memset(&vr, 0, sizeof(vr));
     vr.token = ft.value;
     vr.len = ft.too_long ? 0 : ft.len;
+    /* patd's JWTs too, for any audience: the asking service checks aud. */
+    vr.allow_jwt = true;
+    vr.any_audience = true;
     /* The subject's client is unknown here: no address rules, no rate
      * limit against the asking service, and no use recorded: the service
      * is checking the token, not using it (its client's use is the one
@@ -171,7 +178,11 @@ int pat_h_introspect(pat_req *r)
     o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s}", "active", 1, "sub", "", "username",
                   subject.username, "scope", subject.scopes, "iat",
                   (json_int_t)subject.token_issued_at, "token_id", (json_int_t)subject.token_id,
-                  "token_type", "pat");
+                  "token_type", subject.via_jwt ? "jwt" : "pat");
+    if (subject.via_jwt) {
+        json_object_set_new(o, "aud", json_string(subject.jwt_audience));
+        json_object_set_new(o, "iss", json_string(pat_service_issuer(pat_req_service(r))));
+    }
     {
         char sub[24];
         snprintf(sub, sizeof(sub), "%lld", (long long)subject.user_id);

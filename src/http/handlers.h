@@ -53,6 +53,19 @@ int pat_h_audit(pat_req *r);
 int pat_h_auth(pat_req *r);
 int pat_h_introspect(pat_req *r);
 
+/* http/h_oauth.c: token exchange, JWKS, metadata, keys */
+int pat_h_oauth_token(pat_req *r);
+int pat_h_jwks(pat_req *r);
+int pat_h_oauth_metadata(pat_req *r);
+int pat_h_keys_list(pat_req *r);
+int pat_h_keys_rotate(pat_req *r);
+
+/* As pat_http_verify, for gateways and introspection: patd's own JWTs are
+ * accepted too, for audience (NULL: the issuer; any_audience: any). */
+int pat_http_verify_gateway(pat_req *r, const char *token, size_t len, const char *required_scope,
+                            const char *method, const char *path, const char *audience,
+                            bool any_audience);
+
 /* http/h_static.c: the console */
 int pat_h_static(pat_req *r);
 /* GET /api/v1/openapi.json: docs/openapi.yaml as JSON. */

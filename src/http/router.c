@@ -53,6 +53,11 @@ static const route routes[] = {
     {"GET", "/", pat_h_static, PUBLIC},
     {"GET", "/healthz", pat_h_healthz, PUBLIC},
     {"GET", "/readyz", pat_h_readyz, PUBLIC},
+    {"POST", "/oauth/token", pat_h_oauth_token, PUBLIC},
+    {"GET", "/.well-known/jwks.json", pat_h_jwks, PUBLIC},
+    {"GET", "/.well-known/oauth-authorization-server", pat_h_oauth_metadata, PUBLIC},
+    {"GET", "/api/v1/keys", pat_h_keys_list, AUTH},
+    {"POST", "/api/v1/keys/rotate", pat_h_keys_rotate, AUTH},
 };
 
 /* 1 if path matches pattern; a "{id}" segment's value goes to *id. */
@@ -79,11 +84,16 @@ static int match(const char *pattern, const char *path, int64_t *id)
     return *pattern == '\0' && *path == '\0';
 }
 
-int pat_http_verify(pat_req *r, const char *token, size_t len, const char *required_scope,
-                    const char *method, const char *path)
+static int verify(pat_req *r, const char *token, size_t len, const char *required_scope,
+                  const char *method, const char *path, bool allow_jwt, const char *audience,
+                  bool any_audience)
 {
     pat_verify_request vr;
 
+    memset(&vr, 0, sizeof(vr));
+    vr.allow_jwt = allow_jwt;
+    vr.audience = audience;
+    vr.any_audience = any_audience;
     vr.token = token;
     vr.len = len;
     vr.client_ip = r->ip;
@@ -92,6 +102,19 @@ int pat_http_verify(pat_req *r, const char *token, size_t len, const char *requi
     vr.path = path;
     vr.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
     return pat_service_verify(pat_req_service(r), &vr, &r->who);
+}
+
+int pat_http_verify(pat_req *r, const char *token, size_t len, const char *required_scope,
+                    const char *method, const char *path)
+{
+    return verify(r, token, len, required_scope, method, path, false, NULL, false);
+}
+
+int pat_http_verify_gateway(pat_req *r, const char *token, size_t len, const char *required_scope,
+                            const char *method, const char *path, const char *audience,
+                            bool any_audience)
+{
+    return verify(r, token, len, required_scope, method, path, true, audience, any_audience);
 }
 
 static int is_safe_method(const char *m)

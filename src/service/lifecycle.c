@@ -42,6 +42,22 @@ static int check_server_key(pat_service *svc)
     return PAT_OK;
 }
 
+/* iss of exchanged JWTs: the public URL people reach patd on, without a
+ * trailing slash. */
+static void set_issuer(pat_service *svc)
+{
+    const pat_config *cfg = svc->config;
+    size_t n;
+
+    if (cfg->public_url[0])
+        snprintf(svc->issuer, sizeof(svc->issuer), "%s", cfg->public_url);
+    else
+        snprintf(svc->issuer, sizeof(svc->issuer), "http://%s", cfg->listen);
+    n = strlen(svc->issuer);
+    while (n > 0 && svc->issuer[n - 1] == '/')
+        svc->issuer[--n] = '\0';
+}
+
 int pat_service_new(pat_service **out, const pat_service_options *opts)
 {
     const pat_config *cfg = opts->config;
@@ -70,6 +86,8 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     pthread_cond_init(&svc->flush_wake, NULL);
     pthread_mutex_init(&svc->changes_lock, NULL);
     svc->shared = pat_store_shared(svc->store);
+    svc->keyring = pat_keyring_new();
+    set_issuer(svc);
     if ((rc = check_server_key(svc)) < 0)
         goto fail;
     /* The cache starts empty: only changes from now on concern it. */
@@ -78,6 +96,10 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
         (rc = pat_service_live_rebuild(svc)) < 0)
         goto fail;
     pat_service_policy_refresh(svc);
+    /* After the feed and the filter: making the first key is a unit of
+     * work, which follows the feed. */
+    if ((rc = pat_keyring_start(svc)) < 0)
+        goto fail;
     if (opts->background &&
         ((rc = pat_flusher_start(svc)) < 0 || (rc = pat_follower_start(svc)) < 0))
         goto fail;
@@ -102,6 +124,7 @@ void pat_service_free(pat_service *svc)
     pat_ratelimit_free(svc->signin_by_account);
     pat_lastuse_free(svc->lastuse);
     pat_cache_free(svc->cache);
+    pat_keyring_free(svc->keyring);
     pat_livefilter_free(atomic_load(&svc->live));
     pat_livefilter_free(svc->live_retired);
     sodium_memzero(svc->key, sizeof(svc->key));

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/config.h"
 #include "core/policy.h"
 #include "core/scope.h"
@@ -63,6 +65,8 @@ typedef struct pat_principal {
     char scopes[PAT_SCOPES_STR_MAX];
     int64_t token_expires_at; /* 0 = never */
     int64_t token_issued_at;
+    bool via_jwt;               /* presented as a JWT from the token exchange */
+    char jwt_audience[256];     /* its aud */
     /* PAT_AUTH_SESSION */
     uint8_t session_hash[PAT_HASH_LEN];
     uint8_t csrf_hash[PAT_HASH_LEN];
@@ -133,6 +137,10 @@ int pat_service_session_confirm(pat_service *svc, pat_principal *who, const char
 typedef struct pat_verify_request {
     const char *token;          /* the value, len bytes, not necessarily NUL-terminated */
     size_t len;
+    bool allow_jwt;             /* also patd's own JWTs (GET /auth, introspection) */
+    const char *audience;       /* a JWT's aud must name this; NULL = the issuer for
+                                   GET /auth; ignored when any_audience */
+    bool any_audience;          /* introspection: any aud (the caller checks it) */
     const char *client_ip;      /* allowed networks, rate limit, last use */
     const char *required_scope; /* NULL = none */
     const char *method;         /* recorded as last use; NULL = do not record */
@@ -147,6 +155,65 @@ typedef struct pat_verify_request {
  * *out and records the use in memory. PAT_EAUTH, PAT_ESCOPE (field: the
  * scope needed) or PAT_ERATE (field: seconds to wait) otherwise. */
 int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out);
+
+/* ---- token exchange (service/exchange.c, keyring.c) ---- */
+
+/* An RFC 8693 request, as the form gave it (NULL = absent). */
+typedef struct pat_exchange_request {
+    const char *grant_type;
+    const char *subject_token;
+    const char *subject_token_type;
+    const char *requested_token_type;
+    const char *scope;    /* space-separated; NULL = every scope of the PAT */
+    const char *audience; /* a configured audience's name or URI */
+    const char *resource; /* an absolute URI of a configured audience */
+} pat_exchange_request;
+
+typedef struct pat_exchange_result {
+    pat_buf jwt; /* the caller wipes it (pat_buf_dispose) */
+    char scope[PAT_SCOPES_STR_MAX];
+    int64_t expires_in;
+} pat_exchange_result;
+
+/* Exchanges a PAT for a JWT of at most its scopes, for one configured
+ * audience (or patd's own), living min(jwt_lifetime_seconds, the
+ * audience's cap, the PAT's remaining life). Verifies the PAT as any token
+ * check does (failure limiting included; counted as a use), audits
+ * token.exchanged (never the JWT). Errors: PAT_EINVAL with field the
+ * RFC 6749 code (invalid_request, invalid_scope, invalid_target,
+ * unsupported_grant_type); PAT_ERATE; PAT_EUNAVAIL. out->jwt is
+ * initialized here whatever happens. */
+int pat_service_exchange(pat_service *svc, const pat_exchange_request *req,
+                         const pat_verify_request *client, const pat_request_info *info,
+                         pat_exchange_result *out);
+
+/* The JWKS: every published key (a JSON object the caller owns), and how
+ * long a verifier may cache it (seconds). */
+json_t *pat_service_jwks(pat_service *svc);
+int pat_service_jwks_max_age(const pat_service *svc);
+
+/* The issuer of patd's JWTs (its public URL), borrowed. */
+const char *pat_service_issuer(const pat_service *svc);
+
+/* One signing key as GET /api/v1/keys shows it. */
+typedef struct pat_key_info {
+    char kid[64];
+    const char *alg;
+    int64_t created_at;
+    int64_t activates_at;
+    int64_t retires_at; /* 0 = not decided (no newer key signs yet) */
+    const char *state;  /* "next" | "active" | "retired" */
+    bool in_jwks;
+} pat_key_info;
+
+/* Every key (superuser). *out is the caller's. */
+int pat_service_keys_list(pat_service *svc, const pat_principal *actor, pat_key_info **out,
+                          size_t *n);
+
+/* A new key, published now and signing after jwks_publish_ahead_seconds
+ * (superuser; audited key.rotated). kid receives its kid. */
+int pat_service_keys_rotate(pat_service *svc, const pat_principal *actor,
+                            const pat_request_info *info, char kid[64]);
 
 /* Where a request's credential is, decided once for the API and GET /auth:
  * the Authorization header (Bearer or Token) when present; otherwise, only

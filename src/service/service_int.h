@@ -6,8 +6,12 @@
 #include "service/cache.h"
 #include "service/lastuse.h"
 #include "service/livefilter.h"
+#include "core/jwt.h"
 #include "service/ratelimit.h"
 #include "service/service.h"
+#include "service/signing.h"
+
+typedef struct pat_keyring pat_keyring;
 
 struct pat_service {
     pat_store *store;
@@ -24,6 +28,8 @@ struct pat_service {
     _Atomic(pat_livefilter *) live;
     pat_livefilter *live_retired;
     pat_lastuse *lastuse;
+    pat_keyring *keyring; /* signing keys of exchanged JWTs */
+    char issuer[320];     /* iss of those JWTs: public_url, or http://LISTEN */
     pat_ratelimit *auth_failures; /* failed token authentications per address */
     pat_ratelimit *signin_by_address;
     pat_ratelimit *signin_by_account;
@@ -83,6 +89,44 @@ bool pat_service_cache_trusted(pat_service *svc);
  * does not know on a shared store: another instance may have created it a
  * moment ago. PAT_OK when the feed is that fresh. */
 int pat_service_sync_since(pat_service *svc, int64_t since_us);
+
+/* ---- the keyring (service/keyring.c) ---- */
+pat_keyring *pat_keyring_new(void);
+void pat_keyring_free(pat_keyring *r);
+
+/* Opens every key of the store into the keyring (replacing what it held).
+ * Called at start and whenever the changes feed names a key. */
+int pat_keyring_load(pat_service *svc);
+
+/* At start: makes the first key if the store has none (one, even with
+ * instances starting together), then loads the keyring. */
+int pat_keyring_start(pat_service *svc);
+
+/* Appends to out the JWT of claims, signed by the key active at now
+ * (header alg, typ at+jwt, kid). */
+int pat_keyring_sign_jwt(pat_service *svc, int64_t now, const json_t *claims, pat_buf *out);
+
+/* PAT_OK if jwt's signature over msg is that of the published key its kid
+ * names, with that key's algorithm (never the header's); PAT_EAUTH
+ * otherwise. */
+int pat_keyring_verify(pat_service *svc, int64_t now, const pat_jwt *jwt, const uint8_t *msg,
+                       size_t n);
+
+/* The JWKS document of the keys published at now. */
+json_t *pat_keyring_jwks(pat_service *svc, int64_t now);
+
+/* Every key with its state at now; *out is the caller's. */
+int pat_keyring_list(pat_service *svc, int64_t now, pat_key_info **out, size_t *n);
+
+/* Adds a key that signs from now + jwks_publish_ahead_seconds, audited. */
+int pat_keyring_rotate(pat_service *svc, const pat_principal *actor,
+                       const pat_request_info *info, char kid[64]);
+
+/* The pat_tag claim: a keyed digest of the PAT value's stored hash, which
+ * ties a JWT to that value without revealing anything of it. */
+#define PAT_JWT_TAG_LEN 16
+void pat_jwt_tag(const pat_service *svc, const uint8_t hash[PAT_HASH_LEN],
+                 char out[PAT_JWT_TAG_LEN + 1]);
 
 /* Starts and stops the follower thread (service/follower.c); start does
  * nothing on a store only this process writes. */

@@ -50,6 +50,10 @@ static void apply(pat_service *svc, const pat_change *c)
     case PAT_CHANGE_POLICY:
         pat_service_policy_refresh(svc);
         break;
+    case PAT_CHANGE_KEY:
+        if (svc->keyring && pat_keyring_load(svc) < 0)
+            pat_log_error("keys: cannot reload: %s", pat_error_last()->message);
+        break;
     }
 }
 

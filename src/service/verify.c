@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/cidr.h"
+#include "core/jwt.h"
 #include "core/text.h"
 #include "service/service_int.h"
 #include "util/error.h"
@@ -132,6 +135,117 @@ static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
     return PAT_OK;
 }
 
+/* True if the tag names the token's current value, or its previous one
+ * while that is still valid at now. */
+static bool tag_matches(const pat_service *svc, const pat_token_rec *t, const char *tag,
+                        int64_t now)
+{
+    char mine[PAT_JWT_TAG_LEN + 1];
+
+    if (!tag || strlen(tag) != PAT_JWT_TAG_LEN)
+        return false;
+    pat_jwt_tag(svc, t->hash, mine);
+    if (sodium_memcmp(mine, tag, PAT_JWT_TAG_LEN) == 0)
+        return true;
+    if (t->previous_valid_until > now) {
+        pat_jwt_tag(svc, t->previous_hash, mine);
+        return sodium_memcmp(mine, tag, PAT_JWT_TAG_LEN) == 0;
+    }
+    return false;
+}
+
+/* patd's own JWT (RFC 9068), strictly (RFC 8725): structure and header
+ * (core/jwt.c), signature by the published key its kid names with that
+ * key's algorithm, iss, times and aud; then the PAT behind it must still
+ * be good, with the value it was exchanged from: a JWT of a revoked,
+ * regenerated, disabled or expired PAT, or of a disabled owner, is
+ * refused at once. */
+static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_principal *out,
+                      int64_t now)
+{
+    const char *aud = req->any_audience ? NULL : req->audience ? req->audience : svc->issuer;
+    pat_token_rec *t = NULL;
+    pat_cached_user u;
+    pat_jwt_claims c;
+    pat_jwt jwt;
+    int rc;
+
+    if (pat_jwt_parse(req->token, req->len, &jwt) < 0)
+        return fail(svc, req, PAT_VERIFY_MALFORMED, pat_error_last()->message, now);
+    if (pat_keyring_verify(svc, now, &jwt, (const uint8_t *)req->token, jwt.signed_len) < 0 ||
+        pat_jwt_check(jwt.claims, svc->issuer, aud, now, &c) < 0) {
+        pat_error e = *pat_error_last();
+        pat_jwt_dispose(&jwt);
+        return fail(svc, req, strstr(e.message, "expired") ? PAT_VERIFY_EXPIRED : PAT_VERIFY_UNKNOWN,
+                    e.message, now);
+    }
+    t = pat_malloc(sizeof(*t));
+    rc = pat_store_token_get(svc->store, c.pat_id, t);
+    if (rc == PAT_ENOTFOUND || (rc == PAT_OK && (t->user_id != c.user_id ||
+                                                 !tag_matches(svc, t, json_string_value(json_object_get(
+                                                                          jwt.claims, "pat_tag")),
+                                                              now)))) {
+        rc = fail(svc, req, PAT_VERIFY_UNKNOWN, "the token's personal access token was revoked",
+                  now);
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    if (t->disabled_at) {
+        rc = fail(svc, req, PAT_VERIFY_DISABLED, "the token's personal access token is disabled",
+                  now);
+        goto out;
+    }
+    if (pat_expiry_passed(t->expires_at, now)) {
+        rc = fail(svc, req, PAT_VERIFY_EXPIRED, "the token's personal access token has expired",
+                  now);
+        goto out;
+    }
+    if (t->allowed_cidrs[0] &&
+        (!req->client_ip || !pat_cidr_list_allows(t->allowed_cidrs, req->client_ip))) {
+        rc = fail(svc, req, PAT_VERIFY_ADDRESS, "the token may not be used from this address",
+                  now);
+        goto out;
+    }
+    if ((rc = load_user(svc, t->user_id, &u)) == PAT_ENOTFOUND) {
+        rc = fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    if (u.disabled || !u.can_manage_tokens) {
+        rc = fail(svc, req, u.disabled ? PAT_VERIFY_OWNER_DISABLED : PAT_VERIFY_NO_PERMISSION,
+                  u.disabled ? "the token's owner is disabled"
+                             : "the token's owner may not use personal access tokens",
+                  now);
+        goto out;
+    }
+    if (req->required_scope && !pat_scopes_has(c.scope, req->required_scope)) {
+        pat_metrics_verify(PAT_VERIFY_SCOPE);
+        rc = pat_error_set(PAT_ESCOPE, req->required_scope, "the token lacks the scope %s",
+                           req->required_scope);
+        goto out;
+    }
+    memset(out, 0, sizeof(*out));
+    out->kind = PAT_AUTH_TOKEN;
+    out->user_id = u.id;
+    memcpy(out->username, u.username, sizeof(out->username));
+    out->role = u.role;
+    out->can_manage_tokens = u.can_manage_tokens;
+    out->token_id = t->id;
+    pat_text_copy(out->scopes, sizeof(out->scopes), c.scope, strlen(c.scope));
+    out->token_expires_at = c.exp;
+    out->token_issued_at = c.iat;
+    snprintf(out->jwt_audience, sizeof(out->jwt_audience), "%s", c.aud);
+    out->via_jwt = true;
+    pat_metrics_verify(PAT_VERIFY_OK);
+    rc = PAT_OK;
+out:
+    pat_jwt_dispose(&jwt);
+    free(t);
+    return rc;
+}
+
 int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out)
 {
     uint8_t lookup[PAT_LOOKUP_KEY_LEN];
@@ -141,6 +255,8 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     int64_t uses;
     int rc;
 
+    if (req->allow_jwt && pat_jwt_shape(req->token, req->len))
+        return verify_jwt(svc, req, out, now);
     /* Malformed values and bad checksums never reach the cache or store. */
     if (pat_token_check_format(req->token, req->len, svc->token_prefix) < 0)
         return fail(svc, req, PAT_VERIFY_MALFORMED, "the token is malformed", now);

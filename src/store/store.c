@@ -231,3 +231,14 @@ int pat_store_session_prune(pat_store *s, int64_t now)
     pat_metrics_store_write();
     return s->vt->session_prune(s, now);
 }
+
+int pat_store_key_insert(pat_store *s, const pat_key_rec *k)
+{
+    pat_metrics_store_write();
+    return s->vt->key_insert(s, k);
+}
+
+int pat_store_key_list(pat_store *s, pat_key_rec **out, size_t *n)
+{
+    return s->vt->key_list(s, out, n);
+}

@@ -259,6 +259,7 @@ typedef enum pat_change_kind {
     PAT_CHANGE_TOKEN = 1, /* entity_id: token id; hash: a value's hash a cache may hold */
     PAT_CHANGE_USER,      /* entity_id: user id */
     PAT_CHANGE_POLICY,
+    PAT_CHANGE_KEY, /* a signing key was added */
 } pat_change_kind;
 
 typedef struct pat_change {
@@ -294,6 +295,27 @@ bool pat_store_shared(const pat_store *s);
  * way the caller then reads the feed: a wake-up is a hint, the feed is the
  * truth. Called from one thread only. */
 int pat_store_changes_wait(pat_store *s, int timeout_ms);
+
+/* ---- signing keys of exchanged JWTs ---- */
+
+#define PAT_KEY_SEALED_MAX 512
+
+typedef struct pat_key_rec {
+    char kid[64];
+    char algorithm[8];  /* "ES256" | "EdDSA" */
+    uint8_t sealed[PAT_KEY_SEALED_MAX]; /* the private key, sealed by the service */
+    size_t sealed_len;
+    int64_t created_at;   /* published from then on */
+    int64_t activates_at; /* signs from then on, until a newer key does */
+} pat_key_rec;
+
+/* Adds a key; PAT_EEXISTS on a kid taken. Appends a 'key' change, so every
+ * instance loads it. */
+int pat_store_key_insert(pat_store *s, const pat_key_rec *k);
+
+/* Every key, oldest first (by created_at, then kid), in *out (caller
+ * frees) and *n. */
+int pat_store_key_list(pat_store *s, pat_key_rec **out, size_t *n);
 
 /* ---- copying a whole store (patd store copy) ---- */
 

@@ -51,6 +51,8 @@ typedef struct pat_store_vtable {
     int (*audit_append)(pat_store *s, pat_audit_rec *r);
     int (*audit_list)(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
     int (*audit_prune)(pat_store *s, int64_t before);
+    int (*key_insert)(pat_store *s, const pat_key_rec *k);
+    int (*key_list)(pat_store *s, pat_key_rec **out, size_t *n);
     /* for pat_store_copy: rows put as they are (ids, versions and all, in
      * the caller's unit of work), the lists to read them from, and the id
      * sequences moved past what was put */

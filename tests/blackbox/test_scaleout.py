@@ -221,7 +221,10 @@ class Starting(unittest.TestCase):
         try:
             for p in ps:
                 self.assertEqual(p.request('GET', '/readyz').status, 200)
-            self.assertEqual(psql('SELECT COUNT(*) FROM schema_migrations', url=db), '1')
+            counts = psql('SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations',
+                          url=db).split('|')
+            self.assertEqual(counts[0], counts[1])
+            self.assertEqual(psql('SELECT COUNT(*) FROM signing_keys', url=db), '1')
             self.assertEqual(psql("SELECT COUNT(*) FROM users WHERE role = 'superuser'", url=db),
                              '1')
         finally:
@@ -322,7 +325,8 @@ class PostgresStops(unittest.TestCase):
             for p in (a, b):
                 self.assertIsNotNone(until(lambda: auth(p, cached['token']), OK, 10),
                                      'no recovery without a restart')
-                self.assertEqual(p.request('GET', '/readyz').status, 200)
+                # Ready once its listener is back too.
+                self.assertIsNotNone(until(lambda: p.request('GET', '/readyz').status, 200, 10))
                 self.assertEqual(auth(p, revoked['token']), 401)
                 self.assertEqual(auth(p, uncached['token']), OK)
                 self.assertIn('patd_cache_trusted 1', p.request('GET', '/metrics').body)

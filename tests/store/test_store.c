@@ -843,6 +843,43 @@ static void test_store__upgrade_from_v1_keeps_rows(void **state)
     free(got);
 }
 
+/* Signing keys: kept sealed as given, listed oldest first, a kid once,
+ * and fed, so every instance loads a new one. */
+static void test_store__signing_keys(void **state)
+{
+    fixture *f = *state;
+    pat_key_rec a, b, *list = NULL;
+    size_t n = 0;
+    int64_t seq = 0;
+
+    memset(&a, 0, sizeof(a));
+    snprintf(a.kid, sizeof(a.kid), "kid-a");
+    snprintf(a.algorithm, sizeof(a.algorithm), "ES256");
+    for (size_t i = 0; i < 150; i++)
+        a.sealed[i] = (uint8_t)(i * 7);
+    a.sealed_len = 150;
+    a.created_at = 100;
+    a.activates_at = 100;
+    b = a;
+    snprintf(b.kid, sizeof(b.kid), "kid-b");
+    snprintf(b.algorithm, sizeof(b.algorithm), "EdDSA");
+    b.created_at = 200;
+    b.activates_at = 500;
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_key_insert(f->s, &b), PAT_OK);
+    assert_int_equal(pat_store_key_insert(f->s, &a), PAT_OK);
+    assert_int_equal(pat_store_key_insert(f->s, &a), PAT_EEXISTS);
+    assert_int_equal(count_changes(f->s, seq, PAT_CHANGE_KEY, 0), 2);
+    assert_int_equal(pat_store_key_list(f->s, &list, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].kid, "kid-a");
+    assert_int_equal(list[0].sealed_len, 150);
+    assert_memory_equal(list[0].sealed, a.sealed, 150);
+    assert_string_equal(list[1].algorithm, "EdDSA");
+    assert_int_equal(list[1].activates_at, 500);
+    free(list);
+}
+
 /* pat_store_copy from the backend under test into a fresh SQLite store:
  * every row with its id, hashes, use and version; ids the source handed
  * out to rows deleted since stay used; never into a store with people. */
@@ -1024,7 +1061,7 @@ static void test_store__instances_starting_together_migrate_once(void **state)
     res = PQexec(c, "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations");
     assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
     assert_string_equal(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-    assert_string_equal(PQgetvalue(res, 0, 0), "1");
+    assert_true(strtol(PQgetvalue(res, 0, 0), NULL, 10) >= 2);
     PQclear(res);
     PQfinish(c);
 }
@@ -1068,6 +1105,7 @@ int main(void)
         T(test_store__changes_feed_pages_and_prunes),
         T(test_store__audit_filters_pages_and_prunes),
         T(test_store__copy_keeps_every_row_and_never_merges),
+        T(test_store__signing_keys),
     };
     int failed;
 

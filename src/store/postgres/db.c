@@ -327,6 +327,12 @@ static void bind_args(params *p, const char *fmt, va_list ap)
             p->lengths[i] = PAT_HASH_LEN;
             p->formats[i] = 1; /* binary: the 32 bytes as they are */
             break;
+        case 'B':
+            p->types[i] = OID_BYTEA;
+            p->values[i] = (const char *)va_arg(ap, const uint8_t *);
+            p->lengths[i] = (int)va_arg(ap, size_t);
+            p->formats[i] = 1;
+            break;
         default:
             assert(!"unknown bind letter");
         }
@@ -474,6 +480,19 @@ void pg_hash(const PGresult *res, int row, int col, uint8_t dst[PAT_HASH_LEN])
         memset(dst, 0, PAT_HASH_LEN);
 }
 
+int pg_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t dstsz, size_t *n)
+{
+    const char *v = PQgetvalue(res, row, col);
+
+    *n = 0;
+    if (PQgetisnull(res, row, col))
+        return PAT_OK;
+    if (strncmp(v, "\\x", 2) != 0 ||
+        sodium_hex2bin(dst, dstsz, v + 2, strlen(v + 2), NULL, n, NULL) != 0)
+        return pat_error_set(PAT_EIO, NULL, "a stored value does not fit");
+    return PAT_OK;
+}
+
 int pg_read_int64(const PGresult *res, int row, void *dst)
 {
     *(int64_t *)dst = pg_int(res, row, 0);
@@ -611,6 +630,8 @@ static const pat_store_vtable pg_vtable = {
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
     .audit_prune = pg_audit_prune,
+    .key_insert = pg_key_insert,
+    .key_list = pg_key_list,
     .count_rows = pg_count_rows,
     .session_list = pg_session_list,
     .setting_list = pg_setting_list,

@@ -74,6 +74,7 @@ typedef int (*pg_row_fn)(const PGresult *res, int row, void *dst);
  *   t  const char * (NULL binds NULL)
  *   h  const uint8_t * of PAT_HASH_LEN bytes (NULL binds NULL)
  *   j  const char * bound as jsonb
+ *   B  const uint8_t *, then its length as size_t (bytea)
  * on the calling thread's connection (joining its unit of work, if any; a
  * write directly inside a unit runs in a savepoint, so its failure leaves
  * the unit usable).
@@ -153,6 +154,12 @@ int pg_changes_prune(pat_store *s, int64_t before);
 int pg_audit_append(pat_store *s, pat_audit_rec *r);
 int pg_audit_list(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
 int pg_audit_prune(pat_store *s, int64_t before);
+
+int pg_key_insert(pat_store *s, const pat_key_rec *k);
+int pg_key_list(pat_store *s, pat_key_rec **out, size_t *n);
+/* A bytea column of any length into dst (room for dstsz); PAT_EIO if it
+ * does not fit. */
+int pg_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t dstsz, size_t *n);
 
 /* copy.c: what pat_store_copy needs */
 int pg_count_rows(pat_store *s, pat_store_counts *out);

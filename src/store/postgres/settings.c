@@ -80,6 +80,8 @@ static int read_change(const PGresult *res, int row, void *dst)
         c->kind = PAT_CHANGE_TOKEN;
     else if (strcmp(kind, "user") == 0)
         c->kind = PAT_CHANGE_USER;
+    else if (strcmp(kind, "key") == 0)
+        c->kind = PAT_CHANGE_KEY;
     else
         c->kind = PAT_CHANGE_POLICY;
     c->entity_id = pg_int(res, row, 3);

@@ -171,6 +171,12 @@ static void bind_args(sqlite3_stmt *q, const char *fmt, va_list ap)
                 sqlite3_bind_null(q, col);
             break;
         }
+        case 'B': {
+            const uint8_t *v = va_arg(ap, const uint8_t *);
+            size_t n = va_arg(ap, size_t);
+            sqlite3_bind_blob(q, col, v, (int)n, SQLITE_STATIC);
+            break;
+        }
         default:
             assert(!"unknown bind letter");
         }
@@ -437,6 +443,8 @@ static const pat_store_vtable sqlite_vtable = {
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .audit_prune = sq_audit_prune,
+    .key_insert = sq_key_insert,
+    .key_list = sq_key_list,
     .count_rows = sq_count_rows,
     .session_list = sq_session_list,
     .setting_list = sq_setting_list,

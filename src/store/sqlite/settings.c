@@ -66,6 +66,8 @@ static int read_change(sqlite3_stmt *q, void *dst)
         c->kind = PAT_CHANGE_TOKEN;
     else if (kind && strcmp((const char *)kind, "user") == 0)
         c->kind = PAT_CHANGE_USER;
+    else if (kind && strcmp((const char *)kind, "key") == 0)
+        c->kind = PAT_CHANGE_KEY;
     else
         c->kind = PAT_CHANGE_POLICY;
     c->entity_id = sqlite3_column_int64(q, 3);

@@ -57,6 +57,7 @@ typedef int (*sq_row_fn)(sqlite3_stmt *q, void *dst);
  *   n  int64_t, bound as NULL when 0
  *   t  const char * (NULL binds NULL)
  *   h  const uint8_t * of PAT_HASH_LEN bytes (NULL binds NULL)
+ *   B  const uint8_t *, then its length as size_t (a blob)
  * Each takes the lock for its duration (joining the caller's unit of
  * work, if any).
  * sq_run: a statement without rows; *changes (may be NULL) = rows changed,
@@ -132,6 +133,9 @@ int sq_changes_wait(pat_store *s, int timeout_ms);
 int sq_audit_append(pat_store *s, pat_audit_rec *r);
 int sq_audit_list(pat_store *s, const pat_audit_filter *f, pat_audit_rec **out, size_t *n);
 int sq_audit_prune(pat_store *s, int64_t before);
+
+int sq_key_insert(pat_store *s, const pat_key_rec *k);
+int sq_key_list(pat_store *s, pat_key_rec **out, size_t *n);
 
 /* copy.c: what pat_store_copy needs */
 int sq_count_rows(pat_store *s, pat_store_counts *out);

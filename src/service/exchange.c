@@ -1,0 +1,256 @@
+/* The token exchange (RFC 8693): a PAT becomes a short-lived JWT (RFC
+ * 9068) any service can check against the JWKS; and the rules of JWKS and
+ * keys that the HTTP layer shows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/jwt.h"
+#include "service/service_int.h"
+#include "util/error.h"
+#include "util/mem.h"
+
+#define GRANT_EXCHANGE "urn:ietf:params:oauth:grant-type:token-exchange"
+#define TYPE_ACCESS "urn:ietf:params:oauth:token-type:access_token"
+#define TYPE_JWT "urn:ietf:params:oauth:token-type:jwt"
+#define TAG_LEN 12
+
+const char *pat_service_issuer(const pat_service *svc)
+{
+    return svc->issuer;
+}
+
+static int oauth_error(const char *code, const char *message)
+{
+    return pat_error_set(PAT_EINVAL, code, "%s", message);
+}
+
+void pat_jwt_tag(const pat_service *svc, const uint8_t hash[PAT_HASH_LEN],
+                 char out[PAT_JWT_TAG_LEN + 1])
+{
+    uint8_t mac[crypto_auth_hmacsha256_BYTES];
+
+    /* Ties a JWT to the PAT value it came from without telling anything of
+     * it: regenerating the PAT retires its JWTs with the old value. */
+    crypto_auth_hmacsha256(mac, hash, PAT_HASH_LEN, svc->lookup_subkey);
+    pat_b64url(out, PAT_JWT_TAG_LEN + 1, mac, TAG_LEN);
+}
+
+/* The configured audience a request names by name or URI (resource: by
+ * URI only), or NULL. */
+static const pat_audience *find_audience(const pat_config *cfg, const char *name, bool uri_only)
+{
+    for (size_t i = 0; i < cfg->naudiences; i++) {
+        const pat_audience *a = &cfg->audiences[i];
+        char copy[PAT_AUDIENCE_URIS_MAX];
+        char *save = NULL;
+        if (!uri_only && strcmp(a->name, name) == 0)
+            return a;
+        snprintf(copy, sizeof(copy), "%s", a->uris);
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+            if (strcmp(w, name) == 0)
+                return a;
+    }
+    return NULL;
+}
+
+/* "scheme:rest" with a scheme of RFC 3986's letters and no fragment. */
+static bool absolute_uri(const char *s)
+{
+    const char *colon = strchr(s, ':');
+
+    if (!colon || colon == s || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return false;
+    for (const char *p = s; p < colon; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '+' || *p == '-' || *p == '.'))
+            return false;
+    return colon[1] != '\0' && !strchr(s, '#');
+}
+
+/* The first URI of a (what its JWTs carry as aud). */
+static void first_uri(const pat_audience *a, char *out, size_t outsz)
+{
+    size_t n = strcspn(a->uris, " \t");
+
+    snprintf(out, outsz, "%.*s", (int)n, a->uris);
+}
+
+/* The scopes the JWT gets: those asked for (all of the PAT's when none),
+ * each held by the PAT and, for an audience that names its scopes, one of
+ * them. */
+static int choose_scopes(const char *asked, const char *held, const pat_audience *a,
+                         char out[PAT_SCOPES_STR_MAX])
+{
+    char copy[PAT_SCOPES_STR_MAX];
+    char *save = NULL;
+    size_t len = 0;
+
+    if (asked && strlen(asked) >= sizeof(copy))
+        return oauth_error("invalid_scope", "scope is too long");
+    snprintf(copy, sizeof(copy), "%s", asked ? asked : held);
+    out[0] = '\0';
+    for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        bool for_audience = !a || !a->scopes[0] || pat_scopes_has(a->scopes, w);
+        if (!pat_scopes_has(held, w)) {
+            if (asked)
+                return pat_error_set(PAT_EINVAL, "invalid_scope",
+                                     "the subject token does not hold the scope %.64s", w);
+            continue;
+        }
+        if (!for_audience) {
+            if (asked)
+                return pat_error_set(PAT_EINVAL, "invalid_scope",
+                                     "the audience may not receive the scope %.64s", w);
+            continue;
+        }
+        if (pat_scopes_has(out, w))
+            continue;
+        len += (size_t)snprintf(out + len, PAT_SCOPES_STR_MAX - len, "%s%s", len ? " " : "", w);
+    }
+    if (!out[0])
+        return oauth_error("invalid_scope", "no scope is left to grant");
+    return PAT_OK;
+}
+
+/* Checks the request's form, then finds its audience (NULL: patd's own). */
+static int check_request(const pat_service *svc, const pat_exchange_request *req,
+                         const pat_audience **aud)
+{
+    const pat_audience *by_audience = NULL, *by_resource = NULL;
+
+    if (!req->grant_type)
+        return oauth_error("invalid_request", "grant_type is required");
+    if (strcmp(req->grant_type, GRANT_EXCHANGE) != 0)
+        return oauth_error("unsupported_grant_type", "only the token exchange grant is supported");
+    if (!req->subject_token || !*req->subject_token)
+        return oauth_error("invalid_request", "subject_token is required");
+    if (!req->subject_token_type)
+        return oauth_error("invalid_request", "subject_token_type is required");
+    if (strcmp(req->subject_token_type, TYPE_ACCESS) != 0)
+        return oauth_error("invalid_request",
+                           "subject_token_type must be urn:ietf:params:oauth:token-type:access_token");
+    if (req->requested_token_type && strcmp(req->requested_token_type, TYPE_ACCESS) != 0 &&
+        strcmp(req->requested_token_type, TYPE_JWT) != 0)
+        return oauth_error("invalid_request", "requested_token_type must be access_token or jwt");
+    if (req->resource && !absolute_uri(req->resource))
+        return oauth_error("invalid_target", "resource must be an absolute URI");
+    if (req->audience && !(by_audience = find_audience(svc->config, req->audience, false)))
+        return oauth_error("invalid_target", "the audience is not allowed");
+    if (req->resource && !(by_resource = find_audience(svc->config, req->resource, true)))
+        return oauth_error("invalid_target", "the resource is not allowed");
+    if (by_audience && by_resource && by_audience != by_resource)
+        return oauth_error("invalid_target", "audience and resource name different services");
+    *aud = by_audience ? by_audience : by_resource;
+    return PAT_OK;
+}
+
+int pat_service_exchange(pat_service *svc, const pat_exchange_request *req,
+                         const pat_verify_request *client, const pat_request_info *info,
+                         pat_exchange_result *out)
+{
+    const pat_audience *aud = NULL;
+    pat_verify_request vr = *client;
+    pat_principal who;
+    char audience[PAT_AUDIENCE_URIS_MAX], jti[32], tag[PAT_JWT_TAG_LEN + 1];
+    uint8_t jti_raw[16];
+    int64_t now = svc->clock(), life;
+    json_t *claims = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    pat_buf_init(&out->jwt, PAT_JWT_MAX);
+    if ((rc = check_request(svc, req, &aud)) < 0)
+        return rc;
+    /* The subject is checked as every token is (failure limits, counted as
+     * a use); only a PAT may be exchanged, never a JWT for a JWT. */
+    vr.token = req->subject_token;
+    vr.len = strlen(req->subject_token);
+    vr.allow_jwt = false;
+    vr.required_scope = NULL;
+    if ((rc = pat_service_verify(svc, &vr, &who)) < 0) {
+        if (rc == PAT_EAUTH || rc == PAT_ESCOPE)
+            return pat_error_set(PAT_EINVAL, "invalid_request", "the subject token is not valid: %s",
+                                 pat_error_last()->message);
+        return rc;
+    }
+    if ((rc = choose_scopes(req->scope, who.scopes, aud, out->scope)) < 0)
+        return rc;
+    life = svc->config->jwt_lifetime_seconds;
+    if (aud && aud->max_lifetime_seconds && aud->max_lifetime_seconds < life)
+        life = aud->max_lifetime_seconds;
+    if (who.token_expires_at && who.token_expires_at - now < life)
+        life = who.token_expires_at - now;
+    if (life <= 0)
+        return oauth_error("invalid_request", "the subject token expires now");
+    /* The value's stored hash names which value this is (current or, in a
+     * grace period, previous): the JWT lives only as long as that value. */
+    {
+        uint8_t hash[PAT_HASH_LEN];
+        pat_token_hash(hash, svc->key, req->subject_token, strlen(req->subject_token));
+        pat_jwt_tag(svc, hash, tag);
+        sodium_memzero(hash, sizeof(hash));
+    }
+    if (aud)
+        first_uri(aud, audience, sizeof(audience));
+    else
+        snprintf(audience, sizeof(audience), "%s", svc->issuer);
+    randombytes_buf(jti_raw, sizeof(jti_raw));
+    pat_b64url(jti, sizeof(jti), jti_raw, sizeof(jti_raw));
+    claims = json_pack("{ss ss ss sI sI sI ss ss ss ss sI ss}", "iss", svc->issuer, "sub", "",
+                       "aud", audience, "exp", (json_int_t)(now + life), "iat", (json_int_t)now,
+                       "nbf", (json_int_t)now, "jti", jti, "client_id", "patd", "scope",
+                       out->scope, "username", who.username, "pat_id", (json_int_t)who.token_id,
+                       "pat_tag", tag);
+    {
+        char sub[24];
+        snprintf(sub, sizeof(sub), "%lld", (long long)who.user_id);
+        json_object_set_new(claims, "sub", json_string(sub));
+    }
+    if ((rc = pat_keyring_sign_jwt(svc, now, claims, &out->jwt)) < 0)
+        goto out;
+    out->expires_in = life;
+    if ((rc = pat_unit_begin(svc)) < 0)
+        goto out;
+    rc = pat_audit_record(svc, &who, info, "token.exchanged", "token",
+                          "id=%lld jti=%s aud=%.200s scope=%.400s exp=%lld",
+                          (long long)who.token_id, jti, audience, out->scope,
+                          (long long)(now + life));
+    rc = pat_unit_end(svc, rc);
+out:
+    if (rc < 0)
+        pat_buf_dispose(&out->jwt);
+    json_decref(claims);
+    return rc;
+}
+
+int pat_service_jwks_max_age(const pat_service *svc)
+{
+    return svc->config->jwks_max_age_seconds;
+}
+
+json_t *pat_service_jwks(pat_service *svc)
+{
+    return pat_keyring_jwks(svc, svc->clock());
+}
+
+int pat_service_keys_list(pat_service *svc, const pat_principal *actor, pat_key_info **out,
+                          size_t *n)
+{
+    int rc;
+
+    if ((rc = pat_service_may_administer(actor)) < 0)
+        return rc;
+    return pat_keyring_list(svc, svc->clock(), out, n);
+}
+
+int pat_service_keys_rotate(pat_service *svc, const pat_principal *actor,
+                            const pat_request_info *info, char kid[64])
+{
+    int rc;
+
+    if ((rc = pat_service_may_administer(actor)) < 0)
+        return rc;
+    return pat_keyring_rotate(svc, actor, info, kid);
+}
