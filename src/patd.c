@@ -29,6 +29,7 @@ static void usage(FILE *to)
     fputs("usage: patd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] [--db URL]\n"
           "       patd [same options] admin reset-password USERNAME\n"
           "       patd store copy --from URL --to URL\n"
+          "       patd [same options] keys rotate\n"
           "\n"
           "  --config FILE      configuration file (see etc/patd.conf.example)\n"
           "  --listen ADDR:PORT address to serve on (default 127.0.0.1:8080)\n"
@@ -48,7 +49,10 @@ static void usage(FILE *to)
           "store copy --from URL --to URL: copies everything (people, tokens with their\n"
           "hashes, sessions, audit, settings) into an empty store in one transaction and\n"
           "checks the counts; e.g. --from sqlite:var/patd.db --to postgresql://host/patd.\n"
-          "Stop patd first; then start every instance with the same server.key.\n",
+          "Stop patd first; then start every instance with the same server.key.\n"
+          "\n"
+          "keys rotate: a new signing key for exchanged JWTs, published at once and\n"
+          "signing after jwks_publish_ahead_seconds; works while patd runs or not.\n",
           to);
 }
 
@@ -183,6 +187,7 @@ int main(int argc, char **argv)
     };
     const char *flag_listen = NULL, *flag_data_dir = NULL, *flag_db = NULL, *reset_user = NULL;
     const char *flag_from = NULL, *flag_to = NULL;
+    bool rotate_keys = false;
     const char *config_path = getenv("PATD_CONFIG");
     pat_config *cfg = pat_calloc(1, sizeof(*cfg));
     pat_store *store = NULL;
@@ -238,13 +243,16 @@ int main(int argc, char **argv)
         status = 0;
         goto out;
     }
-    if (optind < argc && !(argc - optind == 3 && strcmp(argv[optind], "admin") == 0 &&
-                           strcmp(argv[optind + 1], "reset-password") == 0)) {
+    rotate_keys = argc - optind == 2 && strcmp(argv[optind], "keys") == 0 &&
+                  strcmp(argv[optind + 1], "rotate") == 0;
+    if (optind < argc && !rotate_keys &&
+        !(argc - optind == 3 && strcmp(argv[optind], "admin") == 0 &&
+          strcmp(argv[optind + 1], "reset-password") == 0)) {
         usage(stderr);
         status = 2;
         goto out;
     }
-    reset_user = optind < argc ? argv[optind + 2] : NULL;
+    reset_user = optind < argc && !rotate_keys ? argv[optind + 2] : NULL;
     /* SIGINT and SIGTERM are taken by sigwait below, once serving: one that
      * arrives while patd starts (its port already bound, the first
      * superuser being created) waits for that to finish, then stops it
@@ -294,9 +302,19 @@ int main(int argc, char **argv)
         goto fail;
     so.store = store;
     so.config = cfg;
-    so.background = reset_user == NULL;
+    so.background = reset_user == NULL && !rotate_keys;
     if ((rc = pat_service_new(&svc, &so)) < 0)
         goto fail;
+    if (rotate_keys) {
+        char kid[64];
+        if ((rc = pat_service_keys_rotate(svc, NULL, NULL, kid)) < 0)
+            goto fail;
+        printf("new signing key %s: published now, signs in %d seconds\n", kid,
+               cfg->jwks_publish_ahead_seconds >= 0 ? cfg->jwks_publish_ahead_seconds
+                                                    : cfg->jwks_max_age_seconds);
+        status = 0;
+        goto out;
+    }
     if (reset_user) {
         if ((rc = pat_users_reset_password(svc, reset_user, generated)) < 0)
             goto fail;

@@ -8,7 +8,7 @@ build_pkgs=(gcc make meson ninja-build pkg-config libmicrohttpd-dev libjansson-d
             libsodium-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev zlib1g-dev
             python3 python3-yaml)
 test_pkgs=(libcmocka-dev curl nginx-light caddy prometheus chromium nodejs valgrind postgresql
-           python3-jwt python3-cryptography
+           python3-jwt python3-cryptography apache2 libapache2-mod-oauth2
            postgresql-client)
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)

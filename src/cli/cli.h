@@ -52,6 +52,11 @@ void pat_cli_config_path(char *out, size_t outsz);
 int pat_cli_request(pat_cli *c, const char *method, const char *path, json_t *body, long *status,
                     json_t **out);
 
+/* As pat_cli_request, POSTing form (already percent-encoded) as
+ * application/x-www-form-urlencoded. */
+int pat_cli_post_form(pat_cli *c, const char *path, const char *form, long *status,
+                      json_t **out);
+
 /* s percent-encoded for a query string (caller frees). */
 char *pat_cli_escape(const char *s);
 

@@ -148,13 +148,14 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
     return len;
 }
 
-int pat_cli_request(pat_cli *c, const char *method, const char *path, json_t *body, long *status,
-                    json_t **out)
+/* One request with payload (NULL = none) of content_type. */
+static int send_request(pat_cli *c, const char *method, const char *path,
+                        const char *content_type, const char *payload, long *status,
+                        json_t **out)
 {
     char url[PAT_CLI_URL_MAX + 1024], auth[PAT_CLI_TOKEN_MAX + 32], hdr[256];
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
-    char *payload = NULL;
     pat_buf answer;
     CURLcode cc;
     CURL *curl;
@@ -189,9 +190,9 @@ int pat_cli_request(pat_cli *c, const char *method, const char *path, json_t *bo
         headers = curl_slist_append(headers, auth);
         sodium_memzero(auth, sizeof(auth));
     }
-    if (body) {
-        payload = json_dumps(body, JSON_COMPACT);
-        headers = curl_slist_append(headers, "Content-Type: application/json");
+    if (payload) {
+        snprintf(hdr, sizeof(hdr), "Content-Type: %s", content_type);
+        headers = curl_slist_append(headers, hdr);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
     }
@@ -213,19 +214,43 @@ int pat_cli_request(pat_cli *c, const char *method, const char *path, json_t *bo
         }
     }
 out:
-    if (payload) {
-        sodium_memzero(payload, strlen(payload));
-        free(payload);
-    }
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     pat_buf_dispose(&answer);
     return rc;
 }
 
+int pat_cli_request(pat_cli *c, const char *method, const char *path, json_t *body, long *status,
+                    json_t **out)
+{
+    char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    int rc;
+
+    if (body && !payload) {
+        fputs("pat: cannot encode the request\n", stderr);
+        return PAT_EXIT_ERROR;
+    }
+    rc = send_request(c, method, path, "application/json", payload, status, out);
+    if (payload) {
+        sodium_memzero(payload, strlen(payload));
+        free(payload);
+    }
+    return rc;
+}
+
+int pat_cli_post_form(pat_cli *c, const char *path, const char *form, long *status,
+                      json_t **out)
+{
+    return send_request(c, "POST", path, "application/x-www-form-urlencoded", form, status, out);
+}
+
 int pat_cli_fail(long status, json_t *answer)
 {
     const char *message = json_string_value(json_object_get(answer, "message"));
+
+    /* OAuth endpoints answer RFC 6749's shape. */
+    if (!message)
+        message = json_string_value(json_object_get(answer, "error_description"));
     const char *field = json_string_value(json_object_get(answer, "field"));
 
     fprintf(stderr, "pat: ");

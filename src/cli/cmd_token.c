@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli/cli.h"
 #include "util/time.h"
 
@@ -24,8 +26,11 @@ static void token_usage(FILE *to)
           "  copy ID --name N [--description D] [--expires …] [--scope S]... [--cidr NET]...\n"
           "  delete ID... [--yes]\n"
           "  self                the token pat itself uses\n"
+          "  exchange [--scope S]... [--audience A] [--resource URI]\n"
+          "                      a short-lived JWT for the token pat uses (RFC 8693)\n"
           "\n"
-          "create, regenerate and copy print the new value alone on standard output.\n",
+          "create, regenerate and copy print the new value alone on standard output;\n"
+          "exchange prints the JWT alone (--json: the whole answer).\n",
           to);
 }
 
@@ -509,6 +514,83 @@ static int cmd_self(pat_cli *c)
     return rc;
 }
 
+/* Appends "&name=value" (value percent-encoded) to form. */
+static int form_add(char *form, size_t formsz, const char *name, const char *value)
+{
+    char *v = pat_cli_escape(value);
+    size_t len = strlen(form);
+    int n;
+
+    if (!v)
+        return PAT_EXIT_ERROR;
+    n = snprintf(form + len, formsz - len, "%s%s=%s", len ? "&" : "", name, v);
+    sodium_memzero(v, strlen(v));
+    free(v);
+    if (n < 0 || (size_t)n >= formsz - len) {
+        fputs("pat: the request is too long\n", stderr);
+        return PAT_EXIT_USAGE;
+    }
+    return PAT_EXIT_OK;
+}
+
+/* pat token exchange: the token pat uses, exchanged for a JWT. */
+static int cmd_exchange(pat_cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"scope", required_argument, NULL, 's'},
+                                         {"audience", required_argument, NULL, 'a'},
+                                         {"resource", required_argument, NULL, 'r'},
+                                         {NULL, 0, NULL, 0}};
+    char form[16384] = "", scopes[4096] = "";
+    const char *audience = NULL, *resource = NULL;
+    json_t *answer = NULL;
+    long status = 0;
+    int opt, rc;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        size_t len = strlen(scopes);
+        if (opt == 's' && len + strlen(optarg) + 2 < sizeof(scopes))
+            snprintf(scopes + len, sizeof(scopes) - len, "%s%s", len ? " " : "", optarg);
+        else if (opt == 'a')
+            audience = optarg;
+        else if (opt == 'r')
+            resource = optarg;
+        else {
+            token_usage(stderr);
+            return PAT_EXIT_USAGE;
+        }
+    }
+    if (!c->token[0]) {
+        fputs("pat: no token to exchange: run pat login, or set PAT_TOKEN\n", stderr);
+        return PAT_EXIT_AUTH;
+    }
+    if ((rc = form_add(form, sizeof(form), "grant_type",
+                       "urn:ietf:params:oauth:grant-type:token-exchange")) ||
+        (rc = form_add(form, sizeof(form), "subject_token_type",
+                       "urn:ietf:params:oauth:token-type:access_token")) ||
+        (rc = form_add(form, sizeof(form), "subject_token", c->token)) ||
+        (scopes[0] && (rc = form_add(form, sizeof(form), "scope", scopes))) ||
+        (audience && (rc = form_add(form, sizeof(form), "audience", audience))) ||
+        (resource && (rc = form_add(form, sizeof(form), "resource", resource))))
+        goto out;
+    if ((rc = pat_cli_post_form(c, "/oauth/token", form, &status, &answer)) != PAT_EXIT_OK)
+        goto out;
+    if (status >= 300) {
+        rc = pat_cli_fail(status, answer);
+        goto out;
+    }
+    if (c->json)
+        pat_cli_print_json(answer);
+    else
+        printf("%s\n", json_string_value(json_object_get(answer, "access_token")));
+out:
+    sodium_memzero(form, sizeof(form));
+    if (answer)
+        pat_cli_wipe_member(answer, "access_token");
+    json_decref(answer);
+    return rc;
+}
+
 int pat_cli_cmd_token(pat_cli *c, int argc, char **argv)
 {
     const char *verb = argc > 1 ? argv[1] : "";
@@ -534,6 +616,8 @@ int pat_cli_cmd_token(pat_cli *c, int argc, char **argv)
         return cmd_delete(c, argc, argv);
     if (strcmp(verb, "self") == 0)
         return cmd_self(c);
+    if (strcmp(verb, "exchange") == 0)
+        return cmd_exchange(c, argc, argv);
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
         token_usage(stdout);
         return PAT_EXIT_OK;

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
 
 #include "core/jwt.h"
 #include "core/text.h"
@@ -134,10 +137,37 @@ static int read_subject(pat_req *r, form_token *ft)
     return rc;
 }
 
+/* The introspecting service's own token. RFC 7662 2.1 has the protected
+ * resource authenticate as an OAuth client; patd's clients are tokens:
+ * Bearer or Token, or HTTP Basic with the token as the password (the user
+ * name is ignored), which is what resource-server modules such as
+ * Apache's mod_oauth2 send. Basic's decoded form goes into buf. */
+static int caller_token(const char *authz, char *buf, size_t bufsz, const char **tok,
+                        size_t *len)
+{
+    const char *b64, *colon;
+    size_t n = 0;
+
+    if (strncasecmp(authz, "Basic ", 6) != 0)
+        return pat_token_from_authorization(authz, tok, len);
+    b64 = authz + 6;
+    while (*b64 == ' ')
+        b64++;
+    if (sodium_base642bin((unsigned char *)buf, bufsz - 1, b64, strlen(b64), NULL, &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        !(colon = memchr(buf, ':', n)))
+        return pat_error_set(PAT_EAUTH, NULL, "malformed Basic credentials");
+    buf[n] = '\0';
+    *tok = colon + 1;
+    *len = n - (size_t)(colon + 1 - buf);
+    return PAT_OK;
+}
+
 int pat_h_introspect(pat_req *r)
 {
     const char *authz = pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *caller = NULL;
+    char basic[PAT_TOKEN_BUF + 256];
     size_t caller_len = 0;
     pat_principal subject;
     pat_verify_request vr;
@@ -151,8 +181,11 @@ int pat_h_introspect(pat_req *r)
         return pat_error_set(PAT_EUNAUTH, NULL,
                              "introspection needs a token with the "
                              "introspect scope");
-    if ((rc = pat_token_from_authorization(authz, &caller, &caller_len)) < 0 ||
-        (rc = pat_http_verify(r, caller, caller_len, PAT_SCOPE_INTROSPECT, r->method, r->path)) < 0)
+    rc = caller_token(authz, basic, sizeof(basic), &caller, &caller_len);
+    if (rc == PAT_OK)
+        rc = pat_http_verify(r, caller, caller_len, PAT_SCOPE_INTROSPECT, r->method, r->path);
+    pat_secret_wipe(basic, sizeof(basic));
+    if (rc < 0)
         return rc == PAT_ESCOPE ? pat_error_set(PAT_EAUTH, NULL,
                                                 "introspection needs a token with the "
                                                 "introspect scope")

@@ -211,7 +211,8 @@ int pat_service_keys_list(pat_service *svc, const pat_principal *actor, pat_key_
                           size_t *n);
 
 /* A new key, published now and signing after jwks_publish_ahead_seconds
- * (superuser; audited key.rotated). kid receives its kid. */
+ * (superuser, or actor NULL for the operator's patd keys rotate; audited
+ * key.rotated). kid receives its kid. */
 int pat_service_keys_rotate(pat_service *svc, const pat_principal *actor,
                             const pat_request_info *info, char kid[64]);
 

@@ -36,16 +36,21 @@ out:
     return rc;
 }
 
-static int copy_sessions_and_settings(pat_store *from, pat_store *to)
+static int copy_sessions_settings_and_keys(pat_store *from, pat_store *to)
 {
     pat_session_rec *sessions = NULL;
     pat_setting *settings = NULL;
-    size_t nsessions = 0, nsettings = 0;
+    pat_key_rec *keys = NULL;
+    size_t nsessions = 0, nsettings = 0, nkeys = 0;
     int rc;
 
     if ((rc = from->vt->session_list(from, &sessions, &nsessions)) < 0 ||
-        (rc = from->vt->setting_list(from, &settings, &nsettings)) < 0)
+        (rc = from->vt->setting_list(from, &settings, &nsettings)) < 0 ||
+        (rc = pat_store_key_list(from, &keys, &nkeys)) < 0)
         goto out;
+    /* Sealed as they are: the same server key opens them on the target. */
+    for (size_t i = 0; i < nkeys && rc == PAT_OK; i++)
+        rc = pat_store_key_insert(to, &keys[i]);
     for (size_t i = 0; i < nsessions && rc == PAT_OK; i++)
         rc = pat_store_session_insert(to, &sessions[i]);
     for (size_t i = 0; i < nsettings && rc == PAT_OK; i++)
@@ -53,6 +58,7 @@ static int copy_sessions_and_settings(pat_store *from, pat_store *to)
 out:
     free(sessions);
     free(settings);
+    free(keys);
     return rc;
 }
 
@@ -88,7 +94,7 @@ int pat_store_copy(pat_store *from, pat_store *to, pat_store_counts *copied)
     if ((rc = pat_store_count_rows(from, &want)) < 0 || (rc = pat_store_begin(to)) < 0)
         return rc;
     if ((rc = copy_people_and_tokens(from, to)) == PAT_OK &&
-        (rc = copy_sessions_and_settings(from, to)) == PAT_OK &&
+        (rc = copy_sessions_settings_and_keys(from, to)) == PAT_OK &&
         (rc = copy_audit(from, to)) == PAT_OK)
         rc = to->vt->ids_reset(to, &want);
     if (rc < 0) {

@@ -109,6 +109,25 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.json['scopes'], ['repo:read'])
         self.assertEqual(r.json['description'], 'for a script')
 
+    def test_exchange_prints_the_jwt_alone(self):
+        out = self.ok('token', 'exchange', '--scope', 'tokens')
+        jwt = out.stdout.strip()
+        self.assertRegex(out.stdout, r'^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$')
+        r = self.patd.request('GET', '/auth', headers={'Authorization': 'Bearer ' + jwt})
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(r.header('X-Auth-Scopes'), 'tokens')
+        out = self.ok('--json', 'token', 'exchange')
+        answer = json.loads(out.stdout)
+        self.assertEqual(answer['token_type'], 'Bearer')
+        self.assertEqual(answer['issued_token_type'], 'urn:ietf:params:oauth:token-type:jwt')
+        # A scope the token does not hold: the server's reason, a failure.
+        out = self.pat('token', 'exchange', '--scope', 'nosuch:scope')
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn('nosuch:scope', out.stderr)
+        out = self.pat('token', 'exchange', '--audience', 'nowhere')
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn('audience', out.stderr)
+
     def test_create_expiry_forms(self):
         day = time.strftime('%Y-%m-%d', time.gmtime(time.time() + 10 * 86400))
         out = self.ok('token', 'create', '--name', 'dated', '--expires', day, '--json')

@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import time
+import unittest
 import urllib.parse
 
+import gateway_cases
 from harness import ADMIN_PASSWORD, Patd, PatdTestCase, well_formed_token
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -235,54 +237,46 @@ print(jwt.encode(c, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(self.auth(out.stdout.strip()).status, 401)
 
+    def doc(self, lang):
+        """docs/exchange.md's snippet, pointed at this patd."""
+        return gateway_cases.doc_snippet('exchange.md', lang).replace(
+            'https://tokens.example.com', self.patd.url())
+
     def test_pyjwt_verifies_against_the_jwks_over_http(self):
         t = self.pat('ex-pyjwt')
         jwt = self.exchange(t['token'], audience='billing').json['access_token']
-        script = r'''
-import sys, jwt
-url, token, iss = sys.argv[1:4]
-key = jwt.PyJWKClient(url).get_signing_key_from_jwt(token)
-claims = jwt.decode(token, key.key, algorithms=["ES256", "EdDSA"],
-                    audience="https://billing.example.com", issuer=iss,
-                    options={"require": ["exp", "iat", "iss", "aud", "sub"]})
-assert jwt.get_unverified_header(token)["typ"] == "at+jwt"
-print(claims["scope"])
-'''
-        out = subprocess.run(['/usr/bin/python3', '-c', script,
-                              self.patd.url('/.well-known/jwks.json'), jwt, self.patd.url()],
-                             capture_output=True, text=True, timeout=60)
+        script = 'import sys\ntoken = sys.argv[1]\n' + self.doc('python') + \
+            'print(claims["scope"])\n'
+        out = subprocess.run(['/usr/bin/python3', '-c', script, jwt], capture_output=True,
+                             text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stdout.strip(), 'tokens')
         # Tampered: PyJWT refuses it too.
         tampered = jwt[:-4] + ('AAAA' if not jwt.endswith('AAAA') else 'BBBB')
-        out = subprocess.run(['/usr/bin/python3', '-c', script,
-                              self.patd.url('/.well-known/jwks.json'), tampered,
-                              self.patd.url()], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(['/usr/bin/python3', '-c', script, tampered], capture_output=True,
+                             text=True, timeout=60)
         self.assertNotEqual(out.returncode, 0)
 
     def test_node_jose_verifies_with_typ_enforced(self):
         t = self.pat('ex-jose')
         jwt = self.exchange(t['token'], audience='billing').json['access_token']
-        script = '''
-import { createRemoteJWKSet, jwtVerify } from 'jose';
-const [url, token, iss] = process.argv.slice(2);
-const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(url)), {
-  issuer: iss, audience: 'https://billing.example.com', typ: 'at+jwt',
-  algorithms: ['ES256', 'EdDSA'] });
-console.log(payload.scope, protectedHeader.alg);
-'''
+        script = self.doc('js').replace("import { createRemoteJWKSet, jwtVerify } from 'jose';",
+                                        "import { createRemoteJWKSet, jwtVerify } from 'jose';\n"
+                                        "const token = process.argv[2];")
+        script += 'console.log(payload.scope);\n'
         path = os.path.join(NODE_MODULES, '..', 'verify_jose.mjs')
         with open(path, 'w') as f:
             f.write(script)
         try:
-            out = subprocess.run(['node', path, self.patd.url('/.well-known/jwks.json'), jwt,
-                                  self.patd.url()], capture_output=True, text=True, timeout=60)
+            out = subprocess.run(['node', path, jwt], capture_output=True, text=True, timeout=60)
             self.assertEqual(out.returncode, 0, out.stderr)
-            self.assertEqual(out.stdout.strip(), 'tokens ES256')
-            out = subprocess.run(['node', path, self.patd.url('/.well-known/jwks.json'),
-                                  jwt, 'https://evil.example.com'], capture_output=True,
-                                 text=True, timeout=60)
+            self.assertEqual(out.stdout.strip(), 'tokens')
+            # A JWT for patd's own audience is not one for billing.
+            other = self.exchange(t['token']).json['access_token']
+            out = subprocess.run(['node', path, other], capture_output=True, text=True,
+                                 timeout=60)
             self.assertNotEqual(out.returncode, 0)
+            self.assertIn('aud', out.stderr)
         finally:
             os.remove(path)
 
@@ -365,6 +359,29 @@ class Keys(PatdTestCase):
             r = self.req('GET', '/auth', headers={'Authorization': 'Bearer ' + jwt})
             self.assertEqual(r.status, 204, r)
         self.assertNotIn(old_jwt, self.patd.read_log())
+
+
+class OperatorRotation(unittest.TestCase):
+    def test_patd_keys_rotate_on_the_box(self):
+        p = Patd(config='jwks_publish_ahead_seconds = 60\n').start()
+        try:
+            out = subprocess.run([p.binary, '--data-dir', p.data_dir, 'keys', 'rotate'] +
+                                 [a for a in p.args], env=p.env, capture_output=True, text=True,
+                                 timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertRegex(out.stdout, r'new signing key [\w-]{43}: published now, signs in 60')
+            kid = out.stdout.split()[3].rstrip(':')
+            # The running patd hears of it through the changes feed.
+            deadline = time.time() + 5
+            kids = set()
+            while time.time() < deadline and kid not in kids:
+                kids = {k['kid'] for k in p.request('GET', '/.well-known/jwks.json').json['keys']}
+                time.sleep(0.1)
+            self.assertIn(kid, kids)
+            r = p.request('GET', '/api/v1/audit?action=key.rotated', session=p.login())
+            self.assertEqual(len(r.json['events']), 1)
+        finally:
+            p.stop()
 
 
 class EdDSA(PatdTestCase):

@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 from harness import ADMIN_PASSWORD, Patd, free_port, pg_database, psql, well_formed_token
 
@@ -348,7 +349,9 @@ class StoreCopy(unittest.TestCase):
                               capture_output=True, text=True, timeout=120)
 
     def test_everything_moves_and_works_on_postgres(self):
-        old = Patd(db='').start()  # SQLite in its data dir, whatever the backend
+        # One public URL before and after the move: it is the JWTs' issuer.
+        url = {'PATD_PUBLIC_URL': 'https://tokens.example.com'}
+        old = Patd(db='', env=url).start()  # SQLite in its data dir, whatever the backend
         admin = old.login()
         kept = old.create_token(admin, name='kept', scopes=['tokens'])
         gone = old.create_token(admin, name='gone')
@@ -357,6 +360,11 @@ class StoreCopy(unittest.TestCase):
         self.assertEqual(auth(old, kept['token']), OK)
         old.request('POST', '/api/v1/users', {'username': 'vic', 'password': 'vic-password-123'},
                     session=admin)
+        jwt = old.request('POST', '/oauth/token', raw=urllib.parse.urlencode({
+            'grant_type': 'urn:ietf:params:oauth:grant-type:token-exchange',
+            'subject_token': kept['token'],
+            'subject_token_type': 'urn:ietf:params:oauth:token-type:access_token'}),
+            content_type='application/x-www-form-urlencoded').json['access_token']
         old.stop()  # flushes last use
         sqlite = 'sqlite:' + os.path.join(old.data_dir, 'patd.db')
         db = pg_database()
@@ -370,11 +378,13 @@ class StoreCopy(unittest.TestCase):
         self.assertNotEqual(again.returncode, 0)
         self.assertIn('already holds people', again.stderr)
 
-        new = Patd(db=db, key_file=os.path.join(old.data_dir, 'server.key')).start()
+        new = Patd(db=db, key_file=os.path.join(old.data_dir, 'server.key'), env=url).start()
         try:
             # The token, its use, the session and the audit log came along.
             self.assertEqual(auth(new, kept['token']), OK)
             self.assertEqual(auth(new, gone['token']), 401)
+            # The signing keys came along: a JWT made before the move verifies.
+            self.assertEqual(auth(new, jwt), OK)
             r = new.request('GET', '/api/v1/tokens/%d' % kept['id'], session=admin)
             self.assertEqual(r.status, 200, r)
             self.assertGreaterEqual(r.json['use_count'], 1)
