@@ -87,6 +87,7 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     pthread_mutex_init(&svc->changes_lock, NULL);
     svc->shared = pat_store_shared(svc->store);
     svc->keyring = pat_keyring_new();
+    svc->jwtcache = pat_jwtcache_new();
     set_issuer(svc);
     if ((rc = check_server_key(svc)) < 0)
         goto fail;
@@ -125,6 +126,7 @@ void pat_service_free(pat_service *svc)
     pat_lastuse_free(svc->lastuse);
     pat_cache_free(svc->cache);
     pat_keyring_free(svc->keyring);
+    pat_jwtcache_free(svc->jwtcache);
     pat_livefilter_free(atomic_load(&svc->live));
     pat_livefilter_free(svc->live_retired);
     sodium_memzero(svc->key, sizeof(svc->key));

@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 
 #include "service/cache.h"
+#include "service/jwtcache.h"
 #include "service/lastuse.h"
 #include "service/livefilter.h"
 #include "core/jwt.h"
@@ -29,6 +30,7 @@ struct pat_service {
     pat_livefilter *live_retired;
     pat_lastuse *lastuse;
     pat_keyring *keyring; /* signing keys of exchanged JWTs */
+    pat_jwtcache *jwtcache; /* JWTs verified before */
     char issuer[320];     /* iss of those JWTs: public_url, or http://LISTEN */
     pat_ratelimit *auth_failures; /* failed token authentications per address */
     pat_ratelimit *signin_by_address;

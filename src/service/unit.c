@@ -36,6 +36,8 @@ static void apply(pat_service *svc, const pat_change *c)
 
     switch (c->kind) {
     case PAT_CHANGE_TOKEN:
+        /* JWTs of this token are checked afresh (whatever changed). */
+        pat_jwtcache_bump_token(svc->jwtcache, c->entity_id);
         if (!c->has_hash)
             break;
         /* A value the row held before or holds now: a new one must pass
@@ -45,12 +47,15 @@ static void apply(pat_service *svc, const pat_change *c)
             pat_service_count_uses(svc, c->entity_id, pending);
         break;
     case PAT_CHANGE_USER:
+        pat_jwtcache_bump_user(svc->jwtcache, c->entity_id);
         pat_cache_user_forget(svc->cache, c->entity_id);
         break;
     case PAT_CHANGE_POLICY:
+        pat_jwtcache_bump_all(svc->jwtcache);
         pat_service_policy_refresh(svc);
         break;
     case PAT_CHANGE_KEY:
+        pat_jwtcache_bump_all(svc->jwtcache);
         if (svc->keyring && pat_keyring_load(svc) < 0)
             pat_log_error("keys: cannot reload: %s", pat_error_last()->message);
         break;

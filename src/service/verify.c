@@ -154,18 +154,16 @@ static bool tag_matches(const pat_service *svc, const pat_token_rec *t, const ch
     return false;
 }
 
-/* patd's own JWT (RFC 9068), strictly (RFC 8725): structure and header
+/* The full check of a JWT not in the JWT cache: structure and header
  * (core/jwt.c), signature by the published key its kid names with that
- * key's algorithm, iss, times and aud; then the PAT behind it must still
- * be good, with the value it was exchanged from: a JWT of a revoked,
- * regenerated, disabled or expired PAT, or of a disabled owner, is
- * refused at once. */
-static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_principal *out,
-                      int64_t now)
+ * key's algorithm, iss, times and aud; then the PAT behind it, with the
+ * value it was exchanged from (pat_tag). Fills e; *cacheable tells whether
+ * e may be kept (not when the PAT is bound to networks: those are checked
+ * per request). Failures go through fail(). */
+static int check_jwt(pat_service *svc, const pat_verify_request *req, const char *aud,
+                     int64_t now, pat_jwt_entry *e, bool *cacheable)
 {
-    const char *aud = req->any_audience ? NULL : req->audience ? req->audience : svc->issuer;
     pat_token_rec *t = NULL;
-    pat_cached_user u;
     pat_jwt_claims c;
     pat_jwt jwt;
     int rc;
@@ -174,17 +172,27 @@ static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_princ
         return fail(svc, req, PAT_VERIFY_MALFORMED, pat_error_last()->message, now);
     if (pat_keyring_verify(svc, now, &jwt, (const uint8_t *)req->token, jwt.signed_len) < 0 ||
         pat_jwt_check(jwt.claims, svc->issuer, aud, now, &c) < 0) {
-        pat_error e = *pat_error_last();
+        pat_error err = *pat_error_last();
         pat_jwt_dispose(&jwt);
-        return fail(svc, req, strstr(e.message, "expired") ? PAT_VERIFY_EXPIRED : PAT_VERIFY_UNKNOWN,
-                    e.message, now);
+        return fail(svc, req,
+                    strstr(err.message, "expired") ? PAT_VERIFY_EXPIRED : PAT_VERIFY_UNKNOWN,
+                    err.message, now);
     }
+    memset(e, 0, sizeof(*e));
+    e->pat_id = c.pat_id;
+    e->user_id = c.user_id;
+    e->exp = c.exp;
+    e->iat = c.iat;
+    *cacheable = pat_text_set(e->scopes, sizeof(e->scopes), c.scope) == PAT_OK &&
+                 pat_text_set(e->aud, sizeof(e->aud), c.aud) == PAT_OK;
+    /* Generations before the store read: a change racing it moves them. */
+    pat_jwtcache_snapshot(svc->jwtcache, e);
     t = pat_malloc(sizeof(*t));
     rc = pat_store_token_get(svc->store, c.pat_id, t);
-    if (rc == PAT_ENOTFOUND || (rc == PAT_OK && (t->user_id != c.user_id ||
-                                                 !tag_matches(svc, t, json_string_value(json_object_get(
-                                                                          jwt.claims, "pat_tag")),
-                                                              now)))) {
+    if (rc == PAT_ENOTFOUND ||
+        (rc == PAT_OK &&
+         (t->user_id != c.user_id ||
+          !tag_matches(svc, t, json_string_value(json_object_get(jwt.claims, "pat_tag")), now)))) {
         rc = fail(svc, req, PAT_VERIFY_UNKNOWN, "the token's personal access token was revoked",
                   now);
         goto out;
@@ -196,35 +204,70 @@ static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_princ
                   now);
         goto out;
     }
-    if (pat_expiry_passed(t->expires_at, now)) {
-        rc = fail(svc, req, PAT_VERIFY_EXPIRED, "the token's personal access token has expired",
-                  now);
-        goto out;
+    e->pat_expires_at = t->expires_at;
+    if (t->allowed_cidrs[0]) {
+        *cacheable = false;
+        if (!req->client_ip || !pat_cidr_list_allows(t->allowed_cidrs, req->client_ip)) {
+            rc = fail(svc, req, PAT_VERIFY_ADDRESS, "the token may not be used from this address",
+                      now);
+            goto out;
+        }
     }
-    if (t->allowed_cidrs[0] &&
-        (!req->client_ip || !pat_cidr_list_allows(t->allowed_cidrs, req->client_ip))) {
-        rc = fail(svc, req, PAT_VERIFY_ADDRESS, "the token may not be used from this address",
-                  now);
-        goto out;
+    rc = PAT_OK;
+out:
+    pat_jwt_dispose(&jwt);
+    free(t);
+    return rc;
+}
+
+/* patd's own JWT (RFC 9068), strictly (RFC 8725): from the JWT cache when
+ * it was verified before and nothing about its PAT, owner, keys or policy
+ * changed since; else checked in full (check_jwt). Either way, now: its
+ * expiry and the PAT's, the audience asked for, the owner's state and the
+ * scope. A JWT of a revoked, regenerated, disabled or expired PAT, or of
+ * a disabled owner, is refused at once. */
+static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_principal *out,
+                      int64_t now)
+{
+    const char *aud = req->any_audience ? NULL : req->audience ? req->audience : svc->issuer;
+    uint8_t lookup[PAT_LOOKUP_KEY_LEN];
+    pat_cached_user u;
+    pat_jwt_entry e;
+    bool cacheable = false;
+    int rc;
+
+    if (req->len > PAT_JWT_MAX)
+        return fail(svc, req, PAT_VERIFY_MALFORMED, "the token is not valid (too long)", now);
+    pat_token_lookup_key(lookup, svc->lookup_subkey, req->token, req->len);
+    if (pat_service_cache_trusted(svc) && pat_jwtcache_get(svc->jwtcache, lookup, &e)) {
+        pat_metrics_cache(1);
+        if (now >= e.exp + PAT_JWT_LEEWAY)
+            return fail(svc, req, PAT_VERIFY_EXPIRED, "the token has expired", now);
+        if (aud && strcmp(e.aud, aud) != 0)
+            return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not for this audience", now);
+    } else {
+        pat_metrics_cache(0);
+        if ((rc = check_jwt(svc, req, aud, now, &e, &cacheable)) < 0)
+            return rc;
+        if (cacheable)
+            pat_jwtcache_put(svc->jwtcache, lookup, &e);
     }
-    if ((rc = load_user(svc, t->user_id, &u)) == PAT_ENOTFOUND) {
-        rc = fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
-        goto out;
-    }
+    if (pat_expiry_passed(e.pat_expires_at, now))
+        return fail(svc, req, PAT_VERIFY_EXPIRED, "the token's personal access token has expired",
+                    now);
+    if ((rc = load_user(svc, e.user_id, &u)) == PAT_ENOTFOUND)
+        return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
     if (rc < 0)
-        goto out;
-    if (u.disabled || !u.can_manage_tokens) {
-        rc = fail(svc, req, u.disabled ? PAT_VERIFY_OWNER_DISABLED : PAT_VERIFY_NO_PERMISSION,
-                  u.disabled ? "the token's owner is disabled"
-                             : "the token's owner may not use personal access tokens",
-                  now);
-        goto out;
-    }
-    if (req->required_scope && !pat_scopes_has(c.scope, req->required_scope)) {
+        return rc;
+    if (u.disabled)
+        return fail(svc, req, PAT_VERIFY_OWNER_DISABLED, "the token's owner is disabled", now);
+    if (!u.can_manage_tokens)
+        return fail(svc, req, PAT_VERIFY_NO_PERMISSION,
+                    "the token's owner may not use personal access tokens", now);
+    if (req->required_scope && !pat_scopes_has(e.scopes, req->required_scope)) {
         pat_metrics_verify(PAT_VERIFY_SCOPE);
-        rc = pat_error_set(PAT_ESCOPE, req->required_scope, "the token lacks the scope %s",
-                           req->required_scope);
-        goto out;
+        return pat_error_set(PAT_ESCOPE, req->required_scope, "the token lacks the scope %s",
+                             req->required_scope);
     }
     memset(out, 0, sizeof(*out));
     out->kind = PAT_AUTH_TOKEN;
@@ -232,18 +275,14 @@ static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_princ
     memcpy(out->username, u.username, sizeof(out->username));
     out->role = u.role;
     out->can_manage_tokens = u.can_manage_tokens;
-    out->token_id = t->id;
-    pat_text_copy(out->scopes, sizeof(out->scopes), c.scope, strlen(c.scope));
-    out->token_expires_at = c.exp;
-    out->token_issued_at = c.iat;
-    snprintf(out->jwt_audience, sizeof(out->jwt_audience), "%s", c.aud);
+    out->token_id = e.pat_id;
+    pat_text_copy(out->scopes, sizeof(out->scopes), e.scopes, strlen(e.scopes));
+    out->token_expires_at = e.exp;
+    out->token_issued_at = e.iat;
+    pat_text_copy(out->jwt_audience, sizeof(out->jwt_audience), e.aud, strlen(e.aud));
     out->via_jwt = true;
     pat_metrics_verify(PAT_VERIFY_OK);
-    rc = PAT_OK;
-out:
-    pat_jwt_dispose(&jwt);
-    free(t);
-    return rc;
+    return PAT_OK;
 }
 
 int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out)

@@ -55,8 +55,10 @@ def until(fn, want, timeout):
 class ScaleOut(unittest.TestCase):
     def setUp(self):
         # Uses reach the store once quiet for a granularity: 1 s here.
+        # One public URL, as behind a load balancer (the JWTs' issuer).
         self.a, self.b = instances(2, env={'PATD_CACHE_STALE_SECONDS': '2',
-                                           'PATD_LAST_USE_GRANULARITY_SECONDS': '1'})
+                                           'PATD_LAST_USE_GRANULARITY_SECONDS': '1',
+                                           'PATD_PUBLIC_URL': 'https://tokens.example.com'})
         self.admin = self.a.login()
 
     def tearDown(self):
@@ -180,6 +182,20 @@ class ScaleOut(unittest.TestCase):
         finally:
             psql('ALTER DATABASE %s ALLOW_CONNECTIONS true' % dbname)
         self.assertIsNotNone(until(lambda: self.b.request('GET', '/readyz').status, 200, 10))
+
+    def test_a_jwt_from_a_is_refused_by_b_once_its_pat_is_revoked_on_a(self):
+        t = self.a.create_token(self.admin, name=fresh())
+        jwt = self.a.request('POST', '/oauth/token', raw=urllib.parse.urlencode({
+            'grant_type': 'urn:ietf:params:oauth:grant-type:token-exchange',
+            'subject_token': t['token'],
+            'subject_token_type': 'urn:ietf:params:oauth:token-type:access_token'}),
+            content_type='application/x-www-form-urlencoded').json['access_token']
+        # The instances share keys (one database): B verifies A's JWT (and
+        # keeps it in its JWT cache), and refuses it once A revokes the PAT.
+        for _ in range(3):
+            self.assertEqual(auth(self.b, jwt), OK)
+        self.assertEqual(self.req('DELETE', '/api/v1/tokens/%d' % t['id']).status, 204)
+        self.assertIsNotNone(until(lambda: auth(self.b, jwt), 401, 1.0))
 
     def test_last_use_adds_up_across_instances(self):
         t = self.a.create_token(self.admin, name=fresh())
