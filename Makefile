@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test checksrc openapi npm screenshots unit valgrind blackbox blackbox-postgres browser bench bench-postgres fuzz clean install deps
+.PHONY: all build run test checksrc openapi npm screenshots unit valgrind blackbox blackbox-postgres browser bench bench-postgres bench-exchange fuzz clean install deps
 
 all: build
 
@@ -74,6 +74,11 @@ bench:
 # instances, revocation propagation; its own section of docs/PERFORMANCE.md.
 bench-postgres:
 	$(PYTHON) bench/postgres.py
+
+# Not part of make test: POST /oauth/token and GET /auth with JWTs; its own
+# section of docs/PERFORMANCE.md.
+bench-exchange:
+	$(PYTHON) bench/exchange.py
 
 # The npm packages of the tests (playwright-core, @redocly/cli), from the
 # lockfile.

@@ -132,6 +132,8 @@ static int apply_env(pat_config *cfg)
         {"PATD_DB", "db"},
         {"PATD_SERVER_KEY_FILE", "server_key_file"},
         {"PATD_CACHE_STALE_SECONDS", "cache_stale_seconds"},
+        {"PATD_JWT_LIFETIME_SECONDS", "jwt_lifetime_seconds"},
+        {"PATD_JWT_ALGORITHM", "jwt_algorithm"},
         {"PATD_TOKEN_PREFIX", "token_prefix"},
         {"PATD_PUBLIC_URL", "public_url"},
         {"PATD_THREADS", "threads"},

@@ -223,3 +223,49 @@ int pat_h_keys_rotate(pat_req *r)
         return rc;
     return pat_h_keys_list(r);
 }
+
+/* POST /api/v1/tokens/{id}/exchange: the console's exchange of one of the
+ * caller's own tokens. The API's error shape, naming the field at fault. */
+int pat_h_tokens_exchange(pat_req *r)
+{
+    static const char *const keys[] = {"scope", "audience", "resource", NULL};
+    pat_request_info info = pat_req_info(r);
+    pat_exchange_request req;
+    pat_exchange_result res;
+    json_t *body = NULL;
+    int rc;
+
+    memset(&req, 0, sizeof(req));
+    memset(&res, 0, sizeof(res));
+    if ((rc = pat_json_body(r, &body)) < 0 || (rc = pat_json_only_keys(body, keys)) < 0 ||
+        (rc = pat_json_string(body, "scope", &req.scope, NULL)) < 0 ||
+        (rc = pat_json_string(body, "audience", &req.audience, NULL)) < 0 ||
+        (rc = pat_json_string(body, "resource", &req.resource, NULL)) < 0)
+        goto out;
+    if ((rc = pat_service_exchange_own(pat_req_service(r), &r->who, r->id, &req, &info, &res)) <
+        0) {
+        const pat_error *e = pat_error_last();
+        if (rc == PAT_EINVAL)
+            rc = pat_error_set(PAT_EINVAL,
+                               strcmp(e->field, "invalid_scope") == 0    ? "scope"
+                               : strcmp(e->field, "invalid_target") == 0 ? "audience"
+                                                                         : NULL,
+                               "%s", e->message);
+        goto out;
+    }
+    pat_respond_json(r, 200,
+                     json_pack("{ss ss ss sI ss}", "access_token", res.jwt.data,
+                               "issued_token_type", "urn:ietf:params:oauth:token-type:jwt",
+                               "token_type", "Bearer", "expires_in", (json_int_t)res.expires_in,
+                               "scope", res.scope));
+out:
+    pat_buf_dispose(&res.jwt);
+    json_decref(body);
+    return rc;
+}
+
+int pat_h_audiences(pat_req *r)
+{
+    pat_respond_json(r, 200, pat_service_audiences(pat_req_service(r)));
+    return PAT_OK;
+}

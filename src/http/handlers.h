@@ -59,6 +59,8 @@ int pat_h_jwks(pat_req *r);
 int pat_h_oauth_metadata(pat_req *r);
 int pat_h_keys_list(pat_req *r);
 int pat_h_keys_rotate(pat_req *r);
+int pat_h_tokens_exchange(pat_req *r);
+int pat_h_audiences(pat_req *r);
 
 /* As pat_http_verify, for gateways and introspection: patd's own JWTs are
  * accepted too, for audience (NULL: the issuer; any_audience: any). */

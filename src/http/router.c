@@ -35,6 +35,8 @@ static const route routes[] = {
     {"POST", "/api/v1/tokens/{id}/enable", pat_h_tokens_enable, AUTH},
     {"POST", "/api/v1/tokens/{id}/regenerate", pat_h_tokens_regenerate, AUTH},
     {"POST", "/api/v1/tokens/{id}/copy", pat_h_tokens_copy, AUTH},
+    {"POST", "/api/v1/tokens/{id}/exchange", pat_h_tokens_exchange, AUTH},
+    {"GET", "/api/v1/audiences", pat_h_audiences, AUTH},
     {"GET", "/api/v1/scopes", pat_h_scopes, AUTH},
     {"GET", "/api/v1/policy", pat_h_policy_get, AUTH},
     {"PUT", "/api/v1/policy", pat_h_policy_put, AUTH},

@@ -146,17 +146,68 @@ static int check_request(const pat_service *svc, const pat_exchange_request *req
     return PAT_OK;
 }
 
+/* Issues the JWT for who's token (whose value has the stored hash
+ * hash) to aud (NULL: patd's own) with the scopes asked for, and audits
+ * it: the one path of both exchanges. */
+static int issue(pat_service *svc, const pat_principal *who, const uint8_t hash[PAT_HASH_LEN],
+                 const char *scope, const pat_audience *aud, const pat_request_info *info,
+                 pat_exchange_result *out)
+{
+    char audience[PAT_AUDIENCE_URIS_MAX], jti[32], tag[PAT_JWT_TAG_LEN + 1], sub[24];
+    uint8_t jti_raw[16];
+    int64_t now = svc->clock(), life;
+    json_t *claims = NULL;
+    int rc;
+
+    if ((rc = choose_scopes(scope, who->scopes, aud, out->scope)) < 0)
+        return rc;
+    life = svc->config->jwt_lifetime_seconds;
+    if (aud && aud->max_lifetime_seconds && aud->max_lifetime_seconds < life)
+        life = aud->max_lifetime_seconds;
+    if (who->token_expires_at && who->token_expires_at - now < life)
+        life = who->token_expires_at - now;
+    if (life <= 0)
+        return oauth_error("invalid_request", "the subject token expires now");
+    /* The value's stored hash names which value this is (current or, in a
+     * grace period, previous): the JWT lives only as long as that value. */
+    pat_jwt_tag(svc, hash, tag);
+    if (aud)
+        first_uri(aud, audience, sizeof(audience));
+    else
+        snprintf(audience, sizeof(audience), "%s", svc->issuer);
+    randombytes_buf(jti_raw, sizeof(jti_raw));
+    pat_b64url(jti, sizeof(jti), jti_raw, sizeof(jti_raw));
+    snprintf(sub, sizeof(sub), "%lld", (long long)who->user_id);
+    claims = json_pack("{ss ss ss sI sI sI ss ss ss ss sI ss}", "iss", svc->issuer, "sub", sub,
+                       "aud", audience, "exp", (json_int_t)(now + life), "iat", (json_int_t)now,
+                       "nbf", (json_int_t)now, "jti", jti, "client_id", "patd", "scope",
+                       out->scope, "username", who->username, "pat_id",
+                       (json_int_t)who->token_id, "pat_tag", tag);
+    if ((rc = pat_keyring_sign_jwt(svc, now, claims, &out->jwt)) < 0)
+        goto out;
+    out->expires_in = life;
+    if ((rc = pat_unit_begin(svc)) < 0)
+        goto out;
+    rc = pat_audit_record(svc, who, info, "token.exchanged", "token",
+                          "id=%lld jti=%s aud=%.200s scope=%.400s exp=%lld",
+                          (long long)who->token_id, jti, audience, out->scope,
+                          (long long)(now + life));
+    rc = pat_unit_end(svc, rc);
+out:
+    if (rc < 0)
+        pat_buf_dispose(&out->jwt);
+    json_decref(claims);
+    return rc;
+}
+
 int pat_service_exchange(pat_service *svc, const pat_exchange_request *req,
                          const pat_verify_request *client, const pat_request_info *info,
                          pat_exchange_result *out)
 {
     const pat_audience *aud = NULL;
     pat_verify_request vr = *client;
+    uint8_t hash[PAT_HASH_LEN];
     pat_principal who;
-    char audience[PAT_AUDIENCE_URIS_MAX], jti[32], tag[PAT_JWT_TAG_LEN + 1];
-    uint8_t jti_raw[16];
-    int64_t now = svc->clock(), life;
-    json_t *claims = NULL;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -175,54 +226,81 @@ int pat_service_exchange(pat_service *svc, const pat_exchange_request *req,
                                  pat_error_last()->message);
         return rc;
     }
-    if ((rc = choose_scopes(req->scope, who.scopes, aud, out->scope)) < 0)
-        return rc;
-    life = svc->config->jwt_lifetime_seconds;
-    if (aud && aud->max_lifetime_seconds && aud->max_lifetime_seconds < life)
-        life = aud->max_lifetime_seconds;
-    if (who.token_expires_at && who.token_expires_at - now < life)
-        life = who.token_expires_at - now;
-    if (life <= 0)
-        return oauth_error("invalid_request", "the subject token expires now");
-    /* The value's stored hash names which value this is (current or, in a
-     * grace period, previous): the JWT lives only as long as that value. */
-    {
-        uint8_t hash[PAT_HASH_LEN];
-        pat_token_hash(hash, svc->key, req->subject_token, strlen(req->subject_token));
-        pat_jwt_tag(svc, hash, tag);
-        sodium_memzero(hash, sizeof(hash));
-    }
-    if (aud)
-        first_uri(aud, audience, sizeof(audience));
-    else
-        snprintf(audience, sizeof(audience), "%s", svc->issuer);
-    randombytes_buf(jti_raw, sizeof(jti_raw));
-    pat_b64url(jti, sizeof(jti), jti_raw, sizeof(jti_raw));
-    claims = json_pack("{ss ss ss sI sI sI ss ss ss ss sI ss}", "iss", svc->issuer, "sub", "",
-                       "aud", audience, "exp", (json_int_t)(now + life), "iat", (json_int_t)now,
-                       "nbf", (json_int_t)now, "jti", jti, "client_id", "patd", "scope",
-                       out->scope, "username", who.username, "pat_id", (json_int_t)who.token_id,
-                       "pat_tag", tag);
-    {
-        char sub[24];
-        snprintf(sub, sizeof(sub), "%lld", (long long)who.user_id);
-        json_object_set_new(claims, "sub", json_string(sub));
-    }
-    if ((rc = pat_keyring_sign_jwt(svc, now, claims, &out->jwt)) < 0)
-        goto out;
-    out->expires_in = life;
-    if ((rc = pat_unit_begin(svc)) < 0)
-        goto out;
-    rc = pat_audit_record(svc, &who, info, "token.exchanged", "token",
-                          "id=%lld jti=%s aud=%.200s scope=%.400s exp=%lld",
-                          (long long)who.token_id, jti, audience, out->scope,
-                          (long long)(now + life));
-    rc = pat_unit_end(svc, rc);
-out:
-    if (rc < 0)
-        pat_buf_dispose(&out->jwt);
-    json_decref(claims);
+    pat_token_hash(hash, svc->key, req->subject_token, strlen(req->subject_token));
+    rc = issue(svc, &who, hash, req->scope, aud, info, out);
+    sodium_memzero(hash, sizeof(hash));
     return rc;
+}
+
+int pat_service_exchange_own(pat_service *svc, const pat_principal *actor, int64_t token_id,
+                             const pat_exchange_request *req, const pat_request_info *info,
+                             pat_exchange_result *out)
+{
+    const pat_audience *aud = NULL, *by_resource = NULL;
+    pat_token_rec *t = NULL;
+    pat_principal who;
+    int64_t now = svc->clock();
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    pat_buf_init(&out->jwt, PAT_JWT_MAX);
+    if (req->resource && !absolute_uri(req->resource))
+        return oauth_error("invalid_target", "resource must be an absolute URI");
+    if (req->audience && !(aud = find_audience(svc->config, req->audience, false)))
+        return oauth_error("invalid_target", "the audience is not allowed");
+    if (req->resource && !(by_resource = find_audience(svc->config, req->resource, true)))
+        return oauth_error("invalid_target", "the resource is not allowed");
+    if (aud && by_resource && aud != by_resource)
+        return oauth_error("invalid_target", "audience and resource name different services");
+    if (!aud)
+        aud = by_resource;
+    if (!actor->can_manage_tokens)
+        return pat_error_set(PAT_EFORBIDDEN, NULL, "you may not use personal access tokens");
+    t = pat_malloc(sizeof(*t));
+    /* Only the owner: what a session could do anyway (it may regenerate
+     * the token and hold its value). */
+    if ((rc = pat_store_token_get(svc->store, token_id, t)) < 0 || t->user_id != actor->user_id) {
+        rc = pat_error_set(PAT_ENOTFOUND, NULL, "no such token");
+        goto out;
+    }
+    if (t->disabled_at || pat_expiry_passed(t->expires_at, now)) {
+        rc = pat_error_set(PAT_ECONFLICT, NULL, "only an active token can be exchanged");
+        goto out;
+    }
+    who = *actor;
+    who.token_id = t->id;
+    memcpy(who.scopes, t->scopes, sizeof(who.scopes));
+    who.token_expires_at = t->expires_at;
+    rc = issue(svc, &who, t->hash, req->scope, aud, info, out);
+out:
+    free(t);
+    return rc;
+}
+
+json_t *pat_service_audiences(pat_service *svc)
+{
+    const pat_config *cfg = svc->config;
+    json_t *list = json_array();
+
+    for (size_t i = 0; i < cfg->naudiences; i++) {
+        const pat_audience *a = &cfg->audiences[i];
+        json_t *uris = json_array(), *scopes = json_array();
+        char copy[PAT_AUDIENCE_URIS_MAX];
+        char *save = NULL;
+        snprintf(copy, sizeof(copy), "%s", a->uris);
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+            json_array_append_new(uris, json_string(w));
+        snprintf(copy, sizeof(copy), "%s", a->scopes);
+        for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            json_array_append_new(scopes, json_string(w));
+        json_array_append_new(
+            list, json_pack("{ss so so si}", "name", a->name, "uris", uris, "scopes", scopes,
+                            "max_lifetime_seconds",
+                            a->max_lifetime_seconds ? a->max_lifetime_seconds
+                                                    : cfg->jwt_lifetime_seconds));
+    }
+    return json_pack("{so si ss}", "audiences", list, "jwt_lifetime_seconds",
+                     cfg->jwt_lifetime_seconds, "issuer", svc->issuer);
 }
 
 int pat_service_jwks_max_age(const pat_service *svc)

@@ -187,6 +187,19 @@ int pat_service_exchange(pat_service *svc, const pat_exchange_request *req,
                          const pat_verify_request *client, const pat_request_info *info,
                          pat_exchange_result *out);
 
+/* The console's exchange: a JWT for actor's own active token token_id
+ * (no value presented; the session stands for its owner, who could
+ * regenerate the token anyway), with req's scope, audience and resource
+ * (grant and subject fields ignored). Errors as pat_service_exchange, and
+ * PAT_ENOTFOUND (not theirs), PAT_ECONFLICT (disabled or expired). */
+int pat_service_exchange_own(pat_service *svc, const pat_principal *actor, int64_t token_id,
+                             const pat_exchange_request *req, const pat_request_info *info,
+                             pat_exchange_result *out);
+
+/* The configured audiences, for pickers: {"audiences": [{"name", "uris",
+ * "scopes", "max_lifetime_seconds"}], "jwt_lifetime_seconds", "issuer"}. */
+json_t *pat_service_audiences(pat_service *svc);
+
 /* The JWKS: every published key (a JSON object the caller owns), and how
  * long a verifier may cache it (seconds). */
 json_t *pat_service_jwks(pat_service *svc);

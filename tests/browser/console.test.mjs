@@ -25,6 +25,9 @@ roles = superuser
 [set CI]
 description = What a pipeline needs
 scopes = projects:read tokens
+[audience billing]
+uri = https://billing.example.com
+max_lifetime_seconds = 120
 `;
 
 let patd, browser, context, page;
@@ -285,6 +288,32 @@ test('regenerate and copy show new values that work', async () => {
   assert.equal(r.json.name, 'rotate-me-too');
 });
 
+test('a token is exchanged for a short-lived JWT: decoded claims, a countdown, it works', async () => {
+  await generate(page, { name: 'exchange-me', scopes: ['tokens', 'projects:read'] });
+  await closeValue(page);
+  await rowAction(await rowByName(page, 'exchange-me'), 'Exchange for a short-lived token');
+  await page.waitForSelector('#exchange-dialog[open]');
+  await page.uncheck('#exchange-scopes input[value="tokens"]');
+  await page.selectOption('#exchange-audience', 'billing');
+  await page.click('#exchange-form button[type=submit]');
+  await page.waitForSelector('#exchange-result:not([hidden])');
+  const jwt = await page.inputValue('#exchange-jwt');
+  assert.match(jwt, /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+  await page.click('#exchange-result summary');
+  const decoded = JSON.parse(await page.textContent('#exchange-claims'));
+  assert.equal(decoded.header.typ, 'at+jwt');
+  assert.equal(decoded.payload.scope, 'projects:read');
+  assert.equal(decoded.payload.aud, 'https://billing.example.com');
+  assert.match(await page.textContent('#exchange-expiry'), /^Expires in [0-2]:\d\d \(/);
+  await page.screenshot({ path: join(shots, 'exchange.png') });
+  const r = await fetch(patd.url + '/auth', { headers: { Authorization: `Bearer ${jwt}`,
+    'X-Required-Audience': 'https://billing.example.com' } });
+  assert.equal(r.status, 204);
+  await page.click('#exchange-close');
+  await page.waitForSelector('#exchange-dialog:not([open])', { state: 'attached' });
+  assert.equal(await page.inputValue('#exchange-jwt'), ''); // not left in the page
+});
+
 test('bulk delete', async () => {
   const a = await generate(page, { name: 'bulk-a' });
   await closeValue(page);
@@ -410,7 +439,8 @@ test('the navigation is hidden while signed out', async () => {
 });
 
 test('every console module is served by its path', async () => {
-  for (const path of ['/js/main.js', '/js/api.js', '/js/pages/tokens.js', '/style.css']) {
+  for (const path of ['/js/main.js', '/js/api.js', '/js/pages/tokens.js', '/js/exchange.js',
+    '/style.css']) {
     const r = await fetch(patd.url + path);
     assert.equal(r.status, 200, path);
     assert.match(r.headers.get('content-security-policy'), /script-src 'self'/);

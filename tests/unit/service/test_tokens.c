@@ -907,6 +907,93 @@ static void test_tokens__stale_write_is_a_conflict(void **state)
     assert_int_equal(verify(f, v, &p), PAT_OK);
 }
 
+/* The kids in the JWKS now. */
+static size_t jwks_kids(fixture *f, char kids[4][64])
+{
+    json_t *jwks = pat_service_jwks(f->svc), *k;
+    size_t i, n = 0;
+
+    json_array_foreach(json_object_get(jwks, "keys"), i, k) {
+        if (n < 4)
+            snprintf(kids[n++], 64, "%s", json_string_value(json_object_get(k, "kid")));
+    }
+    json_decref(jwks);
+    return n;
+}
+
+static int exchange(fixture *f, const char *value, pat_exchange_result *res)
+{
+    pat_exchange_request req;
+    pat_verify_request client;
+
+    memset(&req, 0, sizeof(req));
+    memset(&client, 0, sizeof(client));
+    req.grant_type = "urn:ietf:params:oauth:grant-type:token-exchange";
+    req.subject_token = value;
+    req.subject_token_type = "urn:ietf:params:oauth:token-type:access_token";
+    return pat_service_exchange(f->svc, &req, &client, NULL, res);
+}
+
+static int verify_jwt(fixture *f, const char *jwt)
+{
+    pat_verify_request vr;
+    pat_principal p;
+
+    memset(&vr, 0, sizeof(vr));
+    vr.token = jwt;
+    vr.len = strlen(jwt);
+    vr.allow_jwt = true;
+    return pat_service_verify(f->svc, &vr, &p);
+}
+
+/* A rotated key: published at once, signs after the publish-ahead time;
+ * the old key verifies its JWTs until they have all expired, then leaves
+ * the JWKS and is refused. */
+static void test_keys__rotation_lifecycle(void **state)
+{
+    fixture *f = *state;
+    char v[PAT_TOKEN_BUF], kids[4][64], old_kid[64], new_kid[64];
+    pat_exchange_result old_jwt, new_jwt;
+    pat_token_rec t;
+    pat_key_info *keys = NULL;
+    size_t n = 0;
+
+    assert_int_equal(create(f, &f->admin, "rot", &t, v), PAT_OK);
+    assert_int_equal(jwks_kids(f, kids), 1);
+    snprintf(old_kid, sizeof(old_kid), "%s", kids[0]);
+    assert_int_equal(exchange(f, v, &old_jwt), PAT_OK);
+    assert_int_equal(old_jwt.expires_in, 300);
+    /* Members may not rotate; superusers may. */
+    assert_int_equal(pat_service_keys_rotate(f->svc, &f->member, NULL, new_kid), PAT_EFORBIDDEN);
+    assert_int_equal(pat_service_keys_rotate(f->svc, &f->admin, NULL, new_kid), PAT_OK);
+    assert_int_equal(jwks_kids(f, kids), 2);
+    fake_now += 299; /* the JWKS max-age is 300: not signing yet */
+    assert_int_equal(exchange(f, v, &new_jwt), PAT_OK);
+    pat_buf_dispose(&new_jwt.jwt);
+    assert_int_equal(pat_service_keys_list(f->svc, &f->admin, &keys, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(keys[1].state, "next");
+    free(keys);
+    fake_now += 1; /* now it signs; the old one retires */
+    assert_int_equal(pat_service_keys_list(f->svc, &f->admin, &keys, &n), PAT_OK);
+    assert_string_equal(keys[0].state, "retired");
+    assert_string_equal(keys[1].state, "active");
+    /* Retired: published until its last JWT (300 s + 60 s leeway) is over. */
+    assert_int_equal(keys[0].retires_at, fake_now + 300 + 60);
+    free(keys);
+    /* Its exp has come, but within the 60 s leeway the old key still
+     * verifies it. */
+    assert_int_equal(verify_jwt(f, old_jwt.jwt.data), PAT_OK);
+    fake_now += 359;
+    assert_int_equal(jwks_kids(f, kids), 2);
+    fake_now += 1;
+    assert_int_equal(jwks_kids(f, kids), 1);
+    assert_int_equal(verify_jwt(f, old_jwt.jwt.data), PAT_EAUTH);
+    assert_string_not_equal(kids[0], old_kid);
+    assert_string_equal(kids[0], new_kid);
+    pat_buf_dispose(&old_jwt.jwt);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -942,6 +1029,7 @@ int main(void)
         T(test_verify__deleted_tokens_uses_never_reach_another),
         T(test_tokens__failing_audit_write_undoes_the_change),
         T(test_tokens__stale_write_is_a_conflict),
+        T(test_keys__rotation_lifecycle),
     };
     if (sodium_init() < 0)
         return 1;

@@ -4,6 +4,7 @@ import { $, $$, el, when, localTime } from '../dom.js';
 import { api, change } from '../api.js';
 import { confirmAction, askName } from '../dialogs.js';
 import { failed } from '../notify.js';
+import { exchangeToken } from '../exchange.js';
 
 let tokens = [];
 let catalog = { scopes: [], sets: [] };
@@ -66,6 +67,8 @@ function render() {
         : item('Disable', () => setDisabled(t, true)),
       item('Regenerate', () => regenerate(t)),
       item('Copy', () => copyToken(t)),
+      t.status === 'active' ? item('Exchange for a short-lived token',
+        () => exchangeToken(t, (e) => failed(`Exchange “${t.name}”`, e))) : null,
       item('Delete', () => remove([t]), 'danger')));
     menu.addEventListener('toggle', () => {
       if (menu.open) for (const m of $$('#token-table details.row-menu[open]')) if (m !== menu) m.open = false;
