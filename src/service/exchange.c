@@ -285,13 +285,13 @@ json_t *pat_service_audiences(pat_service *svc)
     for (size_t i = 0; i < cfg->naudiences; i++) {
         const pat_audience *a = &cfg->audiences[i];
         json_t *uris = json_array(), *scopes = json_array();
-        char copy[PAT_AUDIENCE_URIS_MAX];
+        char copy[PAT_AUDIENCE_URIS_MAX], scopes_copy[PAT_SCOPES_STR_MAX];
         char *save = NULL;
         snprintf(copy, sizeof(copy), "%s", a->uris);
         for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
             json_array_append_new(uris, json_string(w));
-        snprintf(copy, sizeof(copy), "%s", a->scopes);
-        for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        snprintf(scopes_copy, sizeof(scopes_copy), "%s", a->scopes);
+        for (char *w = strtok_r(scopes_copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
             json_array_append_new(scopes, json_string(w));
         json_array_append_new(
             list, json_pack("{ss so so si}", "name", a->name, "uris", uris, "scopes", scopes,

@@ -135,6 +135,31 @@ static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
     return PAT_OK;
 }
 
+/* What every token, PAT or JWT, must also pass: an owner who exists, is
+ * enabled and may use tokens (*u filled), and the scope asked for among
+ * scopes. */
+static int owner_and_scope(pat_service *svc, const pat_verify_request *req, int64_t user_id,
+                           const char *scopes, int64_t now, pat_cached_user *u)
+{
+    int rc = load_user(svc, user_id, u);
+
+    if (rc == PAT_ENOTFOUND)
+        return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
+    if (rc < 0)
+        return rc;
+    if (u->disabled)
+        return fail(svc, req, PAT_VERIFY_OWNER_DISABLED, "the token's owner is disabled", now);
+    if (!u->can_manage_tokens)
+        return fail(svc, req, PAT_VERIFY_NO_PERMISSION,
+                    "the token's owner may not use personal access tokens", now);
+    if (req->required_scope && !pat_scopes_has(scopes, req->required_scope)) {
+        pat_metrics_verify(PAT_VERIFY_SCOPE);
+        return pat_error_set(PAT_ESCOPE, req->required_scope, "the token lacks the scope %s",
+                             req->required_scope);
+    }
+    return PAT_OK;
+}
+
 /* True if the tag names the token's current value, or its previous one
  * while that is still valid at now. */
 static bool tag_matches(const pat_service *svc, const pat_token_rec *t, const char *tag,
@@ -255,20 +280,8 @@ static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_princ
     if (pat_expiry_passed(e.pat_expires_at, now))
         return fail(svc, req, PAT_VERIFY_EXPIRED, "the token's personal access token has expired",
                     now);
-    if ((rc = load_user(svc, e.user_id, &u)) == PAT_ENOTFOUND)
-        return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
-    if (rc < 0)
+    if ((rc = owner_and_scope(svc, req, e.user_id, e.scopes, now, &u)) < 0)
         return rc;
-    if (u.disabled)
-        return fail(svc, req, PAT_VERIFY_OWNER_DISABLED, "the token's owner is disabled", now);
-    if (!u.can_manage_tokens)
-        return fail(svc, req, PAT_VERIFY_NO_PERMISSION,
-                    "the token's owner may not use personal access tokens", now);
-    if (req->required_scope && !pat_scopes_has(e.scopes, req->required_scope)) {
-        pat_metrics_verify(PAT_VERIFY_SCOPE);
-        return pat_error_set(PAT_ESCOPE, req->required_scope, "the token lacks the scope %s",
-                             req->required_scope);
-    }
     memset(out, 0, sizeof(*out));
     out->kind = PAT_AUTH_TOKEN;
     out->user_id = u.id;
@@ -313,21 +326,8 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     if (t.cidrs[0] && (!req->client_ip || !pat_cidr_list_allows(t.cidrs, req->client_ip)))
         return fail(svc, req, PAT_VERIFY_ADDRESS, "the token may not be used from this address",
                     now);
-    rc = load_user(svc, t.user_id, &u);
-    if (rc == PAT_ENOTFOUND)
-        return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
-    if (rc < 0)
+    if ((rc = owner_and_scope(svc, req, t.user_id, t.scopes, now, &u)) < 0)
         return rc;
-    if (u.disabled)
-        return fail(svc, req, PAT_VERIFY_OWNER_DISABLED, "the token's owner is disabled", now);
-    if (!u.can_manage_tokens)
-        return fail(svc, req, PAT_VERIFY_NO_PERMISSION,
-                    "the token's owner may not use personal access tokens", now);
-    if (req->required_scope && !pat_scopes_has(t.scopes, req->required_scope)) {
-        pat_metrics_verify(PAT_VERIFY_SCOPE);
-        return pat_error_set(PAT_ESCOPE, req->required_scope, "the token lacks the scope %s",
-                             req->required_scope);
-    }
     out->kind = PAT_AUTH_TOKEN;
     out->user_id = u.id;
     memcpy(out->username, u.username, sizeof(out->username));
