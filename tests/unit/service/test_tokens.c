@@ -946,6 +946,16 @@ static int verify_jwt(fixture *f, const char *jwt)
     return pat_service_verify(f->svc, &vr, &p);
 }
 
+/* The state of key kid in keys[0..n). */
+static const pat_key_info *key_of(const pat_key_info *keys, size_t n, const char *kid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].kid, kid) == 0)
+            return &keys[i];
+    fail_msg("no key %s", kid);
+    return NULL;
+}
+
 /* A rotated key: published at once, signs after the publish-ahead time;
  * the old key verifies its JWTs until they have all expired, then leaves
  * the JWKS and is refused. */
@@ -972,14 +982,15 @@ static void test_keys__rotation_lifecycle(void **state)
     pat_buf_dispose(&new_jwt.jwt);
     assert_int_equal(pat_service_keys_list(f->svc, &f->admin, &keys, &n), PAT_OK);
     assert_int_equal(n, 2);
-    assert_string_equal(keys[1].state, "next");
+    assert_string_equal(key_of(keys, n, new_kid)->state, "next");
+    assert_string_equal(key_of(keys, n, old_kid)->state, "active");
     free(keys);
     fake_now += 1; /* now it signs; the old one retires */
     assert_int_equal(pat_service_keys_list(f->svc, &f->admin, &keys, &n), PAT_OK);
-    assert_string_equal(keys[0].state, "retired");
-    assert_string_equal(keys[1].state, "active");
+    assert_string_equal(key_of(keys, n, old_kid)->state, "retired");
+    assert_string_equal(key_of(keys, n, new_kid)->state, "active");
     /* Retired: published until its last JWT (300 s + 60 s leeway) is over. */
-    assert_int_equal(keys[0].retires_at, fake_now + 300 + 60);
+    assert_int_equal(key_of(keys, n, old_kid)->retires_at, fake_now + 300 + 60);
     free(keys);
     /* Its exp has come, but within the 60 s leeway the old key still
      * verifies it. */
