@@ -9,6 +9,7 @@ build_pkgs=(gcc make meson ninja-build pkg-config libmicrohttpd-dev libjansson-d
             python3 python3-yaml)
 test_pkgs=(libcmocka-dev curl nginx-light caddy prometheus chromium nodejs valgrind postgresql
            python3-jwt python3-cryptography apache2 libapache2-mod-oauth2
+           python3-aiosmtpd
            postgresql-client)
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)

@@ -33,6 +33,7 @@ void pat_config_defaults(pat_config *cfg)
     cfg->jwt_lifetime_seconds = 300;
     cfg->jwks_max_age_seconds = 300;
     cfg->jwks_publish_ahead_seconds = -1;
+    snprintf(cfg->mail_from, sizeof(cfg->mail_from), "patd@localhost");
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -166,6 +167,32 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
         if ((rc = set_int(&n, key, value, 0, 86400)) == PAT_OK)
             cfg->jwks_publish_ahead_seconds = (int)n;
         return rc;
+    }
+    if (strcmp(key, "smtp_url") == 0) {
+        if (*value && strncmp(value, "smtp://", 7) != 0 && strncmp(value, "smtps://", 8) != 0)
+            return pat_error_set(PAT_EINVAL, key, "smtp_url must start with smtp:// or smtps://");
+        return set_string(cfg->smtp_url, sizeof(cfg->smtp_url), key, value);
+    }
+    if (strcmp(key, "smtp_starttls") == 0) {
+        if (strcmp(value, "required") == 0)
+            cfg->smtp_starttls = PAT_STARTTLS_REQUIRED;
+        else if (strcmp(value, "opportunistic") == 0)
+            cfg->smtp_starttls = PAT_STARTTLS_OPPORTUNISTIC;
+        else if (strcmp(value, "off") == 0)
+            cfg->smtp_starttls = PAT_STARTTLS_OFF;
+        else
+            return pat_error_set(PAT_EINVAL, key,
+                                 "smtp_starttls must be required, opportunistic or off");
+        return PAT_OK;
+    }
+    if (strcmp(key, "smtp_user") == 0)
+        return set_string(cfg->smtp_user, sizeof(cfg->smtp_user), key, value);
+    if (strcmp(key, "smtp_password_file") == 0)
+        return set_string(cfg->smtp_password_file, sizeof(cfg->smtp_password_file), key, value);
+    if (strcmp(key, "mail_from") == 0) {
+        if (!strchr(value, '@') || strpbrk(value, "\r\n <>"))
+            return pat_error_set(PAT_EINVAL, key, "mail_from must be a bare address");
+        return set_string(cfg->mail_from, sizeof(cfg->mail_from), key, value);
     }
     if (strcmp(key, "server_key_file") == 0)
         return set_string(cfg->server_key_file, sizeof(cfg->server_key_file), key, value);

@@ -25,6 +25,8 @@ typedef struct pat_audience {
     int max_lifetime_seconds;           /* 0 = jwt_lifetime_seconds */
 } pat_audience;
 
+enum { PAT_STARTTLS_OPPORTUNISTIC = 0, PAT_STARTTLS_REQUIRED, PAT_STARTTLS_OFF };
+
 /* Everything the configuration file (etc/patd.conf.example) can set. */
 typedef struct pat_config {
     char listen[128];                   /* "ADDR:PORT" */
@@ -57,6 +59,11 @@ typedef struct pat_config {
     int jwks_max_age_seconds;           /* Cache-Control max-age of the JWKS */
     int jwks_publish_ahead_seconds;     /* a new key signs this long after it is published;
                                            -1 = jwks_max_age_seconds */
+    char smtp_url[256];                 /* smtp://host:port or smtps://; "" = keep mail pending */
+    int smtp_starttls;                  /* PAT_STARTTLS_*: smtp_starttls = required|opportunistic|off */
+    char smtp_user[128];
+    char smtp_password_file[PAT_CONFIG_PATH_MAX];
+    char mail_from[256];                /* the From address */
     pat_audience audiences[PAT_AUDIENCES_MAX];
     size_t naudiences;
     pat_route_rule routes[PAT_ROUTE_RULES_MAX]; /* "route =" lines, in order */

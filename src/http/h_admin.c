@@ -319,3 +319,47 @@ int pat_h_audit(pat_req *r)
     pat_respond_json(r, 200, o);
     return PAT_OK;
 }
+
+/* GET /api/v1/outbox (superusers): API.md's shape, never a body. */
+int pat_h_outbox(pat_req *r)
+{
+    static const char *const status[] = {"pending", "sent", "failed"};
+    pat_outbox_counts c;
+    pat_outbox_rec *list = NULL;
+    size_t n = 0;
+    json_t *messages;
+    int rc;
+
+    if ((rc = pat_service_outbox(pat_req_service(r), &r->who, 100, &c, &list, &n)) < 0)
+        return rc;
+    messages = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_pack("{sI ss ss ss si ss}", "id", (json_int_t)list[i].id, "to",
+                              list[i].recipient, "subject", list[i].subject, "status",
+                              status[list[i].status], "attempts", list[i].attempts, "last_error",
+                              list[i].last_error);
+        json_object_set_new(m, "created_at", pat_format_time(list[i].created_at));
+        json_object_set_new(m, "next_attempt_at",
+                            list[i].status == PAT_MAIL_PENDING ? pat_format_time(list[i].next_try_at)
+                                                               : json_null());
+        json_object_set_new(m, "sent_at", pat_format_time(list[i].sent_at));
+        json_array_append_new(messages, m);
+    }
+    free(list);
+    pat_respond_json(r, 200,
+                     json_pack("{sI sI sI sb so}", "pending", (json_int_t)c.pending, "sent",
+                               (json_int_t)c.sent, "failed", (json_int_t)c.failed, "configured",
+                               pat_service_mail_configured(pat_req_service(r)), "messages",
+                               messages));
+    return PAT_OK;
+}
+
+/* POST /api/v1/outbox/retry (superusers): pending messages due now. */
+int pat_h_outbox_retry(pat_req *r)
+{
+    int rc;
+
+    if ((rc = pat_service_outbox_retry(pat_req_service(r), &r->who)) < 0)
+        return rc;
+    return pat_h_outbox(r);
+}

@@ -48,6 +48,8 @@ int pat_h_users_tokens(pat_req *r);
 int pat_h_users_revoke_all(pat_req *r);
 int pat_h_password_change(pat_req *r);
 int pat_h_audit(pat_req *r);
+int pat_h_outbox(pat_req *r);
+int pat_h_outbox_retry(pat_req *r);
 
 /* http/h_verify.c */
 int pat_h_auth(pat_req *r);

@@ -48,6 +48,8 @@ static const route routes[] = {
     {"GET", "/api/v1/users/{id}/tokens", pat_h_users_tokens, AUTH},
     {"POST", "/api/v1/users/{id}/tokens/revoke-all", pat_h_users_revoke_all, AUTH},
     {"GET", "/api/v1/audit", pat_h_audit, AUTH},
+    {"GET", "/api/v1/outbox", pat_h_outbox, AUTH},
+    {"POST", "/api/v1/outbox/retry", pat_h_outbox_retry, AUTH},
     {"PUT", "/api/v1/session/password", pat_h_password_change, AUTH},
     {"POST", "/api/v1/introspect", pat_h_introspect, PUBLIC},
     {"GET", "/metrics", pat_h_metrics, PUBLIC},

@@ -85,6 +85,8 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     pthread_mutex_init(&svc->flush_lock, NULL);
     pthread_cond_init(&svc->flush_wake, NULL);
     pthread_mutex_init(&svc->changes_lock, NULL);
+    pthread_mutex_init(&svc->sender_lock, NULL);
+    pthread_cond_init(&svc->sender_wake, NULL);
     svc->shared = pat_store_shared(svc->store);
     svc->keyring = pat_keyring_new();
     svc->jwtcache = pat_jwtcache_new();
@@ -102,7 +104,8 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     if ((rc = pat_keyring_start(svc)) < 0)
         goto fail;
     if (opts->background &&
-        ((rc = pat_flusher_start(svc)) < 0 || (rc = pat_follower_start(svc)) < 0))
+        ((rc = pat_flusher_start(svc)) < 0 || (rc = pat_follower_start(svc)) < 0 ||
+         (rc = pat_sender_start(svc)) < 0))
         goto fail;
     *out = svc;
     return PAT_OK;
@@ -115,8 +118,11 @@ void pat_service_free(pat_service *svc)
 {
     if (!svc)
         return;
+    pat_sender_stop(svc);
     pat_follower_stop(svc);
     pat_flusher_stop(svc);
+    pthread_cond_destroy(&svc->sender_wake);
+    pthread_mutex_destroy(&svc->sender_lock);
     pthread_cond_destroy(&svc->flush_wake);
     pthread_mutex_destroy(&svc->flush_lock);
     pthread_mutex_destroy(&svc->changes_lock);
@@ -181,8 +187,21 @@ int pat_service_metrics(pat_service *svc, pat_buf *out)
         "patd_changes_feed_age_seconds %.3f\n"
         "# HELP patd_cache_trusted 1 while verification may answer from the cache.\n"
         "# TYPE patd_cache_trusted gauge\n"
-        "patd_cache_trusted %d\n",
-        (double)age_us / 1e6, pat_service_cache_trusted(svc) ? 1 : 0);
+        "patd_cache_trusted %d\n"
+        "# HELP patd_mail_messages Emails in the outbox by status.\n"
+        "# TYPE patd_mail_messages gauge\n"
+        "patd_mail_messages{status=\"pending\"} %lld\n"
+        "patd_mail_messages{status=\"sent\"} %lld\n"
+        "patd_mail_messages{status=\"failed\"} %lld\n"
+        "# HELP patd_mail_oldest_pending_age_seconds Age of the oldest email not yet sent.\n"
+        "# TYPE patd_mail_oldest_pending_age_seconds gauge\n"
+        "patd_mail_oldest_pending_age_seconds %lld\n",
+        (double)age_us / 1e6, pat_service_cache_trusted(svc) ? 1 : 0,
+        (long long)atomic_load(&svc->mail_pending), (long long)atomic_load(&svc->mail_sent),
+        (long long)atomic_load(&svc->mail_failed),
+        (long long)(atomic_load(&svc->mail_oldest_pending_at)
+                        ? svc->clock() - atomic_load(&svc->mail_oldest_pending_at)
+                        : 0));
 }
 
 int64_t pat_service_now(const pat_service *svc)

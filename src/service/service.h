@@ -200,6 +200,19 @@ int pat_service_exchange_own(pat_service *svc, const pat_principal *actor, int64
  * "scopes", "max_lifetime_seconds"}], "jwt_lifetime_seconds", "issuer"}. */
 json_t *pat_service_audiences(pat_service *svc);
 
+/* ---- email (service/notify.c) ---- */
+
+/* The outbox for a superuser: counts and the newest limit messages
+ * (without bodies). *out is the caller's. */
+int pat_service_outbox(pat_service *svc, const pat_principal *actor, size_t limit,
+                       pat_outbox_counts *counts, pat_outbox_rec **out, size_t *n);
+
+/* Every pending message due now (superuser's "retry now"). */
+int pat_service_outbox_retry(pat_service *svc, const pat_principal *actor);
+
+/* Whether smtp_url is set (else messages wait in the outbox). */
+bool pat_service_mail_configured(const pat_service *svc);
+
 /* The JWKS: every published key (a JSON object the caller owns), and how
  * long a verifier may cache it (seconds). */
 json_t *pat_service_jwks(pat_service *svc);

@@ -48,6 +48,14 @@ struct pat_service {
     pthread_t follower;
     atomic_bool follower_stop;
     atomic_bool listening; /* the store's listener answered its last wait */
+    /* the mail sender (service/sender.c) */
+    bool sending;
+    pthread_t sender;
+    pthread_mutex_t sender_lock;
+    pthread_cond_t sender_wake;
+    bool sender_woken;
+    atomic_bool sender_stop;
+    _Atomic int64_t mail_pending, mail_sent, mail_failed, mail_oldest_pending_at;
     atomic_bool query_tokens_enabled;
     /* the last-use flusher */
     bool background;
@@ -129,6 +137,40 @@ int pat_keyring_rotate(pat_service *svc, const pat_principal *actor,
 #define PAT_JWT_TAG_LEN 16
 void pat_jwt_tag(const pat_service *svc, const uint8_t hash[PAT_HASH_LEN],
                  char out[PAT_JWT_TAG_LEN + 1]);
+
+/* ---- notifications (service/notify.c) and the sender (sender.c) ---- */
+
+/* What happened to tokens, for their owner's email (index into the verbs
+ * of notify.c). */
+typedef enum pat_note {
+    PAT_NOTE_CREATED = 0,
+    PAT_NOTE_COPIED,
+    PAT_NOTE_REGENERATED,
+    PAT_NOTE_DISABLED,
+    PAT_NOTE_DELETED,
+} pat_note;
+
+typedef enum pat_account_note {
+    PAT_NOTE_PERMISSION_WITHDRAWN = 0,
+    PAT_NOTE_PERMISSION_RESTORED,
+    PAT_NOTE_ACCOUNT_DISABLED,
+    PAT_NOTE_ALL_REVOKED,
+} pat_account_note;
+
+/* Queues the email to owner_id about tokens[0..n) (one email, listing
+ * them), in the caller's unit of work; nothing when the owner has no
+ * email address. actor NULL: an operator. */
+int pat_notify_tokens(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      pat_note what, int64_t owner_id, const pat_token_rec *tokens, size_t n);
+
+/* Queues the email to user_id about their account, likewise. */
+int pat_notify_account(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                       pat_account_note what, int64_t user_id);
+
+/* Wakes the sender (a message was queued); starts and stops it. */
+void pat_sender_wake(pat_service *svc);
+int pat_sender_start(pat_service *svc);
+void pat_sender_stop(pat_service *svc);
 
 /* Starts and stops the follower thread (service/follower.c); start does
  * nothing on a store only this process writes. */

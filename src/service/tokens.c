@@ -217,6 +217,12 @@ static int create_from(pat_service *svc, const pat_principal *actor, const pat_r
     if (rc == PAT_OK)
         rc = pat_audit_record(svc, actor, info, action, "token", "id=%lld name=%s scopes=%s",
                               (long long)t->id, t->name, t->scopes);
+    /* The email goes with the change (product document 001). */
+    if (rc == PAT_OK)
+        rc = pat_notify_tokens(svc, actor, info,
+                               strcmp(action, "token.copied") == 0 ? PAT_NOTE_COPIED
+                                                                   : PAT_NOTE_CREATED,
+                               t->user_id, t, 1);
     if (rc < 0)
         pat_secret_wipe(value, PAT_TOKEN_BUF);
     return rc;
@@ -447,10 +453,11 @@ int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
     }
     new_secret(svc, out, value);
     out->updated_at = now;
-    if ((rc = pat_store_token_update(svc->store, out, fields)) == PAT_OK)
-        rc = pat_audit_record(svc, actor, info, "token.regenerated", "token",
-                              "id=%lld name=%s grace=%lld", (long long)out->id, out->name,
-                              (long long)grace_seconds);
+    if ((rc = pat_store_token_update(svc->store, out, fields)) == PAT_OK &&
+        (rc = pat_audit_record(svc, actor, info, "token.regenerated", "token",
+                               "id=%lld name=%s grace=%lld", (long long)out->id, out->name,
+                               (long long)grace_seconds)) == PAT_OK)
+        rc = pat_notify_tokens(svc, actor, info, PAT_NOTE_REGENERATED, out->user_id, out, 1);
 out:
     if ((rc = pat_unit_end(svc, rc)) < 0)
         pat_secret_wipe(value, PAT_TOKEN_BUF);
@@ -467,9 +474,10 @@ int pat_tokens_delete(pat_service *svc, const pat_principal *actor, const pat_re
     if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
         goto out;
     if ((rc = load_own(svc, actor, id, t)) == PAT_OK &&
-        (rc = pat_store_token_delete(svc->store, actor->user_id, id)) == PAT_OK)
-        rc = pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld name=%s",
-                              (long long)id, t->name);
+        (rc = pat_store_token_delete(svc->store, actor->user_id, id)) == PAT_OK &&
+        (rc = pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld name=%s",
+                               (long long)id, t->name)) == PAT_OK)
+        rc = pat_notify_tokens(svc, actor, info, PAT_NOTE_DELETED, t->user_id, t, 1);
     rc = pat_unit_end(svc, rc);
 out:
     free(t);
@@ -481,7 +489,7 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
                            int64_t *deleted, size_t *ndeleted)
 {
     pat_policy policy;
-    pat_token_rec *t = NULL;
+    pat_token_rec *t = NULL, *gone = NULL;
     size_t count = 0;
     int rc;
 
@@ -494,20 +502,26 @@ int pat_tokens_delete_many(pat_service *svc, const pat_principal *actor,
     if ((rc = pat_unit_begin(svc)) < 0)
         return rc;
     t = pat_malloc(sizeof(*t));
+    gone = pat_calloc(n, sizeof(*gone));
     /* One unit: every token named and owned goes, each with its event, or
-     * none does. Ids of others are skipped like unknown ones. */
+     * none does (and one email lists them). Ids of others are skipped like
+     * unknown ones. */
     for (size_t i = 0; i < n && rc == PAT_OK; i++) {
         int lrc = load_own(svc, actor, ids[i], t);
         if (lrc == PAT_ENOTFOUND)
             continue;
         if ((rc = lrc) < 0 || (rc = pat_store_token_delete(svc->store, actor->user_id, ids[i])) < 0)
             break;
+        gone[count] = *t;
         deleted[count++] = ids[i];
         rc = pat_audit_record(svc, actor, info, "token.deleted", "token",
                               "id=%lld name=%s bulk=1", (long long)ids[i], t->name);
     }
+    if (rc == PAT_OK)
+        rc = pat_notify_tokens(svc, actor, info, PAT_NOTE_DELETED, actor->user_id, gone, count);
     if ((rc = pat_unit_end(svc, rc)) == PAT_OK)
         *ndeleted = count;
+    free(gone);
     free(t);
     return rc;
 }

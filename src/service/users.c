@@ -270,11 +270,18 @@ int pat_users_update(pat_service *svc, const pat_principal *actor, const pat_req
         (rc = pat_audit_record(svc, actor, info, u.disabled ? "user.disabled" : "user.enabled",
                                "user", "id=%lld username=%s", (long long)u.id, u.username)) < 0)
         goto out;
+    if (u.disabled && !was_disabled &&
+        (rc = pat_notify_account(svc, actor, info, PAT_NOTE_ACCOUNT_DISABLED, u.id)) < 0)
+        goto out;
     if (u.can_manage_tokens != had_permission &&
-        (rc = pat_audit_record(svc, actor, info,
-                               u.can_manage_tokens ? "user.permission_granted"
-                                                   : "user.permission_withdrawn",
-                               "user", "id=%lld username=%s", (long long)u.id, u.username)) < 0)
+        ((rc = pat_audit_record(svc, actor, info,
+                                u.can_manage_tokens ? "user.permission_granted"
+                                                    : "user.permission_withdrawn",
+                                "user", "id=%lld username=%s", (long long)u.id, u.username)) < 0 ||
+         (rc = pat_notify_account(svc, actor, info,
+                                  u.can_manage_tokens ? PAT_NOTE_PERMISSION_RESTORED
+                                                      : PAT_NOTE_PERMISSION_WITHDRAWN,
+                                  u.id)) < 0))
         goto out;
     if ((u.role != was_role || in->email || in->password) &&
         (rc = pat_audit_record(svc, actor, info, "user.updated", "user",
@@ -327,8 +334,21 @@ int pat_users_revoke_all(pat_service *svc, const pat_principal *actor, const pat
         ids[i] = list[i].id;
     if ((rc = pat_store_token_delete_many(svc->store, id, ids, n, deleted, &ndeleted)) < 0)
         goto out;
-    rc = pat_audit_record(svc, actor, info, "token.revoked_all", "user",
-                          "id=%lld username=%s tokens=%zu", (long long)u.id, u.username, ndeleted);
+    if ((rc = pat_audit_record(svc, actor, info, "token.revoked_all", "user",
+                               "id=%lld username=%s tokens=%zu", (long long)u.id, u.username,
+                               ndeleted)) < 0)
+        goto out;
+    /* One email listing every token that went. */
+    {
+        pat_token_rec *gone = pat_calloc(n + 1, sizeof(*gone));
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < ndeleted; j++)
+                if (list[i].id == deleted[j])
+                    gone[k++] = list[i];
+        rc = pat_notify_tokens(svc, actor, info, PAT_NOTE_DELETED, u.id, gone, k);
+        free(gone);
+    }
 out:
     if ((rc = pat_unit_end(svc, rc)) == PAT_OK)
         *revoked = ndeleted;

@@ -242,3 +242,39 @@ int pat_store_key_list(pat_store *s, pat_key_rec **out, size_t *n)
 {
     return s->vt->key_list(s, out, n);
 }
+
+int pat_store_outbox_add(pat_store *s, pat_outbox_rec *m)
+{
+    pat_metrics_store_write();
+    return s->vt->outbox_add(s, m);
+}
+
+int pat_store_outbox_claim(pat_store *s, int64_t now, int64_t lease_until, size_t limit,
+                           pat_outbox_rec **out, size_t *n)
+{
+    pat_metrics_store_write();
+    return s->vt->outbox_claim(s, now, lease_until, limit, out, n);
+}
+
+int pat_store_outbox_mark(pat_store *s, int64_t id, pat_mail_status status, int attempts,
+                          int64_t next_try_at, int64_t sent_at, const char *last_error)
+{
+    pat_metrics_store_write();
+    return s->vt->outbox_mark(s, id, status, attempts, next_try_at, sent_at, last_error);
+}
+
+int pat_store_outbox_retry_all(pat_store *s, int64_t now)
+{
+    pat_metrics_store_write();
+    return s->vt->outbox_retry_all(s, now);
+}
+
+int pat_store_outbox_counts(pat_store *s, pat_outbox_counts *out)
+{
+    return s->vt->outbox_counts(s, out);
+}
+
+int pat_store_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size_t *n)
+{
+    return s->vt->outbox_list(s, limit, out, n);
+}

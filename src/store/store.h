@@ -317,6 +317,62 @@ int pat_store_key_insert(pat_store *s, const pat_key_rec *k);
  * frees) and *n. */
 int pat_store_key_list(pat_store *s, pat_key_rec **out, size_t *n);
 
+/* ---- the outbox of emails ---- */
+
+#define PAT_MAIL_SUBJECT_MAX 256
+#define PAT_MAIL_BODY_MAX 8192
+#define PAT_MAIL_ERROR_MAX 256
+
+typedef enum pat_mail_status {
+    PAT_MAIL_PENDING = 0,
+    PAT_MAIL_SENT,
+    PAT_MAIL_FAILED,
+} pat_mail_status;
+
+typedef struct pat_outbox_rec {
+    int64_t id;
+    int64_t created_at;
+    int64_t user_id; /* whom it concerns (0: nobody in particular) */
+    char recipient[PAT_EMAIL_MAX + 1];
+    char subject[PAT_MAIL_SUBJECT_MAX];
+    char body[PAT_MAIL_BODY_MAX];
+    char message_id[128];
+    int attempts;
+    int64_t next_try_at;
+    int64_t sent_at; /* 0 = not sent */
+    pat_mail_status status;
+    char last_error[PAT_MAIL_ERROR_MAX];
+} pat_outbox_rec;
+
+/* Adds a pending message (in the caller's unit of work: it commits or rolls
+ * back with the change it reports); fills m->id. */
+int pat_store_outbox_add(pat_store *s, pat_outbox_rec *m);
+
+/* Claims up to limit pending messages due at now, oldest first, moving
+ * their next_try_at to lease_until so that no other sender (another
+ * instance) takes them meanwhile; in *out (caller frees) and *n. */
+int pat_store_outbox_claim(pat_store *s, int64_t now, int64_t lease_until, size_t limit,
+                           pat_outbox_rec **out, size_t *n);
+
+/* Records the outcome of a delivery attempt of message id: its status,
+ * attempts, next try, sent time and last error (may be ""). */
+int pat_store_outbox_mark(pat_store *s, int64_t id, pat_mail_status status, int attempts,
+                          int64_t next_try_at, int64_t sent_at, const char *last_error);
+
+/* Pending messages due now again (a superuser's "retry now"). */
+int pat_store_outbox_retry_all(pat_store *s, int64_t now);
+
+/* How many are pending, sent, failed, and when the oldest pending was made
+ * (0: none). */
+typedef struct pat_outbox_counts {
+    int64_t pending, sent, failed, oldest_pending_at;
+} pat_outbox_counts;
+int pat_store_outbox_counts(pat_store *s, pat_outbox_counts *out);
+
+/* The newest limit messages, newest first (bodies not read: out's bodies
+ * are ""). */
+int pat_store_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size_t *n);
+
 /* ---- copying a whole store (patd store copy) ---- */
 
 #define PAT_SETTING_KEY_MAX 64

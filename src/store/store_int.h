@@ -53,6 +53,14 @@ typedef struct pat_store_vtable {
     int (*audit_prune)(pat_store *s, int64_t before);
     int (*key_insert)(pat_store *s, const pat_key_rec *k);
     int (*key_list)(pat_store *s, pat_key_rec **out, size_t *n);
+    int (*outbox_add)(pat_store *s, pat_outbox_rec *m);
+    int (*outbox_claim)(pat_store *s, int64_t now, int64_t lease_until, size_t limit,
+                        pat_outbox_rec **out, size_t *n);
+    int (*outbox_mark)(pat_store *s, int64_t id, pat_mail_status status, int attempts,
+                       int64_t next_try_at, int64_t sent_at, const char *last_error);
+    int (*outbox_retry_all)(pat_store *s, int64_t now);
+    int (*outbox_counts)(pat_store *s, pat_outbox_counts *out);
+    int (*outbox_list)(pat_store *s, size_t limit, pat_outbox_rec **out, size_t *n);
     /* for pat_store_copy: rows put as they are (ids, versions and all, in
      * the caller's unit of work), the lists to read them from, and the id
      * sequences moved past what was put */

@@ -880,6 +880,65 @@ static void test_store__signing_keys(void **state)
     free(list);
 }
 
+/* The outbox: added in a unit of work (and gone with its rollback), claimed
+ * once (a lease), marked, counted. */
+static void test_store__outbox(void **state)
+{
+    fixture *f = *state;
+    pat_outbox_rec m, *list = NULL;
+    pat_outbox_counts c;
+    size_t n = 0;
+
+    memset(&m, 0, sizeof(m));
+    m.created_at = 100;
+    m.next_try_at = 100;
+    m.user_id = f->bob;
+    snprintf(m.recipient, sizeof(m.recipient), "bob@example.com");
+    snprintf(m.subject, sizeof(m.subject), "hello");
+    snprintf(m.body, sizeof(m.body), "body");
+    snprintf(m.message_id, sizeof(m.message_id), "<1@x>");
+    assert_int_equal(pat_store_begin(f->s), PAT_OK);
+    assert_int_equal(pat_store_outbox_add(f->s, &m), PAT_OK);
+    assert_int_equal(pat_store_rollback(f->s), PAT_OK);
+    assert_int_equal(pat_store_outbox_counts(f->s, &c), PAT_OK);
+    assert_int_equal(c.pending, 0);
+    assert_int_equal(pat_store_outbox_add(f->s, &m), PAT_OK);
+    assert_true(m.id > 0);
+    assert_int_equal(pat_store_outbox_claim(f->s, 99, 400, 10, &list, &n), PAT_OK);
+    assert_int_equal(n, 0); /* not due yet */
+    free(list);
+    assert_int_equal(pat_store_outbox_claim(f->s, 100, 400, 10, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].body, "body");
+    assert_string_equal(list[0].message_id, "<1@x>");
+    free(list);
+    /* Leased: a second claim gets nothing until the lease ends. */
+    assert_int_equal(pat_store_outbox_claim(f->s, 200, 500, 10, &list, &n), PAT_OK);
+    assert_int_equal(n, 0);
+    free(list);
+    assert_int_equal(pat_store_outbox_mark(f->s, m.id, PAT_MAIL_PENDING, 1, 160, 0, "refused"),
+                     PAT_OK);
+    assert_int_equal(pat_store_outbox_counts(f->s, &c), PAT_OK);
+    assert_int_equal(c.pending, 1);
+    assert_int_equal(c.oldest_pending_at, 100);
+    assert_int_equal(pat_store_outbox_retry_all(f->s, 120), PAT_OK);
+    assert_int_equal(pat_store_outbox_claim(f->s, 120, 500, 10, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].attempts, 1);
+    assert_string_equal(list[0].last_error, "refused");
+    free(list);
+    assert_int_equal(pat_store_outbox_mark(f->s, m.id, PAT_MAIL_SENT, 2, 0, 130, ""), PAT_OK);
+    assert_int_equal(pat_store_outbox_counts(f->s, &c), PAT_OK);
+    assert_int_equal(c.pending, 0);
+    assert_int_equal(c.sent, 1);
+    assert_int_equal(pat_store_outbox_list(f->s, 10, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].status, PAT_MAIL_SENT);
+    assert_int_equal(list[0].sent_at, 130);
+    assert_string_equal(list[0].body, ""); /* lists never carry bodies */
+    free(list);
+}
+
 /* pat_store_copy from the backend under test into a fresh SQLite store:
  * every row with its id, hashes, use and version; ids the source handed
  * out to rows deleted since stay used; never into a store with people. */
@@ -1106,6 +1165,7 @@ int main(void)
         T(test_store__audit_filters_pages_and_prunes),
         T(test_store__copy_keeps_every_row_and_never_merges),
         T(test_store__signing_keys),
+        T(test_store__outbox),
     };
     int failed;
 

@@ -161,6 +161,15 @@ int pg_key_list(pat_store *s, pat_key_rec **out, size_t *n);
  * does not fit. */
 int pg_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t dstsz, size_t *n);
 
+int pg_outbox_add(pat_store *s, pat_outbox_rec *m);
+int pg_outbox_claim(pat_store *s, int64_t now, int64_t lease_until, size_t limit,
+                    pat_outbox_rec **out, size_t *n);
+int pg_outbox_mark(pat_store *s, int64_t id, pat_mail_status status, int attempts,
+                   int64_t next_try_at, int64_t sent_at, const char *last_error);
+int pg_outbox_retry_all(pat_store *s, int64_t now);
+int pg_outbox_counts(pat_store *s, pat_outbox_counts *out);
+int pg_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size_t *n);
+
 /* copy.c: what pat_store_copy needs */
 int pg_count_rows(pat_store *s, pat_store_counts *out);
 int pg_session_list(pat_store *s, pat_session_rec **out, size_t *n);

@@ -137,6 +137,15 @@ int sq_audit_prune(pat_store *s, int64_t before);
 int sq_key_insert(pat_store *s, const pat_key_rec *k);
 int sq_key_list(pat_store *s, pat_key_rec **out, size_t *n);
 
+int sq_outbox_add(pat_store *s, pat_outbox_rec *m);
+int sq_outbox_claim(pat_store *s, int64_t now, int64_t lease_until, size_t limit,
+                    pat_outbox_rec **out, size_t *n);
+int sq_outbox_mark(pat_store *s, int64_t id, pat_mail_status status, int attempts,
+                   int64_t next_try_at, int64_t sent_at, const char *last_error);
+int sq_outbox_retry_all(pat_store *s, int64_t now);
+int sq_outbox_counts(pat_store *s, pat_outbox_counts *out);
+int sq_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size_t *n);
+
 /* copy.c: what pat_store_copy needs */
 int sq_count_rows(pat_store *s, pat_store_counts *out);
 int sq_session_list(pat_store *s, pat_session_rec **out, size_t *n);

@@ -1,0 +1,174 @@
+/* Notifications: the emails people get about their tokens and account
+ * (#15), written to the outbox inside the unit of work of the change they
+ * report: no email for a change that rolled back, no change without its
+ * email. Plain text, one clear subject each, never a token value. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/mail.h"
+#include "core/text.h"
+#include "service/service_int.h"
+#include "util/error.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+/* The host part of the console's URL, for Message-IDs. */
+static void mail_domain(const pat_service *svc, char *out, size_t outsz)
+{
+    const char *p = strstr(svc->issuer, "://");
+    size_t n;
+
+    p = p ? p + 3 : svc->issuer;
+    n = strcspn(p, ":/");
+    snprintf(out, outsz, "%.*s", (int)n, p);
+}
+
+/* "you" or the superuser by name: who did it, as the owner reads it. */
+static void who_did_it(const pat_principal *actor, int64_t owner_id, char *out, size_t outsz)
+{
+    if (!actor)
+        snprintf(out, outsz, "an operator of patd");
+    else if (actor->user_id == owner_id)
+        snprintf(out, outsz, "you (%s)", actor->username);
+    else
+        snprintf(out, outsz, "the superuser %s", actor->username);
+}
+
+/* Queues subject and body for owner (no email address: nothing to send). */
+static int queue(pat_service *svc, const pat_user *owner, const char *subject, const char *body)
+{
+    pat_outbox_rec *m;
+    char domain[256];
+    int rc;
+
+    if (!owner->email[0])
+        return PAT_OK;
+    m = pat_calloc(1, sizeof(*m));
+    m->created_at = svc->clock();
+    m->next_try_at = m->created_at;
+    m->user_id = owner->id;
+    mail_domain(svc, domain, sizeof(domain));
+    pat_mail_message_id(m->message_id, sizeof(m->message_id), domain);
+    if ((rc = pat_text_set(m->recipient, sizeof(m->recipient), owner->email)) == PAT_OK &&
+        (rc = pat_text_set(m->subject, sizeof(m->subject), subject)) == PAT_OK &&
+        (rc = pat_text_set(m->body, sizeof(m->body), body)) == PAT_OK)
+        rc = pat_store_outbox_add(svc->store, m);
+    free(m);
+    if (rc == PAT_OK)
+        pat_sender_wake(svc);
+    return rc;
+}
+
+/* The lines every email ends with: when, by whom, from where. */
+static void context(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                    int64_t owner_id, char *out, size_t outsz)
+{
+    char when[PAT_TIME_STR], who[128];
+
+    pat_time_format(svc->clock(), when);
+    who_did_it(actor, owner_id, who, sizeof(who));
+    snprintf(out, outsz,
+             "  When:        %s\n"
+             "  By:          %s\n"
+             "  IP address:  %s\n"
+             "  User agent:  %.200s\n",
+             when, who, info && info->ip && *info->ip ? info->ip : "(none)",
+             info && info->user_agent && *info->user_agent ? info->user_agent : "(none)");
+}
+
+int pat_notify_tokens(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      pat_note what, int64_t owner_id, const pat_token_rec *tokens, size_t n)
+{
+    static const char *const verbs[] = {"created", "created (as a copy)", "regenerated",
+                                        "disabled", "deleted"};
+    pat_user owner;
+    char subject[PAT_MAIL_SUBJECT_MAX], ctx[1024], *body;
+    size_t len = 0, cap = PAT_MAIL_BODY_MAX;
+    int rc;
+
+    if (n == 0 || (rc = pat_store_user_get(svc->store, owner_id, &owner)) < 0)
+        return n == 0 ? PAT_OK : rc;
+    if (n == 1)
+        snprintf(subject, sizeof(subject), "[patd] Your token \"%.80s\" was %s", tokens[0].name,
+                 verbs[what]);
+    else
+        snprintf(subject, sizeof(subject), "[patd] %zu of your tokens were %s", n, verbs[what]);
+    body = pat_malloc(cap);
+    len += (size_t)snprintf(body + len, cap - len,
+                            "Hello %s,\n\n%s personal access token%s on your patd account %s "
+                            "%s:\n\n",
+                            owner.username, n == 1 ? "A" : "These", n == 1 ? "" : "s",
+                            n == 1 ? "was" : "were", verbs[what]);
+    for (size_t i = 0; i < n && len < cap - 256; i++)
+        len += (size_t)snprintf(body + len, cap - len, "  Token:       %.100s (%s...)\n",
+                                tokens[i].name, tokens[i].prefix);
+    context(svc, actor, info, owner_id, ctx, sizeof(ctx));
+    snprintf(body + len, cap - len,
+             "%s\nIf this was not you, disable the token in the console and change your "
+             "password:\n  %s/\n\n-- patd\n",
+             ctx, svc->issuer);
+    rc = queue(svc, &owner, subject, body);
+    free(body);
+    sodium_memzero(&owner, sizeof(owner));
+    return rc;
+}
+
+int pat_notify_account(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                       pat_account_note what, int64_t user_id)
+{
+    static const char *const subjects[] = {
+        "[patd] Your personal access tokens were switched off",
+        "[patd] Your personal access tokens work again",
+        "[patd] Your patd account was disabled",
+        "[patd] All your personal access tokens were revoked",
+    };
+    static const char *const texts[] = {
+        "You may no longer use personal access tokens: every token of yours is refused until "
+        "the permission is given back (the tokens are kept).",
+        "You may use personal access tokens again: your tokens work as before.",
+        "Your account was disabled: you cannot sign in, and none of your tokens works.",
+        "Every personal access token of your account was deleted.",
+    };
+    pat_user u;
+    char ctx[1024], body[PAT_MAIL_BODY_MAX];
+    int rc;
+
+    if ((rc = pat_store_user_get(svc->store, user_id, &u)) < 0)
+        return rc;
+    context(svc, actor, info, user_id, ctx, sizeof(ctx));
+    snprintf(body, sizeof(body), "Hello %s,\n\n%s\n\n%s\nThe console: %s/\n\n-- patd\n",
+             u.username, texts[what], ctx, svc->issuer);
+    rc = queue(svc, &u, subjects[what], body);
+    sodium_memzero(&u, sizeof(u));
+    return rc;
+}
+
+int pat_service_outbox(pat_service *svc, const pat_principal *actor, size_t limit,
+                       pat_outbox_counts *counts, pat_outbox_rec **out, size_t *n)
+{
+    int rc;
+
+    if ((rc = pat_service_may_administer(actor)) < 0 ||
+        (rc = pat_store_outbox_counts(svc->store, counts)) < 0)
+        return rc;
+    return pat_store_outbox_list(svc->store, limit, out, n);
+}
+
+int pat_service_outbox_retry(pat_service *svc, const pat_principal *actor)
+{
+    int rc;
+
+    if ((rc = pat_service_may_administer(actor)) < 0 ||
+        (rc = pat_store_outbox_retry_all(svc->store, svc->clock())) < 0)
+        return rc;
+    pat_sender_wake(svc);
+    return PAT_OK;
+}
+
+bool pat_service_mail_configured(const pat_service *svc)
+{
+    return svc->config->smtp_url[0] != '\0';
+}

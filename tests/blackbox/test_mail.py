@@ -1,0 +1,256 @@
+"""Emails through the outbox and real SMTP (#15): a real SMTP server
+(Debian's python3-aiosmtpd, writing each message to a Maildir) in front of
+which patd sends what happens to people's tokens and accounts."""
+import email
+import email.header
+import email.policy
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import ADMIN_PASSWORD, Patd, free_port
+
+
+class SmtpSink:
+    """aiosmtpd on a loopback port, every message into a Maildir."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix='patd-smtp-')
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ['/usr/bin/python3', '-m', 'aiosmtpd', '-n', '-l', '127.0.0.1:%d' % self.port,
+             '-c', 'aiosmtpd.handlers.Mailbox', os.path.join(self.dir, 'mail')],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import socket
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError('aiosmtpd did not start')
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def messages(self):
+        out = []
+        for sub in ('new', 'cur'):
+            d = os.path.join(self.dir, 'mail', sub)
+            if os.path.isdir(d):
+                for name in sorted(os.listdir(d)):
+                    with open(os.path.join(d, name), 'rb') as f:
+                        out.append(email.message_from_bytes(f.read(), policy=email.policy.default))
+        return out
+
+    def wait(self, count, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = self.messages()
+            if len(m) >= count:
+                return m
+            time.sleep(0.1)
+        return self.messages()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def subject(m):
+    return str(m['Subject'])
+
+
+class Mail(unittest.TestCase):
+    def setUp(self):
+        self.smtp = SmtpSink().start()
+        self.patd = Patd(env={'PATD_SMTP_URL': 'smtp://127.0.0.1:%d' % self.smtp.port,
+                              'PATD_SMTP_STARTTLS': 'off', 'PATD_MAIL_FROM': 'patd@example.com',
+                              'PATD_PUBLIC_URL': 'https://tokens.example.com'}).start()
+        self.admin = self.patd.login()
+        r = self.patd.request('PATCH', '/api/v1/users/1', {'email': 'admin@example.com'},
+                              session=self.admin)
+        self.assertEqual(r.status, 200, r)
+        self.values = []
+
+    def tearDown(self):
+        self.patd.stop()
+        self.smtp.cleanup()
+
+    def create(self, name, session=None, **headers):
+        r = self.patd.request('POST', '/api/v1/tokens', {'name': name, 'scopes': ['tokens']},
+                              session=session or self.admin, headers=headers)
+        self.assertEqual(r.status, 201, r)
+        self.values.append(r.json['token'])
+        return r.json
+
+    def assertNoValues(self, messages):
+        for m in messages:
+            text = m.as_string()
+            for v in self.values:
+                self.assertNotIn(v, text)
+                self.assertNotIn(v[4:], text)
+
+    def test_created_email_tells_what_when_where_and_who(self):
+        t = self.create('deploy-ci', **{'X-Forwarded-For': '203.0.113.9',
+                                        'User-Agent': 'curl/8.5.0'})
+        [m] = self.smtp.wait(1)
+        self.assertEqual(m['To'], 'admin@example.com')
+        self.assertEqual(m['From'], 'patd@example.com')
+        self.assertEqual(subject(m), '[patd] Your token "deploy-ci" was created')
+        self.assertTrue(m['Message-ID'].endswith('@tokens.example.com>'))
+        self.assertIsNotNone(m['Date'])
+        body = m.get_content()
+        self.assertIn('deploy-ci (%s...)' % t['prefix'], body)
+        self.assertIn('203.0.113.9', body)  # the client's, through the trusted proxy
+        self.assertIn('curl/8.5.0', body)
+        self.assertIn('you (admin)', body)
+        self.assertRegex(body, r'When: +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ')
+        self.assertIn('https://tokens.example.com/', body)
+        self.assertNoValues([m])
+
+    def test_every_lifecycle_email_and_never_a_value(self):
+        a = self.create('one')
+        b = self.create('two')
+        c = self.create('three')
+        self.assertEqual(len(self.smtp.wait(3)), 3)
+        r = self.patd.request('POST', '/api/v1/tokens/%d/regenerate' % a['id'], {},
+                              session=self.admin)
+        self.values.append(r.json['token'])
+        r = self.patd.request('POST', '/api/v1/tokens/%d/copy' % a['id'], {'name': 'one-copy'},
+                              session=self.admin)
+        self.values.append(r.json['token'])
+        self.patd.request('DELETE', '/api/v1/tokens/%d' % c['id'], session=self.admin)
+        r = self.patd.request('POST', '/api/v1/tokens/bulk-delete', {'ids': [a['id'], b['id']]},
+                              session=self.admin)
+        self.assertEqual(r.status, 200, r)
+        msgs = self.smtp.wait(7)
+        subjects = [subject(m) for m in msgs]
+        self.assertIn('[patd] Your token "one" was regenerated', subjects)
+        self.assertIn('[patd] Your token "one-copy" was created (as a copy)', subjects)
+        self.assertIn('[patd] Your token "three" was deleted', subjects)
+        self.assertIn('[patd] 2 of your tokens were deleted', subjects)
+        bulk = [m for m in msgs if subject(m).startswith('[patd] 2 of')][0].get_content()
+        self.assertIn('one (', bulk)
+        self.assertIn('two (', bulk)
+        self.assertEqual(len(msgs), 7)
+        self.assertNoValues(msgs)
+
+    def test_a_superuser_acting_on_a_person(self):
+        r = self.patd.request('POST', '/api/v1/users', {
+            'username': 'lena', 'password': 'lena-password-123', 'email': 'lena@example.com'},
+            session=self.admin)
+        lena_id = r.json['id']
+        lena = self.patd.login('lena', 'lena-password-123')
+        self.create('lena-1', session=lena)
+        self.create('lena-2', session=lena)
+        self.smtp.wait(2)
+        for change in ({'can_manage_tokens': False}, {'can_manage_tokens': True}):
+            self.patd.request('PATCH', '/api/v1/users/%d' % lena_id, change, session=self.admin)
+        self.patd.request('POST', '/api/v1/users/%d/tokens/revoke-all' % lena_id,
+                          session=self.admin)
+        self.patd.request('PATCH', '/api/v1/users/%d' % lena_id, {'disabled': True},
+                          session=self.admin)
+        msgs = [m for m in self.smtp.wait(6) if m['To'] == 'lena@example.com']
+        subjects = [subject(m) for m in msgs]
+        self.assertIn('[patd] Your personal access tokens were switched off', subjects)
+        self.assertIn('[patd] Your personal access tokens work again', subjects)
+        self.assertIn('[patd] 2 of your tokens were deleted', subjects)
+        self.assertIn('[patd] Your patd account was disabled', subjects)
+        off = [m for m in msgs if 'switched off' in subject(m)][0].get_content()
+        self.assertIn('the superuser admin', off)
+        self.assertNoValues(msgs)
+
+    def test_a_change_that_fails_sends_nothing(self):
+        self.create('unique')
+        self.smtp.wait(1)
+        r = self.patd.request('POST', '/api/v1/tokens', {'name': 'unique', 'scopes': ['tokens']},
+                              session=self.admin)
+        self.assertEqual(r.status, 409, r)
+        time.sleep(1.5)
+        self.assertEqual(len(self.smtp.messages()), 1)
+
+    def test_non_ascii_subjects_are_encoded(self):
+        self.create('déploiement-été')
+        [m] = self.smtp.wait(1)
+        raw = m.as_bytes(policy=email.policy.compat32)
+        self.assertIn(b'=?UTF-8?B?', raw.split(b'\n\n')[0] if b'\n\n' in raw else raw)
+        self.assertEqual(subject(m), '[patd] Your token "déploiement-été" was created')
+
+    def test_smtp_down_then_back_each_message_once(self):
+        self.smtp.stop()
+        t = self.create('while-down')
+        time.sleep(1.5)
+        r = self.patd.request('GET', '/api/v1/outbox', session=self.admin)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json['configured'])
+        pending = [m for m in r.json['messages'] if m['status'] == 'pending']
+        self.assertEqual(len(pending), 1)
+        self.assertGreaterEqual(pending[0]['attempts'], 1)
+        self.assertTrue(pending[0]['last_error'])
+        self.assertNotIn('body', pending[0])
+        self.assertIn('patd_mail_messages{status="pending"} 1',
+                      self.patd.request('GET', '/metrics').body)
+        self.smtp.start()
+        r = self.patd.request('POST', '/api/v1/outbox/retry', session=self.admin)
+        self.assertEqual(r.status, 200, r)
+        msgs = self.smtp.wait(1)
+        time.sleep(1.5)
+        msgs = self.smtp.messages()
+        self.assertEqual(len(msgs), 1)
+        self.assertIn(t['prefix'], msgs[0].get_content())
+        r = self.patd.request('GET', '/api/v1/outbox', session=self.admin)
+        self.assertEqual(r.json['sent'], 1)
+        self.assertEqual(r.json['pending'], 0)
+
+    def test_kill_9_before_delivery_delivers_after_restart_with_the_same_message_id(self):
+        self.smtp.stop()
+        self.create('survivor')
+        db = sqlite3.connect(os.path.join(self.patd.data_dir, 'patd.db'))
+        mid = db.execute("SELECT message_id FROM outbox WHERE status = 'pending'").fetchone()[0]
+        db.close()
+        self.patd.proc.kill()
+        self.patd.proc.wait()
+        self.patd.proc = None
+        self.patd.log.close()
+        self.patd.out.close()
+        self.smtp.start()
+        self.patd.start()
+        [m] = self.smtp.wait(1)
+        self.assertEqual(m['Message-ID'], mid)
+
+    def test_members_may_not_read_the_outbox(self):
+        self.patd.request('POST', '/api/v1/users', {'username': 'otto',
+                                                    'password': 'otto-password-123'},
+                          session=self.admin)
+        otto = self.patd.login('otto', 'otto-password-123')
+        self.assertEqual(self.patd.request('GET', '/api/v1/outbox', session=otto).status, 403)
+
+
+class MailNotConfigured(unittest.TestCase):
+    def test_messages_wait_pending_and_the_outbox_says_so(self):
+        with Patd() as p:
+            admin = p.login()
+            p.request('PATCH', '/api/v1/users/1', {'email': 'admin@example.com'}, session=admin)
+            p.request('POST', '/api/v1/tokens', {'name': 'x', 'scopes': ['tokens']},
+                      session=admin)
+            r = p.request('GET', '/api/v1/outbox', session=admin)
+            self.assertFalse(r.json['configured'])
+            self.assertEqual(r.json['pending'], 1)
+            self.assertEqual(r.json['messages'][0]['attempts'], 0)
+
+
+if __name__ == '__main__':
+    unittest.main()
