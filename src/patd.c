@@ -137,6 +137,7 @@ static int apply_env(pat_config *cfg)
         {"PATD_SMTP_URL", "smtp_url"},
         {"PATD_SMTP_STARTTLS", "smtp_starttls"},
         {"PATD_SMTP_USER", "smtp_user"},
+        {"PATD_SMTP_CA_FILE", "smtp_ca_file"},
         {"PATD_SMTP_PASSWORD_FILE", "smtp_password_file"},
         {"PATD_MAIL_FROM", "mail_from"},
         {"PATD_TOKEN_PREFIX", "token_prefix"},

@@ -185,6 +185,8 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
                                  "smtp_starttls must be required, opportunistic or off");
         return PAT_OK;
     }
+    if (strcmp(key, "smtp_ca_file") == 0)
+        return set_string(cfg->smtp_ca_file, sizeof(cfg->smtp_ca_file), key, value);
     if (strcmp(key, "smtp_user") == 0)
         return set_string(cfg->smtp_user, sizeof(cfg->smtp_user), key, value);
     if (strcmp(key, "smtp_password_file") == 0)

@@ -63,6 +63,7 @@ typedef struct pat_config {
     int smtp_starttls;                  /* PAT_STARTTLS_*: smtp_starttls = required|opportunistic|off */
     char smtp_user[128];
     char smtp_password_file[PAT_CONFIG_PATH_MAX];
+    char smtp_ca_file[PAT_CONFIG_PATH_MAX]; /* CA bundle for the SMTP server; "" = system's */
     char mail_from[256];                /* the From address */
     pat_audience audiences[PAT_AUDIENCES_MAX];
     size_t naudiences;

@@ -106,6 +106,8 @@ static int deliver(pat_service *svc, const pat_outbox_rec *m, char err[PAT_MAIL_
                      cfg->smtp_starttls == PAT_STARTTLS_REQUIRED ? (long)CURLUSESSL_ALL
                      : cfg->smtp_starttls == PAT_STARTTLS_OFF    ? (long)CURLUSESSL_NONE
                                                                  : (long)CURLUSESSL_TRY);
+    if (cfg->smtp_ca_file[0])
+        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->smtp_ca_file);
     if (cfg->smtp_user[0]) {
         curl_easy_setopt(curl, CURLOPT_USERNAME, cfg->smtp_user);
         curl_easy_setopt(curl, CURLOPT_PASSWORD, password);

@@ -254,3 +254,72 @@ class MailNotConfigured(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class MailStartTlsAuth(unittest.TestCase):
+    """STARTTLS required and AUTH, against a server that insists on both
+    (a throwaway certificate the test makes)."""
+
+    def test_delivered_over_starttls_with_auth_and_refused_with_a_wrong_password(self):
+        root = tempfile.mkdtemp(prefix='patd-smtp-tls-')
+        cert, key = os.path.join(root, 'cert.pem'), os.path.join(root, 'key.pem')
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                        'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+                        '-days', '2', '-subj', '/CN=127.0.0.1', '-addext',
+                        'subjectAltName=IP:127.0.0.1'], check=True, capture_output=True,
+                       timeout=60)
+        port = free_port()
+        maildir = os.path.join(root, 'mail')
+        server = subprocess.Popen(['/usr/bin/python3', os.path.join(os.path.dirname(
+            os.path.abspath(__file__)), 'smtp_tls_server.py'), str(port), maildir, cert, key,
+            'patd', 'smtp-secret-1'], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        password_file = os.path.join(root, 'password')
+        with open(password_file, 'w') as f:
+            f.write('smtp-secret-1\n')
+        try:
+            import socket
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                try:
+                    socket.create_connection(('127.0.0.1', port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            env = {'PATD_SMTP_URL': 'smtp://127.0.0.1:%d' % port,
+                   'PATD_SMTP_STARTTLS': 'required', 'PATD_SMTP_CA_FILE': cert,
+                   'PATD_SMTP_USER': 'patd', 'PATD_SMTP_PASSWORD_FILE': password_file,
+                   'PATD_MAIL_FROM': 'patd@example.com'}
+            with Patd(env=env) as p:
+                admin = p.login()
+                p.request('PATCH', '/api/v1/users/1', {'email': 'admin@example.com'},
+                          session=admin)
+                p.request('POST', '/api/v1/tokens', {'name': 'over-tls', 'scopes': ['tokens']},
+                          session=admin)
+                deadline = time.time() + 15
+                new = os.path.join(maildir, 'new')
+                while time.time() < deadline and not (os.path.isdir(new) and os.listdir(new)):
+                    time.sleep(0.1)
+                self.assertTrue(os.path.isdir(new) and os.listdir(new), 'nothing delivered')
+                self.assertNotIn('smtp-secret-1', p.read_log())
+            with open(password_file, 'w') as f:
+                f.write('wrong-password\n')
+            with Patd(env=env) as p:
+                admin = p.login()
+                p.request('PATCH', '/api/v1/users/1', {'email': 'admin@example.com'},
+                          session=admin)
+                p.request('POST', '/api/v1/tokens', {'name': 'refused', 'scopes': ['tokens']},
+                          session=admin)
+                deadline = time.time() + 15
+                while time.time() < deadline:
+                    r = p.request('GET', '/api/v1/outbox', session=admin)
+                    pending = [m for m in r.json['messages'] if m['status'] == 'pending']
+                    if pending and pending[0]['last_error']:
+                        break
+                    time.sleep(0.2)
+                self.assertEqual(len(pending), 1)
+                self.assertTrue(pending[0]['last_error'])
+                self.assertNotIn('wrong-password', r.body)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            shutil.rmtree(root, ignore_errors=True)
