@@ -140,6 +140,8 @@ static int apply_env(pat_config *cfg)
         {"PATD_SMTP_CA_FILE", "smtp_ca_file"},
         {"PATD_SMTP_PASSWORD_FILE", "smtp_password_file"},
         {"PATD_MAIL_FROM", "mail_from"},
+        {"PATD_EXPIRY_REMINDER_DAYS", "expiry_reminder_days"},
+        {"PATD_EXPIRY_CHECK_SECONDS", "expiry_check_seconds"},
         {"PATD_TOKEN_PREFIX", "token_prefix"},
         {"PATD_PUBLIC_URL", "public_url"},
         {"PATD_THREADS", "threads"},

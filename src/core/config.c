@@ -34,6 +34,9 @@ void pat_config_defaults(pat_config *cfg)
     cfg->jwks_max_age_seconds = 300;
     cfg->jwks_publish_ahead_seconds = -1;
     snprintf(cfg->mail_from, sizeof(cfg->mail_from), "patd@localhost");
+    cfg->reminder_days[0] = 1;
+    cfg->reminder_days[1] = 7;
+    cfg->expiry_check_seconds = 3600;
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -184,6 +187,39 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
             return pat_error_set(PAT_EINVAL, key,
                                  "smtp_starttls must be required, opportunistic or off");
         return PAT_OK;
+    }
+    if (strcmp(key, "expiry_reminder_days") == 0) {
+        int days[8] = {0};
+        size_t count = 0;
+        char copy[128], *save = NULL;
+        if (strlen(value) >= sizeof(copy))
+            return pat_error_set(PAT_EINVAL, key, "expiry_reminder_days is too long");
+        snprintf(copy, sizeof(copy), "%s", value);
+        for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+            long d;
+            if (count == 7 || set_int(&d, key, w, 1, 365) < 0)
+                return pat_error_set(PAT_EINVAL, key,
+                                     "expiry_reminder_days: up to 7 numbers of days, 1 to 365");
+            days[count++] = (int)d;
+        }
+        /* Ascending, without repeats: the smallest threshold crossed wins. */
+        for (size_t i = 0; i < count; i++)
+            for (size_t j = i + 1; j < count; j++)
+                if (days[j] < days[i]) {
+                    int t = days[i];
+                    days[i] = days[j];
+                    days[j] = t;
+                }
+        memset(cfg->reminder_days, 0, sizeof(cfg->reminder_days));
+        for (size_t i = 0, k = 0; i < count; i++)
+            if (k == 0 || cfg->reminder_days[k - 1] != days[i])
+                cfg->reminder_days[k++] = days[i];
+        return PAT_OK;
+    }
+    if (strcmp(key, "expiry_check_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 1, 86400)) == PAT_OK)
+            cfg->expiry_check_seconds = (int)n;
+        return rc;
     }
     if (strcmp(key, "smtp_ca_file") == 0)
         return set_string(cfg->smtp_ca_file, sizeof(cfg->smtp_ca_file), key, value);

@@ -65,6 +65,8 @@ typedef struct pat_config {
     char smtp_password_file[PAT_CONFIG_PATH_MAX];
     char smtp_ca_file[PAT_CONFIG_PATH_MAX]; /* CA bundle for the SMTP server; "" = system's */
     char mail_from[256];                /* the From address */
+    int reminder_days[8];               /* expiry_reminder_days, ascending; 0 ends the list */
+    int expiry_check_seconds;           /* how often reminders are looked for */
     pat_audience audiences[PAT_AUDIENCES_MAX];
     size_t naudiences;
     pat_route_rule routes[PAT_ROUTE_RULES_MAX]; /* "route =" lines, in order */

@@ -108,3 +108,57 @@ out:
     json_decref(body);
     return rc;
 }
+
+static json_t *me_json(const pat_user *u)
+{
+    return json_pack("{sI ss ss ss s{sb sb}}", "id", (json_int_t)u->id, "username", u->username,
+                     "email", u->email, "role", pat_role_name(u->role), "notifications",
+                     "expiry_reminders", !(u->notify_off & PAT_NOTIFY_EXPIRY), "new_client_alerts",
+                     !(u->notify_off & PAT_NOTIFY_NEW_CLIENT));
+}
+
+int pat_h_me_get(pat_req *r)
+{
+    pat_user u;
+    int rc;
+
+    if ((rc = pat_me_get(pat_req_service(r), &r->who, &u)) < 0)
+        return rc;
+    pat_respond_json(r, 200, me_json(&u));
+    return PAT_OK;
+}
+
+int pat_h_me_update(pat_req *r)
+{
+    static const char *const keys[] = {"email", "notifications", NULL};
+    static const char *const nkeys[] = {"expiry_reminders", "new_client_alerts", NULL};
+    pat_request_info info = pat_req_info(r);
+    json_t *body = NULL, *notifications;
+    pat_me_input in;
+    pat_user u;
+    int rc;
+
+    memset(&in, 0, sizeof(in));
+    if ((rc = pat_json_body(r, &body)) < 0 || (rc = pat_json_only_keys(body, keys)) < 0 ||
+        (rc = pat_json_string(body, "email", &in.email, NULL)) < 0)
+        goto out;
+    notifications = json_object_get(body, "notifications");
+    if (notifications) {
+        if (!json_is_object(notifications)) {
+            rc = pat_error_set(PAT_EINVAL, "notifications", "notifications must be an object");
+            goto out;
+        }
+        if ((rc = pat_json_only_keys(notifications, nkeys)) < 0 ||
+            (rc = pat_json_bool(notifications, "expiry_reminders", &in.expiry_reminders,
+                                &in.has_expiry_reminders)) < 0 ||
+            (rc = pat_json_bool(notifications, "new_client_alerts", &in.new_client_alerts,
+                                &in.has_new_client_alerts)) < 0)
+            goto out;
+    }
+    if ((rc = pat_me_update(pat_req_service(r), &r->who, &info, &in, &u)) < 0)
+        goto out;
+    pat_respond_json(r, 200, me_json(&u));
+out:
+    json_decref(body);
+    return rc;
+}

@@ -15,6 +15,8 @@ int pat_h_session_create(pat_req *r);
 int pat_h_session_delete(pat_req *r);
 int pat_h_session_get(pat_req *r);
 int pat_h_session_confirm(pat_req *r);
+int pat_h_me_get(pat_req *r);
+int pat_h_me_update(pat_req *r);
 
 /* http/h_tokens.c */
 int pat_h_tokens_list(pat_req *r);

@@ -24,6 +24,8 @@ static const route routes[] = {
     {"DELETE", "/api/v1/session", pat_h_session_delete, AUTH},
     {"POST", "/api/v1/session/confirm", pat_h_session_confirm, AUTH},
     {"POST", "/api/v1/session/cli-token", pat_h_signin_token, AUTH},
+    {"GET", "/api/v1/me", pat_h_me_get, AUTH},
+    {"PATCH", "/api/v1/me", pat_h_me_update, AUTH},
     {"GET", "/api/v1/tokens", pat_h_tokens_list, AUTH},
     {"POST", "/api/v1/tokens", pat_h_tokens_create, AUTH},
     {"GET", "/api/v1/tokens/self", pat_h_tokens_self, AUTH},

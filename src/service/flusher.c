@@ -177,6 +177,10 @@ static void *flusher_main(void *arg)
         pat_log_flush_idle();
         /* Changes committed by another process on the same store. */
         pat_service_follow_changes(svc);
+        if (svc->clock() - svc->last_remind >= svc->config->expiry_check_seconds) {
+            svc->last_remind = svc->clock();
+            pat_service_remind(svc);
+        }
         if (due) {
             last_flush = pat_time_mono_us();
             pat_service_flush(svc);

@@ -172,3 +172,43 @@ bool pat_service_mail_configured(const pat_service *svc)
 {
     return svc->config->smtp_url[0] != '\0';
 }
+
+int pat_notify_expiry(pat_service *svc, const pat_user *owner, const pat_token_rec *tokens,
+                      const int64_t *thresholds, size_t n)
+{
+    char subject[PAT_MAIL_SUBJECT_MAX], when[PAT_TIME_STR], *body;
+    size_t len = 0, cap = PAT_MAIL_BODY_MAX;
+    int rc;
+
+    if (n == 0)
+        return PAT_OK;
+    if (n > 1)
+        snprintf(subject, sizeof(subject), "[patd] %zu of your tokens expire soon or have expired",
+                 n);
+    else if (thresholds[0] == 0)
+        snprintf(subject, sizeof(subject), "[patd] Your token \"%.80s\" has expired",
+                 tokens[0].name);
+    else
+        snprintf(subject, sizeof(subject), "[patd] Your token \"%.80s\" expires within %lld day%s",
+                 tokens[0].name, (long long)thresholds[0], thresholds[0] == 1 ? "" : "s");
+    body = pat_malloc(cap);
+    len += (size_t)snprintf(body + len, cap - len,
+                            "Hello %s,\n\nWhat uses these personal access tokens will stop "
+                            "working when they expire:\n\n",
+                            owner->username);
+    for (size_t i = 0; i < n && len < cap - 512; i++) {
+        pat_time_format(tokens[i].expires_at, when);
+        len += (size_t)snprintf(body + len, cap - len,
+                                "  %.100s (%s...)\n    %s %s\n    regenerate it: %s/#token-%lld\n",
+                                tokens[i].name, tokens[i].prefix,
+                                thresholds[i] == 0 ? "expired" : "expires", when, svc->issuer,
+                                (long long)tokens[i].id);
+    }
+    snprintf(body + len, cap - len,
+             "\nRegenerating keeps a token's name and scopes and gives it a new value and "
+             "expiry.\nYou can turn these reminders off in the console (Notifications).\n\n"
+             "-- patd\n");
+    rc = queue(svc, owner, subject, body);
+    free(body);
+    return rc;
+}

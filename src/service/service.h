@@ -399,6 +399,21 @@ int pat_users_tokens(pat_service *svc, const pat_principal *actor, int64_t id,
 int pat_users_revoke_all(pat_service *svc, const pat_principal *actor,
                          const pat_request_info *info, int64_t id, size_t *revoked);
 
+/* Anyone signed in: their own record (password hash cleared). */
+int pat_me_get(pat_service *svc, const pat_principal *who, pat_user *out);
+
+/* Anyone signed in: their email and which emails they get (security
+ * emails cannot be turned off). NULL / has_* false: unchanged. */
+typedef struct pat_me_input {
+    const char *email;
+    bool has_expiry_reminders;
+    bool expiry_reminders;
+    bool has_new_client_alerts;
+    bool new_client_alerts;
+} pat_me_input;
+int pat_me_update(pat_service *svc, const pat_principal *who, const pat_request_info *info,
+                  const pat_me_input *in, pat_user *out);
+
 /* Anyone signed in: changes their own password (current one required) and
  * ends their other console sessions. */
 int pat_users_change_password(pat_service *svc, const pat_principal *who,

@@ -36,6 +36,7 @@ struct pat_service {
     pat_ratelimit *signin_by_address;
     pat_ratelimit *signin_by_account;
     int64_t last_prune;            /* audit retention, done by the flusher */
+    int64_t last_remind;           /* expiry reminders, looked for by the flusher */
     /* the changes feed, as far as this instance's cache has followed it */
     pthread_mutex_t changes_lock;
     int64_t changes_seen;
@@ -166,6 +167,15 @@ int pat_notify_tokens(pat_service *svc, const pat_principal *actor, const pat_re
 /* Queues the email to user_id about their account, likewise. */
 int pat_notify_account(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                        pat_account_note what, int64_t user_id);
+
+/* Queues owner's digest of tokens[0..n) that crossed thresholds[i]
+ * (days; 0 = expired), in the caller's unit of work. */
+int pat_notify_expiry(pat_service *svc, const pat_user *owner, const pat_token_rec *tokens,
+                      const int64_t *thresholds, size_t n);
+
+/* Looks for tokens due a reminder and emails their owners (reminders.c);
+ * the flusher calls it every expiry_check_seconds. */
+void pat_service_remind(pat_service *svc);
 
 /* Wakes the sender (a message was queued); starts and stops it. */
 void pat_sender_wake(pat_service *svc);

@@ -377,3 +377,48 @@ int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t l
     return pat_store_token_list_exceeding(svc->store, !p.allow_never_expires || latest, latest,
                                           limit, out, n);
 }
+
+int pat_me_get(pat_service *svc, const pat_principal *who, pat_user *out)
+{
+    int rc;
+
+    if ((rc = pat_store_user_get(svc->store, who->user_id, out)) == PAT_OK)
+        clear_secret(out);
+    return rc;
+}
+
+int pat_me_update(pat_service *svc, const pat_principal *who, const pat_request_info *info,
+                  const pat_me_input *in, pat_user *out)
+{
+    pat_user u;
+    int rc;
+
+    if (in->email && (rc = check_email(in->email)) < 0)
+        return rc;
+    if ((rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    if ((rc = pat_store_user_get(svc->store, who->user_id, &u)) < 0)
+        goto out;
+    if (in->email && (rc = pat_text_set(u.email, sizeof(u.email), in->email)) < 0)
+        goto out;
+    if (in->has_expiry_reminders)
+        u.notify_off = in->expiry_reminders ? u.notify_off & ~(unsigned)PAT_NOTIFY_EXPIRY
+                                            : u.notify_off | PAT_NOTIFY_EXPIRY;
+    if (in->has_new_client_alerts)
+        u.notify_off = in->new_client_alerts ? u.notify_off & ~(unsigned)PAT_NOTIFY_NEW_CLIENT
+                                             : u.notify_off | PAT_NOTIFY_NEW_CLIENT;
+    u.updated_at = svc->clock();
+    if ((rc = pat_store_user_update(svc->store, &u)) == PAT_OK)
+        rc = pat_audit_record(svc, who, info, "user.preferences_changed", "user",
+                              "id=%lld email=%s expiry_reminders=%d new_client_alerts=%d",
+                              (long long)u.id, in->email ? "changed" : "kept",
+                              !(u.notify_off & PAT_NOTIFY_EXPIRY),
+                              !(u.notify_off & PAT_NOTIFY_NEW_CLIENT));
+out:
+    if ((rc = pat_unit_end(svc, rc)) == PAT_OK) {
+        clear_secret(&u);
+        *out = u;
+    }
+    sodium_memzero(&u, sizeof(u));
+    return rc;
+}

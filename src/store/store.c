@@ -278,3 +278,15 @@ int pat_store_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size
 {
     return s->vt->outbox_list(s, limit, out, n);
 }
+
+int pat_store_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t threshold,
+                               size_t limit, pat_token_rec **out, size_t *n)
+{
+    return s->vt->tokens_to_remind(s, after, until, threshold, limit, out, n);
+}
+
+int pat_store_reminder_add(pat_store *s, int64_t token_id, int64_t threshold, int64_t at)
+{
+    pat_metrics_store_write();
+    return s->vt->reminder_add(s, token_id, threshold, at);
+}

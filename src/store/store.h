@@ -51,7 +51,11 @@ typedef struct pat_user {
     int64_t created_at;
     int64_t updated_at;
     int64_t version; /* bumped by every write; an edit names the one it replaces */
+    unsigned notify_off; /* PAT_NOTIFY_* bits: emails the person turned off */
 } pat_user;
+
+/* Emails a person may turn off (security emails cannot be). */
+enum { PAT_NOTIFY_EXPIRY = 1, PAT_NOTIFY_NEW_CLIENT = 2 };
 
 /* Where and how a token was last used. */
 typedef struct pat_last_use {
@@ -372,6 +376,17 @@ int pat_store_outbox_counts(pat_store *s, pat_outbox_counts *out);
 /* The newest limit messages, newest first (bodies not read: out's bodies
  * are ""). */
 int pat_store_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size_t *n);
+
+/* ---- expiry reminders ---- */
+
+/* Enabled tokens whose expiry is in (after, until], with no reminder
+ * recorded yet for threshold, oldest expiry first, at most limit. */
+int pat_store_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t threshold,
+                               size_t limit, pat_token_rec **out, size_t *n);
+
+/* Records that token_id was reminded for threshold (days; 0 = expired);
+ * PAT_EEXISTS if it was already (another instance got there first). */
+int pat_store_reminder_add(pat_store *s, int64_t token_id, int64_t threshold, int64_t at);
 
 /* ---- copying a whole store (patd store copy) ---- */
 

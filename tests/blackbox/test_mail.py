@@ -323,3 +323,107 @@ class MailStartTlsAuth(unittest.TestCase):
             server.terminate()
             server.wait(timeout=10)
             shutil.rmtree(root, ignore_errors=True)
+
+
+def rfc3339(t):
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(t))
+
+
+class Reminders(unittest.TestCase):
+    def setUp(self):
+        self.smtp = SmtpSink().start()
+        self.env = {'PATD_SMTP_URL': 'smtp://127.0.0.1:%d' % self.smtp.port,
+                    'PATD_SMTP_STARTTLS': 'off', 'PATD_EXPIRY_CHECK_SECONDS': '1',
+                    'PATD_EXPIRY_REMINDER_DAYS': '7 1'}
+        self.patd = Patd(env=self.env).start()
+        self.admin = self.patd.login()
+        self.patd.request('PATCH', '/api/v1/me', {'email': 'admin@example.com'},
+                          session=self.admin)
+
+    def tearDown(self):
+        self.patd.stop()
+        self.smtp.cleanup()
+
+    def token(self, name, expires_at, session=None):
+        r = self.patd.request('POST', '/api/v1/tokens', {
+            'name': name, 'scopes': ['tokens'], 'expires_at': rfc3339(expires_at)},
+            session=session or self.admin)
+        self.assertEqual(r.status, 201, r)
+        return r.json
+
+    def reminders(self):
+        return [m for m in self.smtp.messages() if 'expire' in str(m['Subject'])]
+
+    def test_one_digest_per_person_once_per_threshold_even_across_restarts(self):
+        now = time.time()
+        soon = self.token('in-3-days', now + 3 * 86400)
+        tomorrow = self.token('in-12-hours', now + 12 * 3600)
+        self.token('in-20-days', now + 20 * 86400)
+        r = self.patd.request('POST', '/api/v1/users', {
+            'username': 'quiet', 'password': 'quiet-password-1', 'email': 'quiet@example.com'},
+            session=self.admin)
+        quiet = self.patd.login('quiet', 'quiet-password-1')
+        r = self.patd.request('PATCH', '/api/v1/me',
+                              {'notifications': {'expiry_reminders': False}}, session=quiet)
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json['notifications']['expiry_reminders'])
+        self.token('quiet-in-2-days', now + 2 * 86400, session=quiet)
+        deadline = time.time() + 15
+        while time.time() < deadline and not self.reminders():
+            time.sleep(0.2)
+        time.sleep(2.5)  # a few more checks: nothing more may come
+        [digest] = self.reminders()
+        self.assertEqual(digest['To'], 'admin@example.com')
+        self.assertEqual(str(digest['Subject']),
+                         '[patd] 2 of your tokens expire soon or have expired')
+        body = digest.get_content()
+        self.assertIn('in-3-days (%s...)' % soon['prefix'], body)
+        self.assertIn('in-12-hours (%s...)' % tomorrow['prefix'], body)
+        self.assertNotIn('in-20-days', body)
+        self.assertIn('#token-%d' % soon['id'], body)
+        # Expired meanwhile (its expiry moved into the past, as time would):
+        # one "has expired" email.
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.patd.data_dir, 'patd.db'))
+        db.execute('UPDATE tokens SET expires_at = ? WHERE id = ?', (int(now) - 60, soon['id']))
+        db.commit()
+        db.close()
+        deadline = time.time() + 15
+        while time.time() < deadline and len(self.reminders()) < 2:
+            time.sleep(0.2)
+        expired = [m for m in self.reminders() if 'has expired' in str(m['Subject'])]
+        self.assertEqual(len(expired), 1)
+        self.assertEqual(str(expired[0]['Subject']), '[patd] Your token "in-3-days" has expired')
+        # A restart sends nothing again.
+        self.patd.stop()
+        self.patd.start()
+        time.sleep(3)
+        self.assertEqual(len(self.reminders()), 2)
+        self.assertFalse([m for m in self.smtp.messages() if m['To'] == 'quiet@example.com'
+                          and 'expire' in str(m['Subject'])])
+
+
+class Me(unittest.TestCase):
+    def test_me_reads_and_changes_email_and_preferences(self):
+        with Patd() as p:
+            s = p.login()
+            r = p.request('GET', '/api/v1/me', session=s)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json['username'], 'admin')
+            self.assertEqual(r.json['notifications'],
+                             {'expiry_reminders': True, 'new_client_alerts': True})
+            r = p.request('PATCH', '/api/v1/me', {'email': 'me@example.com', 'notifications': {
+                'new_client_alerts': False}}, session=s)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json['email'], 'me@example.com')
+            self.assertEqual(r.json['notifications'],
+                             {'expiry_reminders': True, 'new_client_alerts': False})
+            for bad, field in (({'email': 'not-an-address'}, 'email'),
+                               ({'notifications': {'security': False}}, 'security'),
+                               ({'notifications': {'expiry_reminders': 'no'}},
+                                'expiry_reminders'),
+                               ({'role': 'superuser'}, 'role')):
+                r = p.request('PATCH', '/api/v1/me', bad, session=s)
+                self.assertEqual(r.status, 400, (bad, r))
+                self.assertEqual(r.json['field'], field, (bad, r))
+            self.assertEqual(p.request('GET', '/api/v1/me').status, 401)

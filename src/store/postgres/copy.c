@@ -72,11 +72,11 @@ int pg_put_users(pat_store *s, const pat_user *u, size_t n)
     for (size_t i = 0; i < n && rc == PAT_OK; i++)
         rc = pg_run(st, NULL,
                     "INSERT INTO users (id, username, email, password_hash, role, disabled, "
-                    "can_manage_tokens, created_at, updated_at, version) OVERRIDING SYSTEM VALUE "
-                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-                    "ittttbbiii", u[i].id, u[i].username, u[i].email, u[i].password_hash,
+                    "can_manage_tokens, created_at, updated_at, version, notify_off) "
+                    "OVERRIDING SYSTEM VALUE VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+                    "ittttbbiiii", u[i].id, u[i].username, u[i].email, u[i].password_hash,
                     pat_role_name(u[i].role), (int)u[i].disabled, (int)u[i].can_manage_tokens,
-                    u[i].created_at, u[i].updated_at, u[i].version);
+                    u[i].created_at, u[i].updated_at, u[i].version, (int64_t)u[i].notify_off);
     return pg_tx_leave(pc, rc);
 }
 

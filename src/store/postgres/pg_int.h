@@ -170,6 +170,10 @@ int pg_outbox_retry_all(pat_store *s, int64_t now);
 int pg_outbox_counts(pat_store *s, pat_outbox_counts *out);
 int pg_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size_t *n);
 
+int pg_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t threshold,
+                        size_t limit, pat_token_rec **out, size_t *n);
+int pg_reminder_add(pat_store *s, int64_t token_id, int64_t threshold, int64_t at);
+
 /* copy.c: what pat_store_copy needs */
 int pg_count_rows(pat_store *s, pat_store_counts *out);
 int pg_session_list(pat_store *s, pat_session_rec **out, size_t *n);

@@ -7,7 +7,7 @@
 
 #define USER_COLS                                                                                  \
     "id, username, email, password_hash, role, disabled, can_manage_tokens, created_at, "          \
-    "updated_at, version"
+    "updated_at, version, notify_off"
 
 static int read_user(const PGresult *res, int row, void *dst)
 {
@@ -28,6 +28,7 @@ static int read_user(const PGresult *res, int row, void *dst)
     u->created_at = pg_int(res, row, 7);
     u->updated_at = pg_int(res, row, 8);
     u->version = pg_int(res, row, 9);
+    u->notify_off = (unsigned)pg_int(res, row, 10);
     return PAT_OK;
 }
 
@@ -36,10 +37,11 @@ int pg_user_create(pat_store *s, pat_user *u)
     int64_t id = 0;
     int rc = pg_one(pg_of(s), pg_read_int64, &id,
                     "INSERT INTO users (username, email, password_hash, role, disabled, "
-                    "can_manage_tokens, created_at, updated_at, version) "
-                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,1) RETURNING id",
-                    "ttttbbii", u->username, u->email, u->password_hash, pat_role_name(u->role),
-                    (int)u->disabled, (int)u->can_manage_tokens, u->created_at, u->updated_at);
+                    "can_manage_tokens, created_at, updated_at, version, notify_off) "
+                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,1,$9) RETURNING id",
+                    "ttttbbiii", u->username, u->email, u->password_hash, pat_role_name(u->role),
+                    (int)u->disabled, (int)u->can_manage_tokens, u->created_at, u->updated_at,
+                    (int64_t)u->notify_off);
 
     if (rc == PAT_OK) {
         u->id = id;
@@ -89,13 +91,14 @@ int pg_user_update(pat_store *s, pat_user *u)
         return rc;
     if ((rc = pg_run(st, &changed,
                      "UPDATE users SET email = $1, password_hash = $2, role = $3, disabled = $4, "
-                     "can_manage_tokens = $5, updated_at = $6, version = version + 1 "
+                     "can_manage_tokens = $5, updated_at = $6, notify_off = $9, "
+                     "version = version + 1 "
                      "WHERE id = $7 AND version = $8 AND (($3 = 'superuser' AND NOT $4) OR "
                      "EXISTS (SELECT 1 FROM users o WHERE o.id <> $7 AND o.role = 'superuser' "
                      "AND NOT o.disabled))",
-                     "tttbbiii", u->email, u->password_hash, pat_role_name(u->role),
+                     "tttbbiiii", u->email, u->password_hash, pat_role_name(u->role),
                      (int)u->disabled, (int)u->can_manage_tokens, u->updated_at, u->id,
-                     u->version)) < 0)
+                     u->version, (int64_t)u->notify_off)) < 0)
         goto out;
     if (changed == 0) {
         rc = pg_one(st, pg_read_int64, &version, "SELECT version FROM users WHERE id = $1", "i",

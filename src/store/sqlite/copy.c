@@ -69,12 +69,12 @@ int sq_put_users(pat_store *s, const pat_user *u, size_t n)
     for (size_t i = 0; i < n && rc == PAT_OK; i++)
         rc = sq_run(st, NULL, NULL,
                     "INSERT INTO users (id, username, email, password_hash, role, disabled, "
-                    "can_manage_tokens, created_at, updated_at, version) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    "ittttiiiii", u[i].id, u[i].username, u[i].email, u[i].password_hash,
+                    "can_manage_tokens, created_at, updated_at, version, notify_off) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "ittttiiiiii", u[i].id, u[i].username, u[i].email, u[i].password_hash,
                     pat_role_name(u[i].role), (int64_t)u[i].disabled,
                     (int64_t)u[i].can_manage_tokens, u[i].created_at, u[i].updated_at,
-                    u[i].version);
+                    u[i].version, (int64_t)u[i].notify_off);
     return sq_tx_leave(st, rc);
 }
 

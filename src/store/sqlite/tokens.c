@@ -404,3 +404,20 @@ out:
     sqlite3_finalize(q);
     return sq_tx_leave(st, rc);
 }
+
+int sq_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t threshold,
+                        size_t limit, pat_token_rec **out, size_t *n)
+{
+    return sq_list(sq_of(s), read_token, sizeof(pat_token_rec), (void **)out, n,
+                   "SELECT " TOKEN_COLS " FROM tokens WHERE expires_at > ?1 AND expires_at <= ?2 "
+                   "AND disabled_at IS NULL AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
+                   "r.token_id = tokens.id AND r.threshold = ?3) ORDER BY expires_at LIMIT ?4",
+                   "iiii", after, until, threshold, (int64_t)limit);
+}
+
+int sq_reminder_add(pat_store *s, int64_t token_id, int64_t threshold, int64_t at)
+{
+    return sq_run(sq_of(s), NULL, NULL,
+                  "INSERT INTO reminders (token_id, threshold, sent_at) VALUES (?,?,?)",
+                  "iii", token_id, threshold, at);
+}

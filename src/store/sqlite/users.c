@@ -6,7 +6,7 @@
 
 #define USER_COLS                                                                                  \
     "id, username, email, password_hash, role, disabled, can_manage_tokens, created_at, "          \
-    "updated_at, version"
+    "updated_at, version, notify_off"
 
 static int read_user(sqlite3_stmt *q, void *dst)
 {
@@ -27,6 +27,7 @@ static int read_user(sqlite3_stmt *q, void *dst)
     u->created_at = sqlite3_column_int64(q, 7);
     u->updated_at = sqlite3_column_int64(q, 8);
     u->version = sqlite3_column_int64(q, 9);
+    u->notify_off = (unsigned)sqlite3_column_int64(q, 10);
     return PAT_OK;
 }
 
@@ -35,11 +36,11 @@ int sq_user_create(pat_store *s, pat_user *u)
     int64_t id = 0;
     int rc = sq_run(sq_of(s), NULL, &id,
                     "INSERT INTO users (username, email, password_hash, role, disabled, "
-                    "can_manage_tokens, created_at, updated_at, version) "
-                    "VALUES (?,?,?,?,?,?,?,?,1)",
-                    "ttttiiii", u->username, u->email, u->password_hash, pat_role_name(u->role),
+                    "can_manage_tokens, created_at, updated_at, version, notify_off) "
+                    "VALUES (?,?,?,?,?,?,?,?,1,?)",
+                    "ttttiiiii", u->username, u->email, u->password_hash, pat_role_name(u->role),
                     (int64_t)u->disabled, (int64_t)u->can_manage_tokens, u->created_at,
-                    u->updated_at);
+                    u->updated_at, (int64_t)u->notify_off);
 
     if (rc == PAT_OK) {
         u->id = id;
@@ -88,13 +89,14 @@ int sq_user_update(pat_store *s, pat_user *u)
      * remain unless this row stays one. */
     if ((rc = sq_run(st, &changed, NULL,
                      "UPDATE users SET email = ?1, password_hash = ?2, role = ?3, disabled = ?4, "
-                     "can_manage_tokens = ?5, updated_at = ?6, version = version + 1 "
+                     "can_manage_tokens = ?5, updated_at = ?6, notify_off = ?9, "
+                     "version = version + 1 "
                      "WHERE id = ?7 AND version = ?8 AND ((?3 = 'superuser' AND ?4 = 0) OR "
                      "EXISTS (SELECT 1 FROM users o WHERE o.id != ?7 AND o.role = 'superuser' "
                      "AND o.disabled = 0))",
-                     "tttiiiii", u->email, u->password_hash, pat_role_name(u->role),
+                     "tttiiiiii", u->email, u->password_hash, pat_role_name(u->role),
                      (int64_t)u->disabled, (int64_t)u->can_manage_tokens, u->updated_at, u->id,
-                     u->version)) < 0)
+                     u->version, (int64_t)u->notify_off)) < 0)
         goto out;
     if (changed == 0) {
         /* Which condition failed decides the answer. */
