@@ -314,6 +314,45 @@ test('a token is exchanged for a short-lived JWT: decoded claims, a countdown, i
   assert.equal(await page.inputValue('#exchange-jwt'), ''); // not left in the page
 });
 
+test('notification settings are saved; the Email page shows mail waiting unconfigured', async () => {
+  await page.click('#menu > summary');
+  await page.click('#menu a[href="#/settings"]');
+  await page.waitForSelector('#page-settings:not([hidden])');
+  await page.fill('#me-email', 'admin@example.com');
+  await page.uncheck('#me-expiry');
+  await page.click('#me-form button[type=submit]');
+  await page.waitForSelector('.toast.ok');
+  await page.click('.toast.ok .dismiss');
+  await page.click('#nav a[data-page="tokens"]');
+  await page.waitForSelector('#page-tokens:not([hidden])');
+  await page.click('#menu > summary');
+  await page.click('#menu a[href="#/settings"]');
+  await page.waitForSelector('#page-settings:not([hidden])');
+  for (let i = 0; i < 100 && await page.inputValue('#me-email') !== 'admin@example.com'; i++)
+    await page.waitForTimeout(50);
+  assert.equal(await page.inputValue('#me-email'), 'admin@example.com');
+  assert.equal(await page.isChecked('#me-expiry'), false);
+  assert.equal(await page.isChecked('#me-new-client'), true);
+  // A bad address is refused next to the form.
+  await page.fill('#me-email', 'not-an-address');
+  await page.click('#me-form button[type=submit]');
+  await page.waitForSelector('#me-error:not(:empty)');
+  // A token made now has its email waiting: no smtp_url in these tests.
+  await page.click('#nav a[data-page="tokens"]');
+  await page.waitForSelector('#page-tokens:not([hidden])');
+  await generate(page, { name: 'mailed-about' });
+  await closeValue(page);
+  await page.click('#nav a[data-page="email"]');
+  await page.waitForSelector('#page-email:not([hidden])');
+  await page.waitForSelector('#email-table tbody tr td');
+  assert.equal(await page.isVisible('#email-unconfigured'), true);
+  const row = page.locator('#email-table tbody tr', { hasText: 'mailed-about' }).first();
+  assert.match(await row.textContent(), /admin@example\.com.*pending/);
+  await page.screenshot({ path: join(shots, 'email.png') });
+  await page.click('#nav a[data-page="tokens"]');
+  await page.waitForSelector('#page-tokens:not([hidden])');
+});
+
 test('bulk delete', async () => {
   const a = await generate(page, { name: 'bulk-a' });
   await closeValue(page);
@@ -440,6 +479,7 @@ test('the navigation is hidden while signed out', async () => {
 
 test('every console module is served by its path', async () => {
   for (const path of ['/js/main.js', '/js/api.js', '/js/pages/tokens.js', '/js/exchange.js',
+    '/js/pages/settings.js', '/js/pages/email.js',
     '/style.css']) {
     const r = await fetch(patd.url + path);
     assert.equal(r.status, 200, path);

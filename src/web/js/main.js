@@ -8,9 +8,11 @@ import * as tokens from './pages/tokens.js';
 import * as people from './pages/people.js';
 import * as policy from './pages/policy.js';
 import * as audit from './pages/audit.js';
+import * as settings from './pages/settings.js';
+import * as email from './pages/email.js';
 
-const pages = { tokens, people, policy, audit };
-const superuserPages = ['people', 'policy'];
+const pages = { tokens, people, policy, audit, settings, email };
+const superuserPages = ['people', 'policy', 'email'];
 let user = null;
 
 function show(page) {
@@ -47,6 +49,7 @@ async function route() {
     }
   }
   signedIn();
+  $('#menu').open = false; // a choice made in the menu closes it
   const page = (location.hash.replace('#/', '') || 'tokens').split('?')[0];
   if (!pages[page] || (superuserPages.includes(page) && user.role !== 'superuser')) return go('tokens');
   show(page);
