@@ -380,7 +380,9 @@ int pat_store_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size
 /* ---- expiry reminders ---- */
 
 /* Enabled tokens whose expiry is in (after, until], with no reminder
- * recorded yet for threshold, oldest expiry first, at most limit. */
+ * recorded yet for threshold (days), oldest expiry first, at most limit.
+ * For threshold > 0 only tokens made to live longer than it: a 7-day
+ * token is not "about to expire within 7 days" from its first second. */
 int pat_store_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t threshold,
                                size_t limit, pat_token_rec **out, size_t *n);
 

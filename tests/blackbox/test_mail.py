@@ -368,6 +368,13 @@ class Reminders(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertFalse(r.json['notifications']['expiry_reminders'])
         self.token('quiet-in-2-days', now + 2 * 86400, session=quiet)
+        # Made a month ago, as if time had passed: only a token made to live
+        # longer than a threshold is reminded at it.
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.patd.data_dir, 'patd.db'))
+        db.execute('UPDATE tokens SET created_at = ?', (int(now) - 30 * 86400,))
+        db.commit()
+        db.close()
         deadline = time.time() + 15
         while time.time() < deadline and not self.reminders():
             time.sleep(0.2)
@@ -383,7 +390,6 @@ class Reminders(unittest.TestCase):
         self.assertIn('#token-%d' % soon['id'], body)
         # Expired meanwhile (its expiry moved into the past, as time would):
         # one "has expired" email.
-        import sqlite3
         db = sqlite3.connect(os.path.join(self.patd.data_dir, 'patd.db'))
         db.execute('UPDATE tokens SET expires_at = ? WHERE id = ?', (int(now) - 60, soon['id']))
         db.commit()
@@ -401,6 +407,24 @@ class Reminders(unittest.TestCase):
         self.assertEqual(len(self.reminders()), 2)
         self.assertFalse([m for m in self.smtp.messages() if m['To'] == 'quiet@example.com'
                           and 'expire' in str(m['Subject'])])
+
+
+class RemindersNotAtBirth(unittest.TestCase):
+    def test_a_new_7_day_token_is_not_reminded_at_once(self):
+        smtp = SmtpSink().start()
+        try:
+            with Patd(env={'PATD_SMTP_URL': 'smtp://127.0.0.1:%d' % smtp.port,
+                           'PATD_SMTP_STARTTLS': 'off', 'PATD_EXPIRY_CHECK_SECONDS': '1'}) as p:
+                s = p.login()
+                p.request('PATCH', '/api/v1/me', {'email': 'admin@example.com'}, session=s)
+                p.request('POST', '/api/v1/tokens', {'name': 'week', 'scopes': ['tokens']},
+                          session=s)
+                smtp.wait(1)
+                time.sleep(2.5)
+                self.assertEqual([str(m['Subject']) for m in smtp.messages()],
+                                 ['[patd] Your token "week" was created'])
+        finally:
+            smtp.cleanup()
 
 
 class Me(unittest.TestCase):

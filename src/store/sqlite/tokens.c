@@ -410,7 +410,8 @@ int sq_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t thre
 {
     return sq_list(sq_of(s), read_token, sizeof(pat_token_rec), (void **)out, n,
                    "SELECT " TOKEN_COLS " FROM tokens WHERE expires_at > ?1 AND expires_at <= ?2 "
-                   "AND disabled_at IS NULL AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
+                   "AND disabled_at IS NULL AND (?3 = 0 OR expires_at - created_at > ?3 * 86400) "
+                   "AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
                    "r.token_id = tokens.id AND r.threshold = ?3) ORDER BY expires_at LIMIT ?4",
                    "iiii", after, until, threshold, (int64_t)limit);
 }
