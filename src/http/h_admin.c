@@ -323,7 +323,6 @@ int pat_h_audit(pat_req *r)
 /* GET /api/v1/outbox (superusers): API.md's shape, never a body. */
 int pat_h_outbox(pat_req *r)
 {
-    static const char *const status[] = {"pending", "sent", "failed"};
     pat_outbox_counts c;
     pat_outbox_rec *list = NULL;
     size_t n = 0;
@@ -336,7 +335,7 @@ int pat_h_outbox(pat_req *r)
     for (size_t i = 0; i < n; i++) {
         json_t *m = json_pack("{sI ss ss ss si ss}", "id", (json_int_t)list[i].id, "to",
                               list[i].recipient, "subject", list[i].subject, "status",
-                              status[list[i].status], "attempts", list[i].attempts, "last_error",
+                              pat_mail_status_name(list[i].status), "attempts", list[i].attempts, "last_error",
                               list[i].last_error);
         json_object_set_new(m, "created_at", pat_format_time(list[i].created_at));
         json_object_set_new(m, "next_attempt_at",

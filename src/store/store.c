@@ -290,3 +290,15 @@ int pat_store_reminder_add(pat_store *s, int64_t token_id, int64_t threshold, in
     pat_metrics_store_write();
     return s->vt->reminder_add(s, token_id, threshold, at);
 }
+
+const char *pat_mail_status_name(pat_mail_status s)
+{
+    return s == PAT_MAIL_SENT ? "sent" : s == PAT_MAIL_FAILED ? "failed" : "pending";
+}
+
+pat_mail_status pat_mail_status_parse(const char *name)
+{
+    return strcmp(name, "sent") == 0     ? PAT_MAIL_SENT
+           : strcmp(name, "failed") == 0 ? PAT_MAIL_FAILED
+                                         : PAT_MAIL_PENDING;
+}

@@ -333,6 +333,11 @@ typedef enum pat_mail_status {
     PAT_MAIL_FAILED,
 } pat_mail_status;
 
+/* The status as stored ("pending", "sent", "failed") and back (anything
+ * else reads as pending). */
+const char *pat_mail_status_name(pat_mail_status s);
+pat_mail_status pat_mail_status_parse(const char *name);
+
 typedef struct pat_outbox_rec {
     int64_t id;
     int64_t created_at;

@@ -9,11 +9,6 @@
     "id, created_at, COALESCE(user_id, 0), recipient, subject, body, message_id, attempts, "        \
     "next_try_at, COALESCE(sent_at, 0), status, last_error"
 
-static const char *status_name(pat_mail_status s)
-{
-    return s == PAT_MAIL_SENT ? "sent" : s == PAT_MAIL_FAILED ? "failed" : "pending";
-}
-
 static int read_mail(const PGresult *res, int row, void *dst)
 {
     pat_outbox_rec *m = dst;
@@ -33,9 +28,7 @@ static int read_mail(const PGresult *res, int row, void *dst)
     m->attempts = (int)pg_int(res, row, 7);
     m->next_try_at = pg_int(res, row, 8);
     m->sent_at = pg_int(res, row, 9);
-    m->status = strcmp(status, "sent") == 0     ? PAT_MAIL_SENT
-                : strcmp(status, "failed") == 0 ? PAT_MAIL_FAILED
-                                                : PAT_MAIL_PENDING;
+    m->status = pat_mail_status_parse(status);
     return PAT_OK;
 }
 
@@ -65,7 +58,7 @@ int pg_outbox_mark(pat_store *s, int64_t id, pat_mail_status status, int attempt
     return pg_run(pg_of(s), NULL,
                   "UPDATE outbox SET status = $1, attempts = $2, next_try_at = $3, sent_at = $4, "
                   "last_error = $5 WHERE id = $6",
-                  "tiinti", status_name(status), (int64_t)attempts, next_try_at, sent_at,
+                  "tiinti", pat_mail_status_name(status), (int64_t)attempts, next_try_at, sent_at,
                   last_error, id);
 }
 

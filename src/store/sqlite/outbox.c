@@ -8,11 +8,6 @@
     "id, created_at, COALESCE(user_id, 0), recipient, subject, body, message_id, attempts, "        \
     "next_try_at, COALESCE(sent_at, 0), status, last_error"
 
-static const char *status_name(pat_mail_status s)
-{
-    return s == PAT_MAIL_SENT ? "sent" : s == PAT_MAIL_FAILED ? "failed" : "pending";
-}
-
 static int read_mail(sqlite3_stmt *q, void *dst)
 {
     pat_outbox_rec *m = dst;
@@ -33,9 +28,7 @@ static int read_mail(sqlite3_stmt *q, void *dst)
     m->attempts = sqlite3_column_int(q, 7);
     m->next_try_at = sqlite3_column_int64(q, 8);
     m->sent_at = sqlite3_column_int64(q, 9);
-    m->status = strcmp(status, "sent") == 0     ? PAT_MAIL_SENT
-                : strcmp(status, "failed") == 0 ? PAT_MAIL_FAILED
-                                                : PAT_MAIL_PENDING;
+    m->status = pat_mail_status_parse(status);
     return PAT_OK;
 }
 
@@ -70,7 +63,7 @@ int sq_outbox_mark(pat_store *s, int64_t id, pat_mail_status status, int attempt
     return sq_run(sq_of(s), NULL, NULL,
                   "UPDATE outbox SET status = ?, attempts = ?, next_try_at = ?, sent_at = ?, "
                   "last_error = ? WHERE id = ?",
-                  "tiinti", status_name(status), (int64_t)attempts, next_try_at, sent_at,
+                  "tiinti", pat_mail_status_name(status), (int64_t)attempts, next_try_at, sent_at,
                   last_error, id);
 }
 
