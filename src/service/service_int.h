@@ -11,6 +11,7 @@
 #include "service/ratelimit.h"
 #include "service/service.h"
 #include "service/signing.h"
+#include "util/time.h"
 
 typedef struct pat_keyring pat_keyring;
 
@@ -92,8 +93,12 @@ int pat_service_follow_changes(pat_service *svc);
 /* Whether verification may answer from the cache: always on a store only
  * this process writes; on a shared one only while the feed was read within
  * cache_stale_seconds (a missed notification can then keep a revoked
- * token alive that long, never longer). */
-bool pat_service_cache_trusted(pat_service *svc);
+ * token alive that long, never longer). Inline: the hot path asks twice. */
+static inline bool pat_service_cache_trusted(pat_service *svc)
+{
+    return !svc->shared || pat_time_mono_us() - atomic_load(&svc->synced_us) <=
+                               (int64_t)svc->config->cache_stale_seconds * 1000000;
+}
 
 /* Makes sure the feed was read after since_us (monotonic): reads it unless
  * a read that began later already finished. For a value the live filter

@@ -100,12 +100,6 @@ int pat_service_follow_changes(pat_service *svc)
     return rc;
 }
 
-bool pat_service_cache_trusted(pat_service *svc)
-{
-    return !svc->shared || pat_time_mono_us() - atomic_load(&svc->synced_us) <=
-                               (int64_t)svc->config->cache_stale_seconds * 1000000;
-}
-
 int pat_service_sync_since(pat_service *svc, int64_t since_us)
 {
     pat_error saved = *pat_error_last();
