@@ -54,7 +54,8 @@ valgrind: build
 	meson test -C $(BUILD) --timeout-multiplier 4 --wrapper 'valgrind --error-exitcode=9 --leak-check=full -q' \
 	  --print-errorlogs
 
-blackbox:
+# npm first: the exchange tests verify JWTs with node's jose.
+blackbox: npm
 	PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd $(PYTHON) tests/blackbox/run.py
 
 # The suites of tokens, verification, people and the store contract again,

@@ -264,7 +264,8 @@ print(jwt.encode(c, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
                                         "import { createRemoteJWKSet, jwtVerify } from 'jose';\n"
                                         "const token = process.argv[2];")
         script += 'console.log(payload.scope);\n'
-        path = os.path.join(NODE_MODULES, '..', 'verify_jose.mjs')
+        # Beside tests/browser/node_modules, where node finds jose.
+        path = os.path.join(HERE, '..', 'browser', 'verify_jose.mjs')
         with open(path, 'w') as f:
             f.write(script)
         try:
