@@ -186,13 +186,12 @@ static int issue(pat_service *svc, const pat_principal *who, const uint8_t hash[
     if ((rc = pat_keyring_sign_jwt(svc, now, claims, &out->jwt)) < 0)
         goto out;
     out->expires_in = life;
-    if ((rc = pat_unit_begin(svc)) < 0)
-        goto out;
-    rc = pat_audit_record(svc, who, info, "token.exchanged", "token",
-                          "id=%lld jti=%s aud=%.200s scope=%.400s exp=%lld",
-                          (long long)who->token_id, jti, audience, out->scope,
-                          (long long)(now + life));
-    rc = pat_unit_end(svc, rc);
+    /* An exchange changes nothing in the store: its event is written with
+     * the next batch, not with a commit of its own. */
+    rc = pat_audit_defer(svc, who, info, "token.exchanged", "token",
+                         "id=%lld jti=%s aud=%.200s scope=%.400s exp=%lld",
+                         (long long)who->token_id, jti, audience, out->scope,
+                         (long long)(now + life));
 out:
     if (rc < 0)
         pat_buf_dispose(&out->jwt);

@@ -177,6 +177,7 @@ static void *flusher_main(void *arg)
         pat_log_flush_idle();
         /* Changes committed by another process on the same store. */
         pat_service_follow_changes(svc);
+        pat_audit_flush_deferred(svc);
         if (svc->clock() - svc->last_remind >= svc->config->expiry_check_seconds) {
             svc->last_remind = svc->clock();
             pat_service_remind(svc);

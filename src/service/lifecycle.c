@@ -86,6 +86,7 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     pthread_cond_init(&svc->flush_wake, NULL);
     pthread_mutex_init(&svc->changes_lock, NULL);
     pthread_mutex_init(&svc->sender_lock, NULL);
+    pthread_mutex_init(&svc->deferred_lock, NULL);
     pthread_cond_init(&svc->sender_wake, NULL);
     svc->shared = pat_store_shared(svc->store);
     svc->keyring = pat_keyring_new();
@@ -123,6 +124,9 @@ void pat_service_free(pat_service *svc)
     pat_flusher_stop(svc);
     pthread_cond_destroy(&svc->sender_wake);
     pthread_mutex_destroy(&svc->sender_lock);
+    pat_audit_flush_deferred(svc);
+    free(svc->deferred);
+    pthread_mutex_destroy(&svc->deferred_lock);
     pthread_cond_destroy(&svc->flush_wake);
     pthread_mutex_destroy(&svc->flush_lock);
     pthread_mutex_destroy(&svc->changes_lock);

@@ -38,6 +38,10 @@ struct pat_service {
     pat_ratelimit *signin_by_account;
     int64_t last_prune;            /* audit retention, done by the flusher */
     int64_t last_remind;           /* expiry reminders, looked for by the flusher */
+    /* audit events written by the flusher (pat_audit_defer) */
+    pthread_mutex_t deferred_lock;
+    pat_audit_rec *deferred;
+    size_t ndeferred, deferred_cap;
     /* the changes feed, as far as this instance's cache has followed it */
     pthread_mutex_t changes_lock;
     int64_t changes_seen;
@@ -74,6 +78,18 @@ struct pat_service {
 int pat_audit_record(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                      const char *action, const char *target, const char *detail_fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* An audit event of something that changes nothing in the store (a token
+ * exchange): queued and written by the flusher within a second, a batch
+ * per transaction, so such events cost no commit each. A full queue
+ * writes this one at once; none is dropped (a crash loses at most the
+ * last second's). */
+int pat_audit_defer(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                    const char *action, const char *target, const char *detail_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Writes the queued events (the flusher, and at stop). */
+int pat_audit_flush_deferred(pat_service *svc);
 
 /* A use case's unit of work (service/unit.c). begin opens it in the store;
  * end commits it when rc is PAT_OK, otherwise rolls it back, then makes

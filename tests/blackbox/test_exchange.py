@@ -300,8 +300,13 @@ print(jwt.encode(c, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
     def test_exchange_is_audited_and_counted_as_a_use(self):
         t = self.pat('ex-audit')
         jwt = self.exchange(t['token']).json['access_token']
-        r = self.req('GET', '/api/v1/audit?action=token.exchanged', session=self.admin)
-        events = [e for e in r.json['events'] if 'id=%d ' % t['id'] in e['detail']]
+        # Written with the next batch, within a second or so.
+        deadline = time.time() + 10
+        events = []
+        while time.time() < deadline and not events:
+            r = self.req('GET', '/api/v1/audit?action=token.exchanged', session=self.admin)
+            events = [e for e in r.json['events'] if 'id=%d ' % t['id'] in e['detail']]
+            time.sleep(0.1)
         self.assertEqual(len(events), 1)
         self.assertNotIn(jwt, r.body)
         self.assertNotIn(jwt.split('.')[2], r.body)
