@@ -86,8 +86,10 @@ class Mail(unittest.TestCase):
         self.values = []
 
     def tearDown(self):
-        self.patd.stop()
-        self.smtp.cleanup()
+        try:
+            self.patd.stop()
+        finally:
+            self.smtp.cleanup()  # even when patd's stop fails
 
     def create(self, name, session=None, **headers):
         r = self.patd.request('POST', '/api/v1/tokens', {'name': name, 'scopes': ['tokens']},
@@ -341,8 +343,10 @@ class Reminders(unittest.TestCase):
                           session=self.admin)
 
     def tearDown(self):
-        self.patd.stop()
-        self.smtp.cleanup()
+        try:
+            self.patd.stop()
+        finally:
+            self.smtp.cleanup()
 
     def token(self, name, expires_at, session=None):
         r = self.patd.request('POST', '/api/v1/tokens', {
