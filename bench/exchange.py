@@ -131,18 +131,7 @@ def write_report(base, ex, auth_pat, auth_jwt, njwts):
                       for x, y, z, w in zip(base, ex, auth_pat, auth_jwt))),
         END,
     ]
-    path = os.path.join(ROOT, 'docs', 'PERFORMANCE.md')
-    with open(path) as f:
-        text = f.read()
-    block = '\n'.join(section)
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + '.*?' + re.escape(END), lambda m: block, text,
-                      flags=re.S)
-    else:
-        text = text.rstrip('\n') + '\n\n' + block + '\n'
-    with open(path, 'w') as f:
-        f.write(text)
-    print(block)
+    bench.write_section(BEGIN, END, section)
 
 
 if __name__ == '__main__':

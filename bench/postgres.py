@@ -217,18 +217,7 @@ def write_report(base, valid, ng_unknown, invalid, one, both, prop):
                                os.cpu_count(), both['cpu_us'], one['cpu_us']),
         END,
     ]
-    path = os.path.join(ROOT, 'docs', 'PERFORMANCE.md')
-    with open(path) as f:
-        text = f.read()
-    block = '\n'.join(section)
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + '.*?' + re.escape(END), lambda m: block, text,
-                      flags=re.S)
-    else:
-        text = text.rstrip('\n') + '\n\n' + block + '\n'
-    with open(path, 'w') as f:
-        f.write(text)
-    print(block)
+    bench.write_section(BEGIN, END, section)
 
 
 def pg_version():

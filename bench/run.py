@@ -284,6 +284,25 @@ def p99_rounds(s):
                      for b, v in zip(s['base']['runs'], s['valid']['runs'])), median(ratios)
 
 
+def write_section(begin, end, lines):
+    """Puts lines (which start with begin and end with end) into
+    docs/PERFORMANCE.md in place of the section between those markers, or
+    at its end the first time; prints them. For the benches that own a
+    section of their own (bench/postgres.py, bench/exchange.py)."""
+    path = os.path.join(ROOT, 'docs', 'PERFORMANCE.md')
+    with open(path) as f:
+        text = f.read()
+    block = '\n'.join(lines)
+    if begin in text:
+        text = re.sub(re.escape(begin) + '.*?' + re.escape(end), lambda m: block, text,
+                      flags=re.S)
+    else:
+        text = text.rstrip('\n') + '\n\n' + block + '\n'
+    with open(path, 'w') as f:
+        f.write(text)
+    print(block)
+
+
 def write_report(base, small, large, minute, micro, micro_large, insn):
     cpu = ''
     with open('/proc/cpuinfo') as f:

@@ -18,17 +18,6 @@ void pat_b64url(char *out, size_t outsz, const uint8_t *in, size_t n)
     sodium_bin2base64(out, outsz, in, n, B64);
 }
 
-bool pat_jwt_shape(const char *s, size_t len)
-{
-    const char *dot1, *dot2;
-
-    /* '{"' in base64url begins "eyJ"; a PAT never holds a dot. */
-    if (len < 10 || memcmp(s, "eyJ", 3) != 0 || !(dot1 = memchr(s, '.', len)))
-        return false;
-    dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - s));
-    return dot2 != NULL;
-}
-
 /* Decodes one part into out (room for outsz), refusing anything but the
  * one canonical encoding of the bytes (so no two texts carry one
  * signature). */

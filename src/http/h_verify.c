@@ -62,7 +62,7 @@ int pat_h_auth(pat_req *r)
     /* A JWT from the token exchange is accepted too, for the audience the
      * protected service names (else patd's own). */
     rc = pat_http_verify_gateway(r, token, len, scope, method, path,
-                                 len && token[0] == 'e' && pat_jwt_shape(token, len)
+                                 pat_jwt_shape(token, len)
                                      ? pat_req_header(r, "X-Required-Audience")
                                      : NULL, /* a header lookup PATs need not pay */
                                  false);

@@ -114,12 +114,29 @@ static int choose_scopes(const char *asked, const char *held, const pat_audience
     return PAT_OK;
 }
 
+/* The audience req names by audience and/or resource (*aud NULL: patd's
+ * own); both must name the same one. */
+static int resolve_audience(const pat_service *svc, const pat_exchange_request *req,
+                            const pat_audience **aud)
+{
+    const pat_audience *by_audience = NULL, *by_resource = NULL;
+
+    if (req->resource && !absolute_uri(req->resource))
+        return oauth_error("invalid_target", "resource must be an absolute URI");
+    if (req->audience && !(by_audience = find_audience(svc->config, req->audience, false)))
+        return oauth_error("invalid_target", "the audience is not allowed");
+    if (req->resource && !(by_resource = find_audience(svc->config, req->resource, true)))
+        return oauth_error("invalid_target", "the resource is not allowed");
+    if (by_audience && by_resource && by_audience != by_resource)
+        return oauth_error("invalid_target", "audience and resource name different services");
+    *aud = by_audience ? by_audience : by_resource;
+    return PAT_OK;
+}
+
 /* Checks the request's form, then finds its audience (NULL: patd's own). */
 static int check_request(const pat_service *svc, const pat_exchange_request *req,
                          const pat_audience **aud)
 {
-    const pat_audience *by_audience = NULL, *by_resource = NULL;
-
     if (!req->grant_type)
         return oauth_error("invalid_request", "grant_type is required");
     if (strcmp(req->grant_type, GRANT_EXCHANGE) != 0)
@@ -134,16 +151,7 @@ static int check_request(const pat_service *svc, const pat_exchange_request *req
     if (req->requested_token_type && strcmp(req->requested_token_type, TYPE_ACCESS) != 0 &&
         strcmp(req->requested_token_type, TYPE_JWT) != 0)
         return oauth_error("invalid_request", "requested_token_type must be access_token or jwt");
-    if (req->resource && !absolute_uri(req->resource))
-        return oauth_error("invalid_target", "resource must be an absolute URI");
-    if (req->audience && !(by_audience = find_audience(svc->config, req->audience, false)))
-        return oauth_error("invalid_target", "the audience is not allowed");
-    if (req->resource && !(by_resource = find_audience(svc->config, req->resource, true)))
-        return oauth_error("invalid_target", "the resource is not allowed");
-    if (by_audience && by_resource && by_audience != by_resource)
-        return oauth_error("invalid_target", "audience and resource name different services");
-    *aud = by_audience ? by_audience : by_resource;
-    return PAT_OK;
+    return resolve_audience(svc, req, aud);
 }
 
 /* Issues the JWT for who's token (whose value has the stored hash
@@ -235,7 +243,7 @@ int pat_service_exchange_own(pat_service *svc, const pat_principal *actor, int64
                              const pat_exchange_request *req, const pat_request_info *info,
                              pat_exchange_result *out)
 {
-    const pat_audience *aud = NULL, *by_resource = NULL;
+    const pat_audience *aud = NULL;
     pat_token_rec *t = NULL;
     pat_principal who;
     int64_t now = svc->clock();
@@ -243,16 +251,8 @@ int pat_service_exchange_own(pat_service *svc, const pat_principal *actor, int64
 
     memset(out, 0, sizeof(*out));
     pat_buf_init(&out->jwt, PAT_JWT_MAX);
-    if (req->resource && !absolute_uri(req->resource))
-        return oauth_error("invalid_target", "resource must be an absolute URI");
-    if (req->audience && !(aud = find_audience(svc->config, req->audience, false)))
-        return oauth_error("invalid_target", "the audience is not allowed");
-    if (req->resource && !(by_resource = find_audience(svc->config, req->resource, true)))
-        return oauth_error("invalid_target", "the resource is not allowed");
-    if (aud && by_resource && aud != by_resource)
-        return oauth_error("invalid_target", "audience and resource name different services");
-    if (!aud)
-        aud = by_resource;
+    if ((rc = resolve_audience(svc, req, &aud)) < 0)
+        return rc;
     if (!actor->can_manage_tokens)
         return pat_error_set(PAT_EFORBIDDEN, NULL, "you may not use personal access tokens");
     t = pat_malloc(sizeof(*t));

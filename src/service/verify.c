@@ -307,9 +307,7 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     int64_t uses;
     int rc;
 
-    /* A JWT starts "eyJ"; a PAT never does: one byte decides for PATs. */
-    if (req->allow_jwt && req->len > 0 && req->token[0] == 'e' &&
-        pat_jwt_shape(req->token, req->len))
+    if (req->allow_jwt && pat_jwt_shape(req->token, req->len))
         return verify_jwt(svc, req, out, now);
     /* Malformed values and bad checksums never reach the cache or store. */
     if (pat_token_check_format(req->token, req->len, svc->token_prefix) < 0)

@@ -14,7 +14,6 @@ import gateway_cases
 from harness import ADMIN_PASSWORD, Patd, PatdTestCase, well_formed_token
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NODE_MODULES = os.path.join(HERE, '..', 'browser', 'node_modules')
 EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 ACCESS = 'urn:ietf:params:oauth:token-type:access_token'
 CONFIG = """
