@@ -279,6 +279,33 @@ int pat_store_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size
     return s->vt->outbox_list(s, limit, out, n);
 }
 
+int pat_store_client_seen(pat_store *s, const pat_token_client *c, pat_client_history *before)
+{
+    pat_client_history ignored;
+
+    pat_metrics_store_write();
+    return s->vt->client_seen(s, c, before ? before : &ignored);
+}
+
+int pat_store_client_alerted(pat_store *s, int64_t token_id, const char *network,
+                             const char *product, int64_t at)
+{
+    pat_metrics_store_write();
+    return s->vt->client_alerted(s, token_id, network, product, at);
+}
+
+int pat_store_client_list(pat_store *s, int64_t token_id, size_t limit, pat_token_client **out,
+                          size_t *n)
+{
+    return s->vt->client_list(s, token_id, limit, out, n);
+}
+
+int pat_store_clients_prune(pat_store *s)
+{
+    pat_metrics_store_write();
+    return s->vt->clients_prune(s);
+}
+
 int pat_store_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t threshold,
                                size_t limit, pat_token_rec **out, size_t *n)
 {

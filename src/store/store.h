@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "core/cidr.h"
+#include "core/client.h"
 #include "core/scope.h"
 #include "core/token.h"
 
@@ -83,8 +84,15 @@ typedef struct pat_token_rec {
     int64_t disabled_at; /* 0 = enabled */
     pat_last_use last_use;
     int64_t use_count;
+    unsigned flags;  /* PAT_TOKEN_FLAG_* */
     int64_t version; /* bumped by every edit; an edit names the one it replaces */
 } pat_token_rec;
+
+/* Token flags. */
+enum {
+    PAT_TOKEN_FLAG_CANARY = 1,    /* a decoy: never valid, every presentation alerts */
+    PAT_TOKEN_FLAG_NO_CLIENT_ALERTS = 2, /* notify_new_client is off */
+};
 
 typedef struct pat_session_rec {
     uint8_t id_hash[PAT_HASH_LEN];   /* HMAC of the cookie value */
@@ -173,6 +181,7 @@ enum {
     PAT_TOKEN_F_EXPIRES = 1 << 4,
     PAT_TOKEN_F_DISABLED = 1 << 5,
     PAT_TOKEN_F_SECRET = 1 << 6, /* hash, prefix, previous hash and its deadline */
+    PAT_TOKEN_F_FLAGS = 1 << 7,
 };
 
 /* Fills t->id (never one used before) and t->version; PAT_EEXISTS on a
@@ -236,6 +245,51 @@ int pat_store_token_touch_many(pat_store *s, const pat_token_touch *touches, siz
  * in *out (caller frees). */
 int pat_store_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t limit,
                                    pat_token_rec **out, size_t *n);
+
+/* ---- the clients a token was used from ---- */
+
+#define PAT_NETWORK_MAX PAT_CLIENT_NETWORK_MAX
+#define PAT_PRODUCT_MAX PAT_CLIENT_PRODUCT_MAX
+#define PAT_CLIENTS_KEPT 20 /* per token; the least recently seen go */
+
+/* One client of a token: an IP network and a user-agent product, with the
+ * latest address and user agent seen from it. */
+typedef struct pat_token_client {
+    int64_t token_id;
+    char network[PAT_NETWORK_MAX];
+    char product[PAT_PRODUCT_MAX];
+    char ip[PAT_IP_MAX];
+    char user_agent[PAT_UA_MAX];
+    int64_t first_seen;
+    int64_t last_seen;
+    int64_t alerted_at; /* 0 = no alert was sent about it */
+} pat_token_client;
+
+/* What was known of a token's clients before a sighting. */
+typedef struct pat_client_history {
+    int64_t first_seen;    /* earliest first sighting of any client; 0 = none yet */
+    int64_t last_alert_at; /* latest alert about any client; 0 = none */
+    bool network_known;    /* some client was in this network */
+    bool product_known;    /* some client had this product */
+} pat_client_history;
+
+/* Records that c->token_id was used from c->network and c->product at
+ * c->last_seen (first_seen too when it is new; ip and user_agent replace
+ * the stored ones when newer), keeping the PAT_CLIENTS_KEPT most recently
+ * seen per token; *before (may be NULL) gets what was known until then. */
+int pat_store_client_seen(pat_store *s, const pat_token_client *c, pat_client_history *before);
+
+/* Marks the client (token_id, network, product) as alerted about at at. */
+int pat_store_client_alerted(pat_store *s, int64_t token_id, const char *network,
+                             const char *product, int64_t at);
+
+/* The clients of token_id, most recently seen first, at most limit, in
+ * *out (caller frees) and *n. */
+int pat_store_client_list(pat_store *s, int64_t token_id, size_t limit, pat_token_client **out,
+                          size_t *n);
+
+/* Forgets the clients of tokens that no longer exist. */
+int pat_store_clients_prune(pat_store *s);
 
 /* ---- sessions, keyed by the hash of their id ---- */
 int pat_store_session_insert(pat_store *s, const pat_session_rec *r);

@@ -939,6 +939,107 @@ static void test_store__outbox(void **state)
     free(list);
 }
 
+static void test_store__token_flags_round_trip_and_edit(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "decoy", 41), *got = calloc(1, sizeof(*got));
+
+    t->flags = PAT_TOKEN_FLAG_CANARY;
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_OK);
+    assert_int_equal(got->flags, PAT_TOKEN_FLAG_CANARY);
+    /* Written only when named. */
+    t->flags = 0;
+    assert_int_equal(pat_store_token_update(f->s, t, PAT_TOKEN_F_NAME), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_OK);
+    assert_int_equal(got->flags, PAT_TOKEN_FLAG_CANARY);
+    t->flags = PAT_TOKEN_FLAG_CANARY | PAT_TOKEN_FLAG_NO_CLIENT_ALERTS;
+    assert_int_equal(pat_store_token_update(f->s, t, PAT_TOKEN_F_FLAGS), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, t->id, got), PAT_OK);
+    assert_int_equal(got->flags, PAT_TOKEN_FLAG_CANARY | PAT_TOKEN_FLAG_NO_CLIENT_ALERTS);
+    free(t);
+    free(got);
+}
+
+static pat_token_client client(int64_t token_id, const char *network, const char *product,
+                               int64_t at)
+{
+    pat_token_client c;
+
+    memset(&c, 0, sizeof(c));
+    c.token_id = token_id;
+    snprintf(c.network, sizeof(c.network), "%s", network);
+    snprintf(c.product, sizeof(c.product), "%s", product);
+    snprintf(c.ip, sizeof(c.ip), "%s", network);
+    snprintf(c.user_agent, sizeof(c.user_agent), "%s/1 at %lld", product, (long long)at);
+    c.last_seen = at;
+    return c;
+}
+
+/* What was known before each sighting, the newest seen kept, alert times,
+ * and rows of deleted tokens pruned. */
+static void test_store__token_clients(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "ci", 42);
+    pat_token_client c, *list = NULL;
+    pat_client_history h;
+    size_t n = 0;
+
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    c = client(t->id, "10.0.0.0/24", "curl", 100);
+    assert_int_equal(pat_store_client_seen(f->s, &c, &h), PAT_OK);
+    assert_int_equal(h.first_seen, 0);
+    assert_false(h.network_known);
+    assert_false(h.product_known);
+    c = client(t->id, "10.0.0.0/24", "curl", 200);
+    assert_int_equal(pat_store_client_seen(f->s, &c, &h), PAT_OK);
+    assert_int_equal(h.first_seen, 100);
+    assert_true(h.network_known);
+    assert_true(h.product_known);
+    /* An older sighting arriving late moves nothing back. */
+    c = client(t->id, "10.0.0.0/24", "curl", 150);
+    assert_int_equal(pat_store_client_seen(f->s, &c, NULL), PAT_OK);
+    c = client(t->id, "192.0.2.0/24", "curl", 300);
+    assert_int_equal(pat_store_client_seen(f->s, &c, &h), PAT_OK);
+    assert_false(h.network_known);
+    assert_true(h.product_known);
+    assert_int_equal(h.last_alert_at, 0);
+    assert_int_equal(pat_store_client_alerted(f->s, t->id, "192.0.2.0/24", "curl", 301), PAT_OK);
+    c = client(t->id, "192.0.2.0/24", "python-requests", 400);
+    assert_int_equal(pat_store_client_seen(f->s, &c, &h), PAT_OK);
+    assert_true(h.network_known);
+    assert_false(h.product_known);
+    assert_int_equal(h.last_alert_at, 301);
+    assert_int_equal(pat_store_client_list(f->s, t->id, 10, &list, &n), PAT_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0].product, "python-requests");
+    assert_string_equal(list[2].network, "10.0.0.0/24");
+    assert_int_equal(list[2].first_seen, 100);
+    assert_int_equal(list[2].last_seen, 200);
+    assert_string_equal(list[2].user_agent, "curl/1 at 200");
+    assert_int_equal(list[1].alerted_at, 301);
+    free(list);
+    /* At most PAT_CLIENTS_KEPT: the least recently seen go. */
+    for (int i = 0; i < PAT_CLIENTS_KEPT + 5; i++) {
+        char net[32];
+        snprintf(net, sizeof(net), "198.51.%d.0/24", i);
+        c = client(t->id, net, "curl", 1000 + i);
+        assert_int_equal(pat_store_client_seen(f->s, &c, NULL), PAT_OK);
+    }
+    assert_int_equal(pat_store_client_list(f->s, t->id, 100, &list, &n), PAT_OK);
+    assert_true(n <= PAT_CLIENTS_KEPT + 1);
+    assert_true(n >= PAT_CLIENTS_KEPT);
+    assert_int_equal(list[0].last_seen, 1000 + PAT_CLIENTS_KEPT + 4);
+    free(list);
+    assert_int_equal(pat_store_token_delete(f->s, f->bob, t->id), PAT_OK);
+    assert_int_equal(pat_store_clients_prune(f->s), PAT_OK);
+    assert_int_equal(pat_store_client_list(f->s, t->id, 100, &list, &n), PAT_OK);
+    assert_int_equal(n, 0);
+    free(list);
+    free(t);
+}
+
 /* pat_store_copy from the backend under test into a fresh SQLite store:
  * every row with its id, hashes, use and version; ids the source handed
  * out to rows deleted since stay used; never into a store with people. */
@@ -1166,6 +1267,8 @@ int main(void)
         T(test_store__copy_keeps_every_row_and_never_merges),
         T(test_store__signing_keys),
         T(test_store__outbox),
+        T(test_store__token_flags_round_trip_and_edit),
+        T(test_store__token_clients),
     };
     int failed;
 

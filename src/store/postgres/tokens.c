@@ -17,7 +17,8 @@
 #define TOKEN_COLS                                                                                 \
     "id, user_id, name, description, prefix, secret_hash, previous_hash, previous_valid_until, "   \
     "scopes, allowed_cidrs, created_at, updated_at, expires_at, disabled_at, last_used_at, "       \
-    "last_used_ip, last_used_method, last_used_path, last_used_user_agent, use_count, version"
+    "last_used_ip, last_used_method, last_used_path, last_used_user_agent, use_count, version, "    \
+    "flags"
 
 static int read_token(const PGresult *res, int row, void *dst)
 {
@@ -47,6 +48,7 @@ static int read_token(const PGresult *res, int row, void *dst)
     t->last_use.at = pg_int(res, row, 14);
     t->use_count = pg_int(res, row, 19);
     t->version = pg_int(res, row, 20);
+    t->flags = (unsigned)pg_int(res, row, 21);
     return PAT_OK;
 }
 
@@ -78,12 +80,12 @@ static int insert_one(pg_store *st, pat_token_rec *t)
     int rc = pg_one(st, pg_read_int64, &id,
                     "INSERT INTO tokens (name, description, prefix, secret_hash, previous_hash, "
                     "previous_valid_until, scopes, allowed_cidrs, updated_at, expires_at, "
-                    "disabled_at, user_id, created_at, version) "
-                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,1) RETURNING id",
-                    "ttthhnttinnii", t->name, t->description, t->prefix, t->hash,
+                    "disabled_at, user_id, created_at, flags, version) "
+                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1) RETURNING id",
+                    "ttthhnttinniii", t->name, t->description, t->prefix, t->hash,
                     t->previous_valid_until ? t->previous_hash : NULL, t->previous_valid_until,
                     t->scopes, t->allowed_cidrs, t->updated_at, t->expires_at, t->disabled_at,
-                    t->user_id, t->created_at);
+                    t->user_id, t->created_at, (int64_t)t->flags);
 
     if (rc < 0)
         return rc;
@@ -271,6 +273,7 @@ int pg_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t 
     "prefix = CASE WHEN $1 & 64 <> 0 THEN $9 ELSE prefix END, "                                    \
     "previous_hash = CASE WHEN $1 & 64 <> 0 THEN $10 ELSE previous_hash END, "                     \
     "previous_valid_until = CASE WHEN $1 & 64 <> 0 THEN $11 ELSE previous_valid_until END, "       \
+    "flags = CASE WHEN $1 & 128 <> 0 THEN $15 ELSE flags END, "                                    \
     "updated_at = $12, version = version + 1 WHERE id = $13 AND version = $14"
 
 int pg_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
@@ -283,16 +286,17 @@ int pg_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
     _Static_assert(PAT_TOKEN_F_NAME == 1 && PAT_TOKEN_F_DESCRIPTION == 2 &&
                        PAT_TOKEN_F_SCOPES == 4 && PAT_TOKEN_F_CIDRS == 8 &&
                        PAT_TOKEN_F_EXPIRES == 16 && PAT_TOKEN_F_DISABLED == 32 &&
-                       PAT_TOKEN_F_SECRET == 64,
+                       PAT_TOKEN_F_SECRET == 64 && PAT_TOKEN_F_FLAGS == 128,
                    "TOKEN_UPDATE_SQL spells the field bits out");
     if ((rc = pg_tx_enter(st, &pc)) < 0)
         return rc;
     if ((rc = note_hashes(st, t->id)) < 0)
         goto out;
-    if ((rc = pg_run(st, &changed, TOKEN_UPDATE_SQL, "ittttnnhthniii", (int64_t)fields, t->name,
+    if ((rc = pg_run(st, &changed, TOKEN_UPDATE_SQL, "ittttnnhthniiii", (int64_t)fields, t->name,
                      t->description, t->scopes, t->allowed_cidrs, t->expires_at, t->disabled_at,
                      t->hash, t->prefix, t->previous_valid_until ? t->previous_hash : NULL,
-                     t->previous_valid_until, t->updated_at, t->id, t->version)) < 0)
+                     t->previous_valid_until, t->updated_at, t->id, t->version,
+                     (int64_t)t->flags)) < 0)
         goto out;
     if (changed == 0) {
         rc = pg_one(st, pg_read_int64, &version, "SELECT version FROM tokens WHERE id = $1", "i",

@@ -92,15 +92,16 @@ int sq_put_tokens(pat_store *s, const pat_token_rec *t, size_t n)
                     "INSERT INTO tokens (id, user_id, name, description, prefix, secret_hash, "
                     "previous_hash, previous_valid_until, scopes, allowed_cidrs, created_at, "
                     "updated_at, expires_at, disabled_at, last_used_at, last_used_ip, "
-                    "last_used_method, last_used_path, last_used_user_agent, use_count, version) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    "iittthhnttiinnnttttii", k->id, k->user_id, k->name, k->description,
+                    "last_used_method, last_used_path, last_used_user_agent, use_count, version, "
+                    "flags) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "iittthhnttiinnnttttiii", k->id, k->user_id, k->name, k->description,
                     k->prefix, k->hash, k->previous_valid_until ? k->previous_hash : NULL,
                     k->previous_valid_until, k->scopes, k->allowed_cidrs, k->created_at,
                     k->updated_at, k->expires_at, k->disabled_at, k->last_use.at,
                     used ? k->last_use.ip : NULL, used ? k->last_use.method : NULL,
                     used ? k->last_use.path : NULL, used ? k->last_use.user_agent : NULL,
-                    k->use_count, k->version);
+                    k->use_count, k->version, (int64_t)k->flags);
     }
     return sq_tx_leave(st, rc);
 }
