@@ -154,6 +154,9 @@ static int apply_env(pat_config *cfg)
         {"PATD_CONNECTIONS_PER_ADDRESS", "connections_per_address"},
         {"PATD_REQUEST_DEADLINE_SECONDS", "request_deadline_seconds"},
         {"PATD_LAST_USE_GRANULARITY_SECONDS", "last_use_granularity_seconds"},
+        {"PATD_NEW_CLIENT_LEARNING_SECONDS", "new_client_learning_seconds"},
+        {"PATD_NEW_CLIENT_ALERT_INTERVAL_SECONDS", "new_client_alert_interval_seconds"},
+        {"PATD_CANARY_ALERT_INTERVAL_SECONDS", "canary_alert_interval_seconds"},
     };
     int rc;
 

@@ -37,6 +37,9 @@ void pat_config_defaults(pat_config *cfg)
     cfg->reminder_days[0] = 1;
     cfg->reminder_days[1] = 7;
     cfg->expiry_check_seconds = 3600;
+    cfg->new_client_learning_seconds = 86400;
+    cfg->new_client_alert_interval_seconds = 3600;
+    cfg->canary_alert_interval_seconds = 600;
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -219,6 +222,21 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
     if (strcmp(key, "expiry_check_seconds") == 0) {
         if ((rc = set_int(&n, key, value, 1, 86400)) == PAT_OK)
             cfg->expiry_check_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "new_client_learning_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 0, 30 * 86400)) == PAT_OK)
+            cfg->new_client_learning_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "new_client_alert_interval_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 0, 7 * 86400)) == PAT_OK)
+            cfg->new_client_alert_interval_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "canary_alert_interval_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 0, 86400)) == PAT_OK)
+            cfg->canary_alert_interval_seconds = (int)n;
         return rc;
     }
     if (strcmp(key, "smtp_ca_file") == 0)

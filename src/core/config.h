@@ -67,6 +67,11 @@ typedef struct pat_config {
     char mail_from[256];                /* the From address */
     int reminder_days[8];               /* expiry_reminder_days, ascending; 0 ends the list */
     int expiry_check_seconds;           /* how often reminders are looked for */
+    int new_client_learning_seconds;    /* clients of a token's first use period are learned,
+                                           not alerted about */
+    int new_client_alert_interval_seconds; /* at most one new-client alert per token this often */
+    int canary_alert_interval_seconds;  /* at most one email per canary this often (each
+                                           presentation is audited) */
     pat_audience audiences[PAT_AUDIENCES_MAX];
     size_t naudiences;
     pat_route_rule routes[PAT_ROUTE_RULES_MAX]; /* "route =" lines, in order */

@@ -60,7 +60,17 @@ json_t *pat_format_token(const pat_token_rec *t, int64_t now)
     json_object_set_new(o, "use_count", json_integer(t->use_count));
     json_object_set_new(o, "allowed_cidrs", pat_format_words(t->allowed_cidrs));
     json_object_set_new(o, "previous_valid_until", pat_format_time(t->previous_valid_until));
+    json_object_set_new(o, "canary", json_boolean(t->flags & PAT_TOKEN_FLAG_CANARY));
+    json_object_set_new(o, "notify_new_client",
+                        json_boolean(!(t->flags & PAT_TOKEN_FLAG_NO_CLIENT_ALERTS)));
     return o;
+}
+
+json_t *pat_format_client(const pat_token_client *c)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "ip", c->ip, "network", c->network,
+                     "user_agent", c->user_agent, "product", c->product, "first_seen",
+                     pat_format_time(c->first_seen), "last_seen", pat_format_time(c->last_seen));
 }
 
 json_t *pat_format_principal(const pat_principal *p)

@@ -8,6 +8,9 @@
  * value or the hash. */
 json_t *pat_format_token(const pat_token_rec *t, int64_t now);
 
+/* One client of a token (its detail view). */
+json_t *pat_format_client(const pat_token_client *c);
+
 /* An RFC 3339 string, or JSON null for 0 (new reference). */
 json_t *pat_format_time(int64_t t);
 

@@ -30,9 +30,10 @@ static void token_body_dispose(token_body *tb)
  * "expires_at": null means "never"; elsewhere null is "not given". */
 static int parse_token_body(pat_req *r, token_body *tb, int is_edit)
 {
-    static const char *const keys[] = {"name",          "description", "expires_in_days",
-                                       "expires_at",    "never_expires", "scopes",
-                                       "scope_set",     "allowed_cidrs", NULL};
+    static const char *const keys[] = {
+        "name",      "description",   "expires_in_days", "expires_at",        "never_expires",
+        "scopes",    "scope_set",     "allowed_cidrs",   "notify_new_client", "canary",
+        NULL};
     pat_token_input *in = &tb->in;
     int64_t days = 0;
     const char *at = NULL;
@@ -51,7 +52,10 @@ static int parse_token_body(pat_req *r, token_body *tb, int is_edit)
                                &in->nscopes, &in->has_scopes)) < 0 ||
         (rc = pat_json_string(tb->body, "scope_set", &in->scope_set, NULL)) < 0 ||
         (rc = pat_json_strings(tb->body, "allowed_cidrs", PAT_CIDRS_PER_TOKEN_MAX, &tb->cidrs,
-                               &in->ncidrs, &in->has_cidrs)) < 0)
+                               &in->ncidrs, &in->has_cidrs)) < 0 ||
+        (rc = pat_json_bool(tb->body, "canary", &in->canary, &in->has_canary)) < 0 ||
+        (rc = pat_json_bool(tb->body, "notify_new_client", &in->notify_new_client,
+                            &in->has_notify_new_client)) < 0)
         return rc;
     in->scopes = tb->scopes;
     in->cidrs = tb->cidrs;
@@ -152,10 +156,24 @@ int pat_h_tokens_create(pat_req *r)
 int pat_h_tokens_get(pat_req *r)
 {
     pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    pat_service *svc = pat_req_service(r);
+    pat_token_client *clients = NULL;
+    size_t n = 0;
+    json_t *o, *arr;
     int rc;
 
-    if ((rc = pat_tokens_get(pat_req_service(r), &r->who, r->id, t)) == PAT_OK)
-        respond_token(r, 200, t, NULL);
+    /* The detail view also lists the clients the token was used from. */
+    if ((rc = pat_tokens_get(svc, &r->who, r->id, t)) < 0 ||
+        (rc = pat_tokens_clients(svc, &r->who, r->id, &clients, &n)) < 0)
+        goto out;
+    o = pat_format_token(t, pat_service_now(svc));
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, pat_format_client(&clients[i]));
+    json_object_set_new(o, "clients", arr);
+    pat_respond_json(r, 200, o);
+out:
+    free(clients);
     free(t);
     return rc;
 }

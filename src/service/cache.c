@@ -16,6 +16,7 @@
 #define USER_SHARDS 16
 #define USER_BUCKETS 256
 #define INTERN_BUCKETS 1024
+#define ENTRY_CLIENTS 4
 
 /* Fields in the order a verification reads them: with a million tokens
  * each lookup misses the CPU's caches, and a hit then reads the first 104
@@ -27,6 +28,8 @@ typedef struct entry {
     pat_cached_token t;
     atomic_int_fast64_t pending_uses;  /* uses not yet handed to last-use recording */
     atomic_int_fast64_t last_recorded; /* when a use was last handed over; 0 = never */
+    /* fingerprints of recent clients, direct-mapped by their low bits */
+    atomic_uint_fast32_t clients[ENTRY_CLIENTS];
     int64_t cached_at;                 /* read only for negative entries */
     struct entry *next_hash;           /* in by_hash, by stored hash */
     uint8_t hash[PAT_HASH_LEN];
@@ -296,12 +299,14 @@ int pat_cache_token_get(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], 
 }
 
 int pat_cache_token_use(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
-                        int64_t granularity, int64_t *uses)
+                        int64_t granularity, uint32_t client, int64_t *uses, bool *new_client)
 {
     shard *s = shard_for(c, lookup);
     int record = 1;
 
     *uses = 1;
+    if (new_client)
+        *new_client = false;
     pthread_rwlock_rdlock(&s->lock);
     for (entry *e = s->buckets[bucket_for(s, lookup)]; e; e = e->next) {
         if (memcmp(e->lookup, lookup, PAT_LOOKUP_KEY_LEN) != 0)
@@ -314,6 +319,17 @@ int pat_cache_token_use(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], 
                  atomic_compare_exchange_strong(&e->last_recorded, &last, now);
         if (record)
             *uses = atomic_exchange(&e->pending_uses, 0);
+        if (client && new_client) {
+            bool known = false;
+            for (int i = 0; i < ENTRY_CLIENTS && !known; i++)
+                known = atomic_load_explicit(&e->clients[i], memory_order_relaxed) == client;
+            if (!known) {
+                /* Two threads may both report it: the flusher sorts that out. */
+                atomic_store_explicit(&e->clients[client % ENTRY_CLIENTS], client,
+                                      memory_order_relaxed);
+                *new_client = true;
+            }
+        }
         break;
     }
     pthread_rwlock_unlock(&s->lock);
@@ -460,6 +476,8 @@ void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
     fresh->cached_at = now;
     atomic_init(&fresh->pending_uses, 0);
     atomic_init(&fresh->last_recorded, 0);
+    for (int i = 0; i < ENTRY_CLIENTS; i++)
+        atomic_init(&fresh->clients[i], 0);
     fresh->t = *entry_io;
     pthread_rwlock_wrlock(&s->lock);
     if (atomic_load(&c->epoch) != epoch) {

@@ -25,6 +25,8 @@ typedef struct pat_cached_token {
     int64_t valid_until; /* for a previous value in its grace period; 0 = n/a */
     bool disabled;
     bool negative;      /* a well-formed value known not to exist */
+    bool canary;        /* a decoy: never valid, every presentation is reported */
+    bool watch_clients; /* new clients of this token are reported */
     const char *scopes; /* interned canonical scope string */
     const char *cidrs;  /* interned; "" = anywhere */
 } pat_cached_token;
@@ -61,10 +63,13 @@ void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
 
 /* Counts one use of the token behind lookup. Returns 1 when this use
  * should be recorded as last use (none recorded for granularity seconds),
- * with *uses the uses counted since the last recording; 0 otherwise. Takes
- * a shard read lock and allocates nothing. */
+ * with *uses the uses counted since the last recording; 0 otherwise.
+ * client (0 = not watched) is the fingerprint of the client using it
+ * (pat_client_fingerprint): *new_client (may be NULL) is set when the entry
+ * has not seen it among the last few clients, which it then remembers.
+ * Takes a shard read lock and allocates nothing. */
 int pat_cache_token_use(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], int64_t now,
-                        int64_t granularity, int64_t *uses);
+                        int64_t granularity, uint32_t client, int64_t *uses, bool *new_client);
 
 /* Gives back uses that could not be recorded, so that they are counted
  * with the next recording, which the next use may attempt at once. */

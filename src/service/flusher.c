@@ -115,6 +115,8 @@ static int write_pending(pat_service *svc)
                           pat_error_last()->message);
     }
     pat_metrics_lastuse_flush(svc->clock(), rc == PAT_OK ? n : 0);
+    /* The clients behind those uses, and those verification noticed. */
+    pat_service_clients(svc, touches, n);
     free(touches);
     return rc;
 }
@@ -145,6 +147,8 @@ static void prune_old(pat_service *svc)
     svc->last_prune = now;
     if (pat_store_session_prune(svc->store, now) < 0)
         pat_log_error("sessions: cannot prune: %s", pat_error_last()->message);
+    if (pat_store_clients_prune(svc->store) < 0)
+        pat_log_error("clients: cannot prune: %s", pat_error_last()->message);
     if (pat_store_changes_prune(svc->store, pat_time_now() - CHANGES_RETENTION_SECONDS) < 0)
         pat_log_error("changes: cannot prune: %s", pat_error_last()->message);
     if (days <= 0)
@@ -178,6 +182,8 @@ static void *flusher_main(void *arg)
         /* Changes committed by another process on the same store. */
         pat_service_follow_changes(svc);
         pat_audit_flush_deferred(svc);
+        pat_service_canaries(svc);
+        pat_service_clients(svc, NULL, 0);
         if (svc->clock() - svc->last_remind >= svc->config->expiry_check_seconds) {
             svc->last_remind = svc->clock();
             pat_service_remind(svc);
@@ -221,4 +227,5 @@ void pat_flusher_stop(pat_service *svc)
     /* What was used since the last flush is written before we go. */
     pat_cache_drain_uses(svc->cache, 0, 0, 0, 0, count_uses, svc);
     pat_service_flush(svc);
+    pat_service_canaries(svc);
 }

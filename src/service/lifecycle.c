@@ -79,6 +79,9 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     svc->clock = opts->clock ? opts->clock : pat_time_now;
     svc->cache = pat_cache_new((size_t)cfg->cache_max_entries);
     svc->lastuse = pat_lastuse_new((size_t)cfg->last_use_buffer);
+    svc->canary_trips = pat_sightings_new(256);
+    svc->new_clients = pat_sightings_new(1024);
+    randombytes_buf(svc->client_key, sizeof(svc->client_key));
     svc->auth_failures = pat_ratelimit_new(cfg->auth_fail_limit, cfg->auth_fail_window_seconds);
     svc->signin_by_address = pat_ratelimit_new(PAT_SIGNIN_ADDRESS_LIMIT, 300);
     svc->signin_by_account = pat_ratelimit_new(PAT_SIGNIN_ACCOUNT_LIMIT, 60);
@@ -134,6 +137,8 @@ void pat_service_free(pat_service *svc)
     pat_ratelimit_free(svc->signin_by_address);
     pat_ratelimit_free(svc->signin_by_account);
     pat_lastuse_free(svc->lastuse);
+    pat_sightings_free(svc->canary_trips);
+    pat_sightings_free(svc->new_clients);
     pat_cache_free(svc->cache);
     pat_keyring_free(svc->keyring);
     pat_jwtcache_free(svc->jwtcache);

@@ -212,3 +212,58 @@ int pat_notify_expiry(pat_service *svc, const pat_user *owner, const pat_token_r
     free(body);
     return rc;
 }
+
+/* The lines about one use: when, from where, what. */
+static void use_lines(const pat_last_use *use, char *out, size_t outsz)
+{
+    char when[PAT_TIME_STR];
+
+    pat_time_format(use->at, when);
+    snprintf(out, outsz,
+             "  When:        %s\n"
+             "  IP address:  %s\n"
+             "  User agent:  %.200s\n"
+             "  Request:     %s %.200s\n",
+             when, use->ip[0] ? use->ip : "(none)",
+             use->user_agent[0] ? use->user_agent : "(none)", use->method[0] ? use->method : "-",
+             use->path[0] ? use->path : "-");
+}
+
+int pat_notify_canary(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
+                      const pat_last_use *use, int64_t count)
+{
+    char subject[PAT_MAIL_SUBJECT_MAX], lines[1024], more[96] = "", body[PAT_MAIL_BODY_MAX];
+
+    snprintf(subject, sizeof(subject), "[patd] Canary token \"%.80s\" was used", t->name);
+    use_lines(use, lines, sizeof(lines));
+    if (count > 1)
+        snprintf(more, sizeof(more), "\nIt was presented %lld times since the last email.\n",
+                 (long long)count);
+    snprintf(body, sizeof(body),
+             "Hello %s,\n\nSomeone presented your canary token to patd. A canary is a decoy "
+             "that no one should have: wherever you planted it was read by someone.\n\n"
+             "  Token:       %.100s (%s...)\n%s%s\npatd answered as it does for a token that "
+             "does not exist.\nThe token: %s/#token-%lld\n\n-- patd\n",
+             owner->username, t->name, t->prefix, lines, more, svc->issuer, (long long)t->id);
+    return queue(svc, owner, subject, body);
+}
+
+int pat_notify_new_client(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
+                          const pat_last_use *use, const pat_token_client *client)
+{
+    char subject[PAT_MAIL_SUBJECT_MAX], lines[1024], body[PAT_MAIL_BODY_MAX];
+
+    snprintf(subject, sizeof(subject), "[patd] Your token \"%.80s\" was used from a new client",
+             t->name);
+    use_lines(use, lines, sizeof(lines));
+    snprintf(body, sizeof(body),
+             "Hello %s,\n\nYour personal access token was used from a client it was not used "
+             "from before (network %s, %s).\n\n  Token:       %.100s (%s...)\n%s\n"
+             "If this was not you or a tool of yours, disable the token now:\n  %s/#token-%lld\n"
+             "\nYou can turn these alerts off for this token, or for all your tokens in the "
+             "console (Notifications).\n\n-- patd\n",
+             owner->username, client->network,
+             client->product[0] ? client->product : "no user agent", t->name, t->prefix, lines,
+             svc->issuer, (long long)t->id);
+    return queue(svc, owner, subject, body);
+}

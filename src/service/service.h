@@ -293,6 +293,10 @@ typedef struct pat_token_input {
     bool has_cidrs;
     const char *const *cidrs;
     size_t ncidrs;
+    bool has_canary; /* create only: a decoy, no scopes, never valid */
+    bool canary;
+    bool has_notify_new_client;
+    bool notify_new_client;
 } pat_token_input;
 
 /* "active", "disabled" or "expired" for t at now. */
@@ -307,6 +311,11 @@ int pat_tokens_create(pat_service *svc, const pat_principal *actor, const pat_re
  * case-insensitive substring of name or description). *out caller-freed. */
 int pat_tokens_list(pat_service *svc, const pat_principal *actor, const char *status,
                     const char *q, pat_token_rec **out, size_t *n);
+
+/* The clients one of the caller's tokens was used from, most recent
+ * first (at most 10); *out caller-freed. */
+int pat_tokens_clients(pat_service *svc, const pat_principal *actor, int64_t id,
+                       pat_token_client **out, size_t *n);
 
 /* One of the caller's tokens; PAT_ENOTFOUND for anyone else's. */
 int pat_tokens_get(pat_service *svc, const pat_principal *actor, int64_t id, pat_token_rec *out);

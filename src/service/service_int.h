@@ -9,6 +9,7 @@
 #include "service/livefilter.h"
 #include "core/jwt.h"
 #include "service/ratelimit.h"
+#include "service/sightings.h"
 #include "service/service.h"
 #include "service/signing.h"
 #include "util/time.h"
@@ -30,6 +31,13 @@ struct pat_service {
     _Atomic(pat_livefilter *) live;
     pat_livefilter *live_retired;
     pat_lastuse *lastuse;
+    /* presentations the flusher looks at (service/clients.c, canary.c) */
+    pat_sightings *canary_trips;
+    pat_sightings *new_clients;
+    uint8_t client_key[16]; /* keys client fingerprints (per process) */
+    struct canary_mailed {
+        int64_t token_id, at;
+    } canary_mailed[64]; /* the flusher's: when each canary last emailed */
     pat_keyring *keyring; /* signing keys of exchanged JWTs */
     pat_jwtcache *jwtcache; /* JWTs verified before */
     char issuer[320];     /* iss of those JWTs: public_url, or http://LISTEN */
@@ -193,6 +201,29 @@ int pat_notify_account(pat_service *svc, const pat_principal *actor, const pat_r
  * (days; 0 = expired), in the caller's unit of work. */
 int pat_notify_expiry(pat_service *svc, const pat_user *owner, const pat_token_rec *tokens,
                       const int64_t *thresholds, size_t n);
+
+/* Queues the owner's email about a presentation of the canary token t
+ * (count of them since the last), in the caller's unit of work. */
+int pat_notify_canary(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
+                      const pat_last_use *use, int64_t count);
+
+/* Queues the owner's email about token t used from a new client. */
+int pat_notify_new_client(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
+                          const pat_last_use *use, const pat_token_client *client);
+
+/* Reports presentations of canary tokens and records clients of tokens:
+ * what verification queued (svc->canary_trips, svc->new_clients) and the
+ * details of uses in touches[0..n) (last use about to be written). Each
+ * canary trip is audited (token.canary_tripped) and its owner emailed (at
+ * most once per canary_alert_interval_seconds); a client new to a token
+ * past its learning period emails its owner (token.new_client), at most
+ * once per token per new_client_alert_interval_seconds. The flusher's. */
+void pat_service_canaries(pat_service *svc);
+
+/* Records one use of token_id among its clients and, when it came from a
+ * new client, alerts as above (in the caller's unit of work). */
+int pat_service_client_seen(pat_service *svc, int64_t token_id, const pat_last_use *use);
+void pat_service_clients(pat_service *svc, const pat_token_touch *touches, size_t n);
 
 /* Looks for tokens due a reminder and emails their owners (reminders.c);
  * the flusher calls it every expiry_check_seconds. */

@@ -172,6 +172,19 @@ static int apply_texts(pat_token_rec *t, const pat_token_input *in, unsigned *fi
     return PAT_OK;
 }
 
+/* A canary has no scope, network or expiry: asking for one is an error. */
+static int canary_fields_refused(const pat_token_input *in)
+{
+    if ((in->has_scopes && in->nscopes) || in->scope_set)
+        return pat_error_set(PAT_EINVAL, "scopes", "a canary token has no scopes");
+    if (in->has_cidrs && in->ncidrs)
+        return pat_error_set(PAT_EINVAL, "allowed_cidrs",
+                             "a canary token is never valid, from any network");
+    if (in->has_expiry)
+        return pat_error_set(PAT_EINVAL, "expires_at", "a canary token does not expire");
+    return PAT_OK;
+}
+
 /* Creates t from in over defaults already in t, and its audit event, in
  * the caller's unit of work; shared by create and copy. */
 static int create_from(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
@@ -186,17 +199,29 @@ static int create_from(pat_service *svc, const pat_principal *actor, const pat_r
         return pat_error_set(PAT_EINVAL, "name", "name is required");
     if ((rc = apply_texts(t, in, &fields)) < 0)
         return rc;
-    if (in->has_scopes || in->scope_set || !t->scopes[0]) {
-        if ((rc = resolve_scopes(svc, actor, in, t->scopes)) < 0)
+    if (in->has_canary && in->canary)
+        t->flags |= PAT_TOKEN_FLAG_CANARY;
+    if (in->has_notify_new_client)
+        t->flags = in->notify_new_client ? t->flags & ~(unsigned)PAT_TOKEN_FLAG_NO_CLIENT_ALERTS
+                                         : t->flags | PAT_TOKEN_FLAG_NO_CLIENT_ALERTS;
+    if (t->flags & PAT_TOKEN_FLAG_CANARY) {
+        /* A decoy grants nothing, so no scope, network or expiry applies. */
+        if ((rc = canary_fields_refused(in)) < 0)
             return rc;
-    } else if ((rc = pat_scopes_check_role(svc->catalog, t->scopes, (unsigned)actor->role)) < 0 ||
-               (actor->kind == PAT_AUTH_TOKEN &&
-                (rc = pat_scopes_check_subset(t->scopes, actor->scopes)) < 0)) {
-        return rc;
-    }
-    if (in->has_cidrs && (rc = resolve_cidrs(in, t->allowed_cidrs)) < 0)
-        return rc;
-    {
+        t->scopes[0] = t->allowed_cidrs[0] = '\0';
+        t->expires_at = 0;
+    } else {
+        if (in->has_scopes || in->scope_set || !t->scopes[0]) {
+            if ((rc = resolve_scopes(svc, actor, in, t->scopes)) < 0)
+                return rc;
+        } else if ((rc = pat_scopes_check_role(svc->catalog, t->scopes, (unsigned)actor->role)) <
+                       0 ||
+                   (actor->kind == PAT_AUTH_TOKEN &&
+                    (rc = pat_scopes_check_subset(t->scopes, actor->scopes)) < 0)) {
+            return rc;
+        }
+        if (in->has_cidrs && (rc = resolve_cidrs(in, t->allowed_cidrs)) < 0)
+            return rc;
         pat_expiry_request req = in->expiry;
         if (!in->has_expiry)
             req.kind = PAT_EXPIRY_DEFAULT;
@@ -215,8 +240,9 @@ static int create_from(pat_service *svc, const pat_principal *actor, const pat_r
     if (rc == PAT_EEXISTS)
         rc = name_taken();
     if (rc == PAT_OK)
-        rc = pat_audit_record(svc, actor, info, action, "token", "id=%lld name=%s scopes=%s",
-                              (long long)t->id, t->name, t->scopes);
+        rc = pat_audit_record(svc, actor, info, action, "token", "id=%lld name=%s scopes=%s%s",
+                              (long long)t->id, t->name, t->scopes,
+                              (t->flags & PAT_TOKEN_FLAG_CANARY) ? " canary=1" : "");
     /* The email goes with the change (product document 001). */
     if (rc == PAT_OK)
         rc = pat_notify_tokens(svc, actor, info,
@@ -257,9 +283,13 @@ int pat_tokens_copy(pat_service *svc, const pat_principal *actor, const pat_requ
         return rc;
     if ((rc = load_own(svc, actor, id, out)) < 0)
         goto out;
+    if (in->has_canary) {
+        rc = pat_error_set(PAT_EINVAL, "canary", "a copy is a canary when its source is one");
+        goto out;
+    }
     /* Unless told otherwise, the copy lives as long as its source was made
      * to live, counted from now. */
-    if (!eff.has_expiry) {
+    if (!eff.has_expiry && !(out->flags & PAT_TOKEN_FLAG_CANARY)) {
         eff.has_expiry = true;
         if (out->expires_at == 0) {
             eff.expiry.kind = PAT_EXPIRY_NEVER;
@@ -341,6 +371,20 @@ int pat_tokens_get(pat_service *svc, const pat_principal *actor, int64_t id, pat
     return load_own(svc, actor, id, out);
 }
 
+int pat_tokens_clients(pat_service *svc, const pat_principal *actor, int64_t id,
+                       pat_token_client **out, size_t *n)
+{
+    pat_token_rec *t = pat_malloc(sizeof(*t));
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = may_manage(actor)) == PAT_OK && (rc = load_own(svc, actor, id, t)) == PAT_OK)
+        rc = pat_store_client_list(svc->store, id, 10, out, n);
+    free(t);
+    return rc;
+}
+
 int pat_tokens_self(pat_service *svc, const pat_principal *actor, pat_token_rec *out)
 {
     if (actor->kind != PAT_AUTH_TOKEN)
@@ -363,8 +407,21 @@ int pat_tokens_update(pat_service *svc, const pat_principal *actor, const pat_re
         rc = pat_error_set(PAT_ECONFLICT, NULL, "the token is disabled; enable it to edit it");
         goto out;
     }
+    if (in->has_canary) {
+        rc = pat_error_set(PAT_EINVAL, "canary",
+                           "whether a token is a canary is set when it is created");
+        goto out;
+    }
+    if ((out->flags & PAT_TOKEN_FLAG_CANARY) && (rc = canary_fields_refused(in)) < 0)
+        goto out;
     if ((rc = apply_texts(out, in, &fields)) < 0)
         goto out;
+    if (in->has_notify_new_client) {
+        out->flags = in->notify_new_client
+                         ? out->flags & ~(unsigned)PAT_TOKEN_FLAG_NO_CLIENT_ALERTS
+                         : out->flags | PAT_TOKEN_FLAG_NO_CLIENT_ALERTS;
+        fields |= PAT_TOKEN_F_FLAGS;
+    }
     if (in->has_scopes || in->scope_set) {
         if ((rc = resolve_scopes(svc, actor, in, out->scopes)) < 0)
             goto out;
@@ -403,6 +460,11 @@ int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
         return rc;
     if ((rc = load_own(svc, actor, id, out)) < 0)
         goto out;
+    if (out->flags & PAT_TOKEN_FLAG_CANARY) {
+        rc = pat_error_set(PAT_ECONFLICT, NULL,
+                           "a canary token is never valid: it cannot be enabled or disabled");
+        goto out;
+    }
     if ((out->disabled_at != 0) != disabled) {
         out->disabled_at = disabled ? svc->clock() : 0;
         out->updated_at = svc->clock();

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "core/cidr.h"
+#include "core/client.h"
 #include "core/jwt.h"
 #include "core/text.h"
 #include "service/service_int.h"
@@ -107,6 +108,9 @@ static int load_token(pat_service *svc, const pat_verify_request *req,
         out->created_at = t->created_at;
         out->valid_until = is_previous ? t->previous_valid_until : 0;
         out->disabled = t->disabled_at != 0;
+        out->canary = (t->flags & PAT_TOKEN_FLAG_CANARY) != 0;
+        out->watch_clients =
+            !(t->flags & (PAT_TOKEN_FLAG_CANARY | PAT_TOKEN_FLAG_NO_CLIENT_ALERTS));
         pat_cache_token_put(svc->cache, lookup, hash, out, t->scopes, t->allowed_cidrs, now, epoch);
     }
     free(t);
@@ -305,6 +309,8 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     pat_cached_user u;
     int64_t now = svc->clock();
     int64_t uses;
+    uint32_t client = 0;
+    bool new_client = false;
     int rc;
 
     if (req->allow_jwt && pat_jwt_shape(req->token, req->len))
@@ -317,6 +323,14 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
         return rc;
     if (t.negative)
         return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
+    if (t.canary) {
+        /* A decoy: answered exactly as an unknown value, reported at once. */
+        pat_metrics_canary_tripped();
+        if (pat_sightings_push(svc->canary_trips, t.token_id, now, req->client_ip, req->method,
+                               req->path, req->user_agent))
+            pat_service_request_flush(svc);
+        return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not valid", now);
+    }
     if (t.valid_until && now >= t.valid_until)
         return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token was regenerated", now);
     if (t.disabled)
@@ -340,8 +354,11 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     pat_metrics_verify(PAT_VERIFY_OK);
     /* Every use is counted; its details are kept at most once per token per
      * granularity, so a million busy tokens do not mean a million writes. */
+    if (req->method && t.watch_clients)
+        client = pat_client_fingerprint(svc->client_key, req->client_ip, req->user_agent);
     if (req->method && pat_cache_token_use(svc->cache, lookup, now,
-                                           svc->config->last_use_granularity_seconds, &uses)) {
+                                           svc->config->last_use_granularity_seconds, client,
+                                           &uses, &new_client)) {
         rc = pat_lastuse_record(svc->lastuse, t.token_id, uses, now, req->client_ip, req->method,
                                 req->path, req->user_agent);
         if (rc != PAT_LASTUSE_OK)
@@ -350,5 +367,10 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
         if (rc == PAT_LASTUSE_FULL)
             pat_cache_token_unuse(svc->cache, lookup, uses);
     }
+    /* A client this token's entry has not seen: the flusher decides
+     * whether it is new to the token. */
+    if (new_client)
+        pat_sightings_push(svc->new_clients, t.token_id, now, req->client_ip, req->method,
+                           req->path, req->user_agent);
     return PAT_OK;
 }

@@ -86,6 +86,13 @@ void pat_metrics_cache(int hit)
     bump(hit ? &l->cache_hits : &l->cache_misses, 1);
 }
 
+static atomic_uint_fast64_t canary_trips;
+
+void pat_metrics_canary_tripped(void)
+{
+    atomic_fetch_add_explicit(&canary_trips, 1, memory_order_relaxed);
+}
+
 void pat_metrics_live_filter_rejected(void)
 {
     bump(&lanes[lane_index()].live_filter_rejected, 1);
@@ -196,13 +203,17 @@ int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped
         "patd_last_use_dropped_total %llu\n"
         "# HELP patd_last_use_flush_age_seconds Seconds since the last flush of last use.\n"
         "# TYPE patd_last_use_flush_age_seconds gauge\n"
-        "patd_last_use_flush_age_seconds %lld\n",
+        "patd_last_use_flush_age_seconds %lld\n"
+        "# HELP patd_canary_trips_total Presentations of canary tokens.\n"
+        "# TYPE patd_canary_trips_total counter\n"
+        "patd_canary_trips_total %llu\n",
         (unsigned long long)lanes_sum(offsetof(lane, cache_hits)),
         (unsigned long long)lanes_sum(offsetof(lane, cache_misses)),
         (unsigned long long)lanes_sum(offsetof(lane, live_filter_rejected)),
         (unsigned long long)cache_size,
         (unsigned long long)atomic_load(&store_writes),
         (unsigned long long)atomic_load(&flushed_tokens), (unsigned long long)lastuse_dropped,
-        (long long)(flushed ? now - flushed : -1));
+        (long long)(flushed ? now - flushed : -1),
+        (unsigned long long)atomic_load(&canary_trips));
     return rc ? PAT_ETOOBIG : PAT_OK;
 }

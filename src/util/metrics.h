@@ -26,6 +26,8 @@ void pat_metrics_verify(pat_verify_outcome o);
 void pat_metrics_cache(int hit);
 /* A cache miss the live filter answered without a store lookup. */
 void pat_metrics_live_filter_rejected(void);
+/* A canary token was presented. */
+void pat_metrics_canary_tripped(void);
 void pat_metrics_store_write(void);
 void pat_metrics_lastuse_flush(int64_t at, uint64_t tokens);
 

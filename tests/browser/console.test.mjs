@@ -288,6 +288,41 @@ test('regenerate and copy show new values that work', async () => {
   assert.equal(r.json.name, 'rotate-me-too');
 });
 
+test('a canary: generated without scopes, its own badge, tripped when presented; clients listed', async () => {
+  await page.click('#generate');
+  await page.waitForSelector('#token-dialog[open]');
+  await page.fill('#token-name', 'wiki-canary');
+  await page.check('#token-canary');
+  assert.equal(await page.isVisible('#scope-block'), false);
+  assert.equal(await page.isVisible('#duration-block'), false);
+  await page.click('#token-submit');
+  await page.waitForSelector('#value-dialog[open]');
+  const decoy = await page.inputValue('#value-text');
+  await closeValue(page);
+  let r = await rowByName(page, 'wiki-canary');
+  assert.equal((await r.locator('.badge').textContent()).trim(), 'Canary');
+  assert.match(await r.textContent(), /never tripped/);
+  // Presented: refused like any unknown value, and the row says so.
+  const res = await fetch(patd.url + '/auth', { headers: { Authorization: `Bearer ${decoy}` } });
+  assert.equal(res.status, 401);
+  const deadline = Date.now() + 10000;
+  do {
+    await page.click('#refresh');
+    await page.waitForTimeout(200);
+    r = await rowByName(page, 'wiki-canary');
+  } while (!/Tripped/.test(await r.textContent()) && Date.now() < deadline);
+  assert.match(await r.textContent(), /Tripped/);
+  await r.locator('details.row-menu > summary').click();
+  const labels = await r.locator('details.row-menu button').allTextContents();
+  assert.ok(!labels.includes('Enable') && !labels.includes('Disable'), labels.join());
+  await r.locator('details.row-menu button', { hasText: 'Presentations' }).click();
+  await page.waitForSelector('#clients-table');
+  assert.match(await page.textContent('#clients-table'), /127\.0\.0\.0\/24/);
+  await page.screenshot({ path: join(shots, 'canary.png') });
+  await page.click('#confirm-yes');
+  await page.waitForSelector('#confirm-dialog:not([open])', { state: 'attached' });
+});
+
 test('a token is exchanged for a short-lived JWT: decoded claims, a countdown, it works', async () => {
   await generate(page, { name: 'exchange-me', scopes: ['tokens', 'projects:read'] });
   await closeValue(page);

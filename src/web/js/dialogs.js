@@ -20,8 +20,9 @@ function ask(d, fallback, wire) {
 }
 
 // Yes or no, with a title, a sentence and the word on the yes button.
-export function confirmAction(title, text, yes = 'Confirm', extra = null) {
+export function confirmAction(title, text, yes = 'Confirm', extra = null, info = false) {
   const d = $('#confirm-dialog');
+  $('#confirm-no').hidden = info;
   $('#confirm-title').textContent = title;
   $('#confirm-text').textContent = text;
   $('#confirm-yes').textContent = yes;
@@ -32,6 +33,11 @@ export function confirmAction(title, text, yes = 'Confirm', extra = null) {
     $('#confirm-yes').onclick = () => settle(true);
     $('#confirm-no').onclick = () => settle(false);
   });
+}
+
+// Something to read, with a Close button only.
+export function inform(title, text, extra = null) {
+  return confirmAction(title, text, 'Close', extra, true);
 }
 
 // The password confirmation: submit(password) must succeed (else its

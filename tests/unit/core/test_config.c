@@ -31,6 +31,14 @@ static void test_config__defaults(void **state)
     assert_int_equal(pat_config_set(cfg, "auth_fail_exempt", "10.0.0.0/8 2001:db8::/32"), PAT_OK);
     assert_int_equal(cfg->auth_fail_exempt.n, 2);
     assert_int_equal(pat_config_set(cfg, "auth_fail_exempt", "10.0.0.0/33"), PAT_EINVAL);
+    /* New-client and canary alerts. */
+    assert_int_equal(cfg->new_client_learning_seconds, 86400);
+    assert_int_equal(cfg->new_client_alert_interval_seconds, 3600);
+    assert_int_equal(cfg->canary_alert_interval_seconds, 600);
+    assert_int_equal(pat_config_set(cfg, "new_client_learning_seconds", "0"), PAT_OK);
+    assert_int_equal(cfg->new_client_learning_seconds, 0);
+    assert_int_equal(pat_config_set(cfg, "new_client_alert_interval_seconds", "-1"), PAT_EINVAL);
+    assert_int_equal(pat_config_set(cfg, "canary_alert_interval_seconds", "x"), PAT_EINVAL);
     free(cfg);
 }
 

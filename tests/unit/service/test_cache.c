@@ -157,7 +157,7 @@ static void test_cache__evicted_entries_keep_their_uses(void **state)
         t.token_id = i + 1;
         pat_cache_token_put(c, k, h, &t, "tokens", "", 1, pat_cache_epoch(c));
         /* Counted, not recorded: the granularity has not passed. */
-        assert_false(pat_cache_token_use(c, k, 1, 1000, &uses));
+        assert_false(pat_cache_token_use(c, k, 1, 1000, 0, &uses, NULL));
     }
     assert_true(pat_cache_size(c) < 2000);
     pat_cache_drain_uses(c, 0, 0, 0, 0, add_uses, &drained);
@@ -335,6 +335,38 @@ static void test_lastuse__full_table_drops_and_says_so(void **state)
     pat_lastuse_free(l);
 }
 
+/* A client new to an entry is reported once; the last few are known, and
+ * an unwatched use (fingerprint 0) reports nothing. */
+static void test_cache__new_clients_are_reported_once(void **state)
+{
+    pat_cache *c = pat_cache_new(0);
+    pat_cached_token t;
+    uint8_t h[PAT_HASH_LEN], k[PAT_LOOKUP_KEY_LEN];
+    int64_t uses = 0;
+    bool fresh = true;
+
+    (void)state;
+    hash_of(h, 4);
+    lookup_of(k, 4);
+    memset(&t, 0, sizeof(t));
+    t.token_id = 4;
+    pat_cache_token_put(c, k, h, &t, "tokens", "", 1000, pat_cache_epoch(c));
+    pat_cache_token_use(c, k, 1000, 60, 0, &uses, &fresh);
+    assert_false(fresh);
+    pat_cache_token_use(c, k, 1000, 60, 0x101, &uses, &fresh);
+    assert_true(fresh);
+    pat_cache_token_use(c, k, 1001, 60, 0x101, &uses, &fresh);
+    assert_false(fresh);
+    pat_cache_token_use(c, k, 1002, 60, 0x202, &uses, &fresh);
+    assert_true(fresh);
+    /* Two clients taking turns are both known. */
+    for (int i = 0; i < 10; i++) {
+        pat_cache_token_use(c, k, 1003, 60, i % 2 ? 0x101 : 0x202, &uses, &fresh);
+        assert_false(fresh);
+    }
+    pat_cache_free(c);
+}
+
 static void test_cache__uses_counted_and_recorded_once_per_granularity(void **state)
 {
     pat_cache *c = pat_cache_new(0);
@@ -348,25 +380,25 @@ static void test_cache__uses_counted_and_recorded_once_per_granularity(void **st
     memset(&t, 0, sizeof(t));
     t.token_id = 3;
     pat_cache_token_put(c, k, h, &t, "tokens", "", 1000, pat_cache_epoch(c));
-    assert_true(pat_cache_token_use(c, k, 1000, 60, &uses));
+    assert_true(pat_cache_token_use(c, k, 1000, 60, 0, &uses, NULL));
     assert_int_equal(uses, 1);
     for (int i = 1; i < 60; i++)
-        assert_false(pat_cache_token_use(c, k, 1000 + i, 60, &uses));
-    assert_true(pat_cache_token_use(c, k, 1060, 60, &uses));
+        assert_false(pat_cache_token_use(c, k, 1000 + i, 60, 0, &uses, NULL));
+    assert_true(pat_cache_token_use(c, k, 1060, 60, 0, &uses, NULL));
     assert_int_equal(uses, 60);
-    assert_false(pat_cache_token_use(c, k, 1061, 60, &uses));
-    assert_false(pat_cache_token_use(c, k, 1062, 60, &uses));
+    assert_false(pat_cache_token_use(c, k, 1061, 60, 0, &uses, NULL));
+    assert_false(pat_cache_token_use(c, k, 1062, 60, 0, &uses, NULL));
     /* Only entries quiet for the idle time give up their counts early. */
     assert_int_equal(pat_cache_drain_uses(c, 1100, 60, 0, 0, add_uses, &drained), 0);
     assert_int_equal(drained, 0);
     assert_int_equal(pat_cache_drain_uses(c, 1120, 60, 0, 0, add_uses, &drained), 1);
     assert_int_equal(drained, 2);
     assert_int_equal(pat_cache_drain_uses(c, 1200, 60, 0, 0, add_uses, &drained), 0);
-    assert_false(pat_cache_token_use(c, k, 1063, 60, &uses));
+    assert_false(pat_cache_token_use(c, k, 1063, 60, 0, &uses, NULL));
     assert_int_equal(pat_cache_drain_uses(c, 0, 0, 0, 0, add_uses, &drained), 1);
     assert_int_equal(drained, 3);
     /* Granularity 0: every use is recorded. */
-    assert_true(pat_cache_token_use(c, k, 1063, 0, &uses));
+    assert_true(pat_cache_token_use(c, k, 1063, 0, 0, &uses, NULL));
     assert_int_equal(uses, 1);
     pat_cache_free(c);
 }
@@ -386,8 +418,8 @@ static void test_cache__quiet_sweep_looks_at_part_of_the_cache_a_time(void **sta
         lookup_of(k, n);
         t.token_id = n;
         pat_cache_token_put(c, k, h, &t, "tokens", "", 1000, pat_cache_epoch(c));
-        pat_cache_token_use(c, k, 1000, 60, &uses);
-        pat_cache_token_use(c, k, 1001, 60, &uses); /* counted, not recorded */
+        pat_cache_token_use(c, k, 1000, 60, 0, &uses, NULL);
+        pat_cache_token_use(c, k, 1001, 60, 0, &uses, NULL); /* counted, not recorded */
     }
     /* Looking at no more than 8 entries a time: two shards a call. */
     first = pat_cache_drain_uses(c, 2000, 60, 0, 8, add_uses, &drained);
@@ -401,7 +433,7 @@ static void test_cache__quiet_sweep_looks_at_part_of_the_cache_a_time(void **sta
     /* Without a bound, one call looks at everything. */
     for (unsigned n = 1; n <= 256; n++) {
         lookup_of(k, n);
-        pat_cache_token_use(c, k, 1002, 60, &uses);
+        pat_cache_token_use(c, k, 1002, 60, 0, &uses, NULL);
     }
     assert_int_equal(pat_cache_drain_uses(c, 2000, 60, 0, 0, add_uses, &drained), 256);
     pat_cache_free(c);
@@ -453,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_lastuse__full_table_drops_and_says_so),
         cmocka_unit_test(test_lastuse__reused_slot_has_no_stale_details),
         cmocka_unit_test(test_cache__uses_counted_and_recorded_once_per_granularity),
+        cmocka_unit_test(test_cache__new_clients_are_reported_once),
         cmocka_unit_test(test_cache__evicted_entries_keep_their_uses),
         cmocka_unit_test(test_livefilter__no_false_no_and_few_false_maybe),
         cmocka_unit_test(test_cache__interned_strings_are_pruned),

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "service/service.h"
+#include "service/service_int.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/metrics.h"
@@ -519,6 +520,66 @@ static void test_verify__unknown_value_never_shadows_a_new_token(void **state)
     assert_int_equal(verify(f, v, &p), PAT_OK);
 }
 
+/* A canary is refused as an unknown value is, with the same message; the
+ * presentation is reported by the flusher's pass: last use, an audit
+ * event, its client. It takes no scope and cannot be enabled. */
+static void test_verify__a_canary_answers_as_unknown_and_is_reported(void **state)
+{
+    fixture *f = *state;
+    pat_token_input in;
+    pat_token_rec t, got;
+    pat_principal p;
+    pat_verify_request vr;
+    pat_audit_filter af = {0, "token.canary_tripped", 0, 0, 10};
+    pat_audit_rec *events = NULL;
+    pat_token_client *clients = NULL;
+    size_t n = 0;
+    char v[PAT_TOKEN_BUF], unknown_message[256];
+
+    memset(&in, 0, sizeof(in));
+    in.name = "decoy";
+    in.has_canary = in.canary = true;
+    in.has_scopes = true;
+    in.scopes = TOKENS_SCOPE;
+    in.nscopes = 1;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_EINVAL);
+    in.has_scopes = false;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v), PAT_OK);
+    assert_true(t.flags & PAT_TOKEN_FLAG_CANARY);
+    assert_string_equal(t.scopes, "");
+    assert_int_equal(t.expires_at, 0);
+    assert_int_equal(pat_tokens_set_disabled(f->svc, &f->member, NULL, t.id, false, &got),
+                     PAT_ECONFLICT);
+    memset(&vr, 0, sizeof(vr));
+    vr.token = v;
+    vr.len = strlen(v);
+    vr.client_ip = "203.0.113.5";
+    vr.method = "GET";
+    vr.path = "/secret";
+    vr.user_agent = "curl/8";
+    {
+        char other[PAT_TOKEN_BUF];
+        pat_token_generate(other, "pat_");
+        assert_int_equal(verify_anywhere(f, other, &p), PAT_EAUTH);
+        snprintf(unknown_message, sizeof(unknown_message), "%s", pat_error_last()->message);
+    }
+    assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_EAUTH);
+    assert_string_equal(pat_error_last()->message, unknown_message);
+    pat_service_canaries(f->svc);
+    assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
+    assert_int_equal(got.last_use.at, T0);
+    assert_string_equal(got.last_use.ip, "203.0.113.5");
+    assert_int_equal(pat_store_audit_list(f->store, &af, &events, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(events[0].ip, "203.0.113.5");
+    assert_non_null(strstr(events[0].detail, "path=/secret"));
+    free(events);
+    assert_int_equal(pat_tokens_clients(f->svc, &f->member, t.id, &clients, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(clients[0].network, "203.0.113.0/24");
+    free(clients);
+}
+
 static void test_verify__last_use_written_in_batches(void **state)
 {
     fixture *f = *state;
@@ -546,7 +607,8 @@ static void test_verify__last_use_written_in_batches(void **state)
     assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
     assert_int_equal(got.last_use.at, 0);
     assert_int_equal(pat_service_flush(f->svc), PAT_OK);
-    assert_int_equal((int64_t)pat_metrics_store_writes(), writes + 1);
+    /* One write of last use, one of the client it came from. */
+    assert_int_equal((int64_t)pat_metrics_store_writes(), writes + 2);
     assert_int_equal(pat_store_token_get(f->store, t.id, &got), PAT_OK);
     assert_int_equal(got.last_use.at, T0 + 99);
     assert_string_equal(got.last_use.ip, "198.51.100.4");
@@ -1030,6 +1092,7 @@ int main(void)
         T(test_verify__edit_changes_scopes_at_once),
         T(test_verify__unknown_value_never_shadows_a_new_token),
         T(test_verify__last_use_written_in_batches),
+        T(test_verify__a_canary_answers_as_unknown_and_is_reported),
         T(test_verify__last_use_details_once_per_granularity_counts_exact),
         T(test_verify__uses_counted_before_an_edit_still_count),
         T(test_verify__failures_rate_limited_per_address),

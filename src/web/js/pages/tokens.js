@@ -2,7 +2,7 @@
 // the generate / edit dialog, and the value shown once.
 import { $, $$, el, when, localTime } from '../dom.js';
 import { api, change } from '../api.js';
-import { confirmAction, askName } from '../dialogs.js';
+import { confirmAction, askName, inform } from '../dialogs.js';
 import { failed } from '../notify.js';
 import { exchangeToken } from '../exchange.js';
 
@@ -15,6 +15,7 @@ let anchor = null; // the row a Shift-click range starts from
 // ---- the list ----
 
 export function badge(t) {
+  if (t.canary) return el('span', { class: 'badge canary', title: 'A decoy: never valid, reported when presented' }, 'Canary');
   if (t.status === 'disabled') return el('span', { class: 'badge disabled' }, 'Disabled');
   if (t.status === 'expired') return el('span', { class: 'badge expired' }, 'Expired');
   // "Soon" is the server's call: the last fifth of the token's life, at
@@ -24,9 +25,9 @@ export function badge(t) {
 }
 
 export function lastUsed(t) {
-  if (!t.last_used) return el('span', { class: 'muted' }, 'never used');
+  if (!t.last_used) return el('span', { class: 'muted' }, t.canary ? 'never tripped' : 'never used');
   const u = t.last_used;
-  return el('span', {}, when(u.at),
+  return el('span', {}, t.canary ? el('strong', { class: 'tripped' }, 'Tripped ') : null, when(u.at),
     el('br'), el('code', {}, `${u.method} ${u.path}`), el('br'),
     el('span', { class: 'muted' }, u.ip),
     u.user_agent ? [el('br'), el('span', { class: 'muted ua', title: u.user_agent }, u.user_agent)] : null);
@@ -63,11 +64,13 @@ function render() {
       type: 'button', class: cls, onclick: () => { menu.open = false; fn(); },
     }, label);
     menu.append(el('div', { class: 'menu-items' },
-      t.status === 'disabled' ? item('Enable', () => setDisabled(t, false))
+      // A canary is never valid: nothing to enable, disable or exchange.
+      t.canary ? null : t.status === 'disabled' ? item('Enable', () => setDisabled(t, false))
         : item('Disable', () => setDisabled(t, true)),
       item('Regenerate', () => regenerate(t)),
       item('Copy', () => copyToken(t)),
-      t.status === 'active' ? item('Exchange for a short-lived token',
+      item(t.canary ? 'Presentations' : 'Clients', () => showClients(t)),
+      t.status === 'active' && !t.canary ? item('Exchange for a short-lived token',
         () => exchangeToken(t, (e) => failed(`Exchange “${t.name}”`, e))) : null,
       item('Delete', () => remove([t]), 'danger')));
     menu.addEventListener('toggle', () => {
@@ -75,7 +78,7 @@ function render() {
     });
     const actions = el('div', { class: 'row-actions' },
       el('button', { type: 'button', onclick: () => openEdit(t) }, 'Edit'), menu);
-    body.append(el('tr', { class: t.status === 'disabled' ? 'dimmed' : '', 'data-id': t.id },
+    body.append(el('tr', { class: t.status === 'disabled' ? 'dimmed' : '', 'data-id': t.id, id: `token-${t.id}` },
       el('td', {}, el('input', { type: 'checkbox', class: 'select', 'aria-label': `Select ${t.name}`, value: t.id })),
       el('td', {}, el('strong', { class: 'token-name' }, t.name),
         t.description ? el('div', { class: 'muted' }, t.description) : null,
@@ -96,6 +99,12 @@ function render() {
   $('#select-all').checked = false;
   anchor = null;
   updateBulk();
+  // Emails link a token as #token-ID: show it.
+  const linked = location.hash.startsWith('#token-') && document.getElementById(location.hash.slice(1));
+  if (linked) {
+    linked.classList.add('linked');
+    linked.scrollIntoView({ block: 'center' });
+  }
 }
 
 function boxes() {
@@ -137,6 +146,25 @@ function onTableClick(ev) {
 }
 
 // ---- row actions ----
+
+// The clients a token was used from (a canary: who presented it).
+async function showClients(t) {
+  let detail;
+  try {
+    detail = await api('GET', `/api/v1/tokens/${t.id}`);
+  } catch (e) { return failed(`Clients of “${t.name}”`, e); }
+  const table = el('table', { id: 'clients-table', class: 'compact' },
+    el('thead', {}, el('tr', {}, el('th', {}, 'Network'), el('th', {}, 'Last address'),
+      el('th', {}, 'User agent'), el('th', {}, 'First seen'), el('th', {}, 'Last seen'))),
+    el('tbody', {}, ...detail.clients.map((c) => el('tr', {},
+      el('td', {}, el('code', {}, c.network)), el('td', {}, c.ip),
+      el('td', { class: 'ua', title: c.user_agent }, c.user_agent || '(none)'),
+      el('td', {}, when(c.first_seen)), el('td', {}, when(c.last_seen))))));
+  const text = detail.clients.length
+    ? `The last ${detail.clients.length} distinct clients (network and user-agent product).`
+    : 'Not used yet.';
+  await inform(`Clients of “${t.name}”`, text, table);
+}
 
 async function setDisabled(t, disabled) {
   const ok = await confirmAction(disabled ? `Disable “${t.name}”?` : `Enable “${t.name}”?`,
@@ -230,6 +258,11 @@ function durationPreview() {
   $('#token-expiry-preview').textContent = text;
 }
 
+// A canary has no duration, network or scope to choose.
+function canaryFields(canary) {
+  for (const id of ['#duration-block', '#cidrs-block', '#scope-block']) $(id).hidden = canary;
+}
+
 function clearErrors() {
   for (const p of $$('#token-form .error')) p.textContent = '';
 }
@@ -254,6 +287,9 @@ async function openDialog(t) {
   $('#token-name').value = t ? t.name : '';
   $('#token-description').value = t ? t.description : '';
   $('#token-cidrs').value = t ? t.allowed_cidrs.join(' ') : '';
+  $('#token-canary').checked = false;
+  $('#canary-block').hidden = !!t;
+  $('#token-notify-new-client').checked = t ? t.notify_new_client : true;
   const never = $('#token-duration option[value="never"]');
   never.hidden = never.disabled = !policy.allow_never_expires;
   const dur = $('#token-duration');
@@ -271,6 +307,7 @@ async function openDialog(t) {
   $('#token-scope-set').value = '';
   $('#custom-scopes').hidden = false;
   durationPreview();
+  canaryFields(t ? t.canary : false);
   $('#token-dialog').showModal();
   $('#token-name').focus();
 }
@@ -280,6 +317,22 @@ async function submit(ev) {
   clearErrors();
   const t = editing;
   const body = { name: $('#token-name').value, description: $('#token-description').value };
+  if (!t && $('#token-canary').checked) body.canary = true;
+  // A canary has a name and a description, nothing else to choose.
+  if (!body.canary && !(t && t.canary) && !fillAccess(body)) return;
+  try {
+    const r = t ? await change('PATCH', `/api/v1/tokens/${t.id}`, body)
+      : await change('POST', '/api/v1/tokens', body);
+    $('#token-dialog').close();
+    if (!t) showValue(r);
+    load();
+  } catch (e) { fieldError(e); }
+}
+
+// Scopes, networks, alerts and expiry from the form into body; false (and
+// the reason shown) when the form is not complete.
+function fillAccess(body) {
+  body.notify_new_client = $('#token-notify-new-client').checked;
   const set = $('#token-scope-set').value;
   if (set) body.scope_set = set;
   else body.scopes = $$('#scope-list input:checked').map((c) => c.value);
@@ -291,21 +344,18 @@ async function submit(ev) {
   else if (v === 'custom') {
     if (!$('#token-date').value) {
       $('#token-form [data-field="expires_at"]').textContent = 'Pick a date.';
-      return;
+      return false;
     }
     body.expires_at = $('#token-date').value;
   } else body.expires_in_days = Number(v);
-  try {
-    const r = t ? await change('PATCH', `/api/v1/tokens/${t.id}`, body)
-      : await change('POST', '/api/v1/tokens', body);
-    $('#token-dialog').close();
-    if (!t) showValue(r);
-    load();
-  } catch (e) {
-    const slot = e.body.field && $(`#token-form [data-field="${e.body.field}"]`);
-    if (slot) slot.textContent = e.message;
-    else $('#token-form-error').textContent = e.message;
-  }
+  return true;
+}
+
+// A server error next to its field, or under the form.
+function fieldError(e) {
+  const slot = e.body && e.body.field && $(`#token-form [data-field="${e.body.field}"]`);
+  if (slot) slot.textContent = e.message;
+  else $('#token-form-error').textContent = e.message;
 }
 
 // ---- the value, shown once ----
@@ -360,6 +410,7 @@ export function init() {
     $('#custom-scopes').hidden = $('#token-scope-set').value !== '';
   });
   $('#token-duration').addEventListener('change', durationPreview);
+  $('#token-canary').addEventListener('change', () => canaryFields($('#token-canary').checked));
   $('#token-date').addEventListener('input', durationPreview);
   $('#generate').addEventListener('click', () => openDialog(null));
   $('#token-cancel').addEventListener('click', () => $('#token-dialog').close());

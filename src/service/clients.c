@@ -1,0 +1,145 @@
+/* New-client alerts (#15): the clients each token is used from are
+ * recorded off the request path, from what verification noticed (a
+ * fingerprint its cache entry had not seen) and from the details of last
+ * use; a client new to a token past its learning period emails the owner. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "service/service_int.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define CHUNK 256 /* sightings per unit of work */
+
+/* Whether the owner of token_id wants to hear about client c, first seen
+ * now after history h; fills *t and *owner when so. */
+static bool worth_an_alert(pat_service *svc, const pat_client_history *h, int64_t at,
+                           int64_t token_id, pat_token_rec *t, pat_user *owner)
+{
+    const pat_config *cfg = svc->config;
+
+    if ((h->network_known && h->product_known) || h->first_seen == 0)
+        return false; /* known, or the token's very first client */
+    if (at - h->first_seen < cfg->new_client_learning_seconds)
+        return false;
+    if (h->last_alert_at && at - h->last_alert_at < cfg->new_client_alert_interval_seconds)
+        return false;
+    if (pat_store_token_get(svc->store, token_id, t) < 0 ||
+        (t->flags & (PAT_TOKEN_FLAG_CANARY | PAT_TOKEN_FLAG_NO_CLIENT_ALERTS)))
+        return false;
+    if (pat_store_user_get(svc->store, t->user_id, owner) < 0)
+        return false;
+    return !(owner->notify_off & PAT_NOTIFY_NEW_CLIENT);
+}
+
+int pat_service_client_seen(pat_service *svc, int64_t token_id, const pat_last_use *use)
+{
+    pat_token_client c;
+    pat_client_history h;
+    pat_token_rec *t = NULL;
+    pat_user owner;
+    pat_request_info info = {use->ip, use->user_agent, use->method, use->path};
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    c.token_id = token_id;
+    pat_client_describe(use->ip, use->user_agent, c.network, c.product);
+    memcpy(c.ip, use->ip, sizeof(c.ip));
+    memcpy(c.user_agent, use->user_agent, sizeof(c.user_agent));
+    c.first_seen = c.last_seen = use->at;
+    if ((rc = pat_store_client_seen(svc->store, &c, &h)) < 0)
+        return rc;
+    t = pat_malloc(sizeof(*t));
+    if (worth_an_alert(svc, &h, use->at, token_id, t, &owner)) {
+        if ((rc = pat_notify_new_client(svc, &owner, t, use, &c)) == PAT_OK &&
+            (rc = pat_audit_record(svc, NULL, &info, "token.new_client", "token",
+                                   "id=%lld name=%s network=%s product=%s method=%s path=%.120s",
+                                   (long long)t->id, t->name, c.network, c.product, use->method,
+                                   use->path)) == PAT_OK)
+            rc = pat_store_client_alerted(svc->store, token_id, c.network, c.product, use->at);
+        sodium_memzero(&owner, sizeof(owner));
+    }
+    free(t);
+    return rc;
+}
+
+/* Records list[0..n) in units of CHUNK; a failed unit is logged and its
+ * sightings given up (they are hints: the next use brings them back). */
+static void record_all(pat_service *svc, const pat_sighting *list, size_t n)
+{
+    for (size_t done = 0; done < n; done += CHUNK) {
+        size_t k = n - done < CHUNK ? n - done : CHUNK;
+        int rc = pat_unit_begin(svc);
+        for (size_t i = 0; i < k && rc == PAT_OK; i++)
+            rc = pat_service_client_seen(svc, list[done + i].token_id, &list[done + i].use);
+        if ((rc = pat_unit_end(svc, rc)) < 0)
+            pat_log_error("clients: cannot record %zu sightings: %s", k,
+                          pat_error_last()->message);
+    }
+}
+
+/* A sighting with the client it names, for merging. */
+typedef struct keyed {
+    pat_sighting s;
+    char network[PAT_NETWORK_MAX];
+    char product[PAT_PRODUCT_MAX];
+} keyed;
+
+static int by_client(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    int c;
+
+    if (x->s.token_id != y->s.token_id)
+        return x->s.token_id < y->s.token_id ? -1 : 1;
+    if ((c = strcmp(x->network, y->network)) != 0 || (c = strcmp(x->product, y->product)) != 0)
+        return c;
+    return (x->s.use.at > y->s.use.at) - (x->s.use.at < y->s.use.at);
+}
+
+/* Keeps the latest sighting of each (token, client) of list[0..n), in
+ * token order: one write per client per flush, however often it came. */
+static size_t merge(pat_sighting *list, size_t n)
+{
+    keyed *k = pat_malloc(n * sizeof(*k));
+    size_t kept = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        k[i].s = list[i];
+        pat_client_describe(list[i].use.ip, list[i].use.user_agent, k[i].network,
+                            k[i].product);
+    }
+    qsort(k, n, sizeof(*k), by_client);
+    for (size_t i = 0; i < n; i++) {
+        bool last_of_client = i + 1 == n || k[i + 1].s.token_id != k[i].s.token_id ||
+                              strcmp(k[i + 1].network, k[i].network) != 0 ||
+                              strcmp(k[i + 1].product, k[i].product) != 0;
+        if (last_of_client)
+            list[kept++] = k[i].s;
+    }
+    free(k);
+    return kept;
+}
+
+void pat_service_clients(pat_service *svc, const pat_token_touch *touches, size_t n)
+{
+    pat_sighting *list = NULL;
+    size_t count = pat_sightings_take(svc->new_clients, &list);
+
+    if (n) {
+        list = pat_realloc(list, (count + n) * sizeof(*list));
+        for (size_t i = 0; i < n; i++) {
+            if (touches[i].last.at == 0)
+                continue; /* a count only */
+            list[count].token_id = touches[i].token_id;
+            list[count].use = touches[i].last;
+            count++;
+        }
+    }
+    if (count)
+        record_all(svc, list, merge(list, count));
+    free(list);
+}
