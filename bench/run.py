@@ -258,9 +258,16 @@ def count_instructions(workdir, prepared):
     ng = instructions.per_request(
         lambda port: ['nginx', '-c', nginx_conf(workdir, port, 1, single_process=True), '-p',
                       workdir], free_port, tokens, wait_port)
-    pa = instructions.per_request(
-        lambda port: [os.path.join(BUILD, 'patd'), '--data-dir', data, '--listen',
-                      '127.0.0.1:%d' % port], free_port, tokens, wait_port, env)
+    def patd_on_a_fresh_copy(port):
+        # Each run starts from the same store: what a run writes in the
+        # background (last use, clients) must not make the next one differ.
+        copy = os.path.join(workdir, 'data-run-%d' % port)
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(data, copy)
+        return [os.path.join(BUILD, 'patd'), '--data-dir', copy, '--listen',
+                '127.0.0.1:%d' % port]
+
+    pa = instructions.per_request(patd_on_a_fresh_copy, free_port, tokens, wait_port, env)
     print('instructions per request: nginx %.0f (memset %.0f), patd %.0f (memset %.0f)'
           % (ng + pa), flush=True)
     return {'nginx': ng, 'patd': pa}

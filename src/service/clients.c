@@ -35,50 +35,89 @@ static bool worth_an_alert(pat_service *svc, const pat_client_history *h, int64_
     return !(owner->notify_off & PAT_NOTIFY_NEW_CLIENT);
 }
 
-int pat_service_client_seen(pat_service *svc, int64_t token_id, const pat_last_use *use)
+/* The client of one use, as the store records it. */
+static void describe(int64_t token_id, const pat_last_use *use, pat_token_client *c)
 {
-    pat_token_client c;
-    pat_client_history h;
-    pat_token_rec *t = NULL;
-    pat_user owner;
-    pat_request_info info = {use->ip, use->user_agent, use->method, use->path};
-    int rc;
+    memset(c, 0, sizeof(*c));
+    c->token_id = token_id;
+    pat_client_describe(use->ip, use->user_agent, c->network, c->product);
+    memcpy(c->ip, use->ip, sizeof(c->ip));
+    memcpy(c->user_agent, use->user_agent, sizeof(c->user_agent));
+    c->first_seen = c->last_seen = use->at;
+}
 
-    memset(&c, 0, sizeof(c));
-    c.token_id = token_id;
-    pat_client_describe(use->ip, use->user_agent, c.network, c.product);
-    memcpy(c.ip, use->ip, sizeof(c.ip));
-    memcpy(c.user_agent, use->user_agent, sizeof(c.user_agent));
-    c.first_seen = c.last_seen = use->at;
-    if ((rc = pat_store_client_seen(svc->store, &c, &h)) < 0)
-        return rc;
-    t = pat_malloc(sizeof(*t));
-    if (worth_an_alert(svc, &h, use->at, token_id, t, &owner)) {
-        if ((rc = pat_notify_new_client(svc, &owner, t, use, &c)) == PAT_OK &&
+/* Emails the owner about c, recorded after history h, when it is new to
+ * the token and worth it (in the caller's unit of work); *alerted (may be
+ * NULL) tells whether it did. */
+static int maybe_alert(pat_service *svc, const pat_token_client *c, const pat_client_history *h,
+                       const pat_last_use *use, bool *alerted)
+{
+    pat_request_info info = {use->ip, use->user_agent, use->method, use->path};
+    pat_token_rec *t = pat_malloc(sizeof(*t));
+    pat_user owner;
+    int rc = PAT_OK;
+
+    if (worth_an_alert(svc, h, use->at, c->token_id, t, &owner)) {
+        if ((rc = pat_notify_new_client(svc, &owner, t, use, c)) == PAT_OK &&
             (rc = pat_audit_record(svc, NULL, &info, "token.new_client", "token",
                                    "id=%lld name=%s network=%s product=%s method=%s path=%.120s",
-                                   (long long)t->id, t->name, c.network, c.product, use->method,
-                                   use->path)) == PAT_OK)
-            rc = pat_store_client_alerted(svc->store, token_id, c.network, c.product, use->at);
+                                   (long long)t->id, t->name, c->network, c->product,
+                                   use->method, use->path)) == PAT_OK)
+            rc = pat_store_client_alerted(svc->store, c->token_id, c->network, c->product,
+                                          use->at);
+        if (alerted)
+            *alerted = rc == PAT_OK;
         sodium_memzero(&owner, sizeof(owner));
     }
     free(t);
     return rc;
 }
 
-/* Records list[0..n) in units of CHUNK; a failed unit is logged and its
- * sightings given up (they are hints: the next use brings them back). */
-static void record_all(pat_service *svc, const pat_sighting *list, size_t n)
+int pat_service_client_seen(pat_service *svc, int64_t token_id, const pat_last_use *use)
 {
+    pat_token_client c;
+    pat_client_history h;
+    int rc;
+
+    describe(token_id, use, &c);
+    if ((rc = pat_store_client_seen(svc->store, &c, &h)) < 0)
+        return rc;
+    return maybe_alert(svc, &c, &h, use, NULL);
+}
+
+/* Records list[0..n) (in token order) in units of CHUNK, each one batch
+ * in the store, and alerts about new clients unless refresh (clients most
+ * likely known: recorded only). A failed unit is logged and its sightings
+ * given up (they are hints: the next use brings them back). */
+static void record_all(pat_service *svc, const pat_sighting *list, size_t n, bool refresh)
+{
+    pat_token_client *c = pat_malloc(CHUNK * sizeof(*c));
+    pat_client_history *h = pat_malloc(CHUNK * sizeof(*h));
+    int64_t alerted_token = 0;
+
     for (size_t done = 0; done < n; done += CHUNK) {
         size_t k = n - done < CHUNK ? n - done : CHUNK;
-        int rc = pat_unit_begin(svc);
-        for (size_t i = 0; i < k && rc == PAT_OK; i++)
-            rc = pat_service_client_seen(svc, list[done + i].token_id, &list[done + i].use);
+        int rc;
+        for (size_t i = 0; i < k; i++)
+            describe(list[done + i].token_id, &list[done + i].use, &c[i]);
+        if ((rc = pat_unit_begin(svc)) == PAT_OK)
+            rc = pat_store_clients_seen(svc->store, c, k, refresh ? NULL : h);
+        /* A batch's histories were read before any of its alerts: one
+         * alert per token per batch keeps the interval. */
+        for (size_t i = 0; i < k && rc == PAT_OK && !refresh; i++) {
+            bool alerted = false;
+            if (c[i].token_id == alerted_token)
+                continue;
+            rc = maybe_alert(svc, &c[i], &h[i], &list[done + i].use, &alerted);
+            if (alerted)
+                alerted_token = c[i].token_id;
+        }
         if ((rc = pat_unit_end(svc, rc)) < 0)
             pat_log_error("clients: cannot record %zu sightings: %s", k,
                           pat_error_last()->message);
     }
+    free(c);
+    free(h);
 }
 
 /* A sighting with the client it names, for merging. */
@@ -101,8 +140,9 @@ static int by_client(const void *a, const void *b)
 }
 
 /* Keeps the latest sighting of each (token, client) of list[0..n), in
- * token order: one write per client per flush, however often it came. */
-static size_t merge(pat_sighting *list, size_t n)
+ * token order: one write per client per flush, however often it came;
+ * then the refreshes first, then the rest from *nfresh on. */
+static size_t merge(pat_sighting *list, size_t n, size_t *nrefresh)
 {
     keyed *k = pat_malloc(n * sizeof(*k));
     size_t kept = 0;
@@ -113,13 +153,29 @@ static size_t merge(pat_sighting *list, size_t n)
                             k[i].product);
     }
     qsort(k, n, sizeof(*k), by_client);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0, first = 0; i < n; i++) {
         bool last_of_client = i + 1 == n || k[i + 1].s.token_id != k[i].s.token_id ||
                               strcmp(k[i + 1].network, k[i].network) != 0 ||
                               strcmp(k[i + 1].product, k[i].product) != 0;
-        if (last_of_client)
-            list[kept++] = k[i].s;
+        if (!last_of_client)
+            continue;
+        /* The latest use; news looked for if any of them asked. */
+        list[kept] = k[i].s;
+        for (size_t j = first; j < i; j++)
+            list[kept].refresh = list[kept].refresh && k[j].s.refresh;
+        kept++;
+        first = i + 1;
     }
+    /* Stable partition through k (free now), keeping token order in each. */
+    *nrefresh = 0;
+    for (size_t i = 0; i < kept; i++)
+        if (list[i].refresh)
+            k[(*nrefresh)++].s = list[i];
+    for (size_t i = 0, m = *nrefresh; i < kept; i++)
+        if (!list[i].refresh)
+            k[m++].s = list[i];
+    for (size_t i = 0; i < kept; i++)
+        list[i] = k[i].s;
     free(k);
     return kept;
 }
@@ -136,10 +192,16 @@ void pat_service_clients(pat_service *svc, const pat_token_touch *touches, size_
                 continue; /* a count only */
             list[count].token_id = touches[i].token_id;
             list[count].use = touches[i].last;
+            /* Verification queued what its cache had not seen: these are
+             * clients known (barring a full queue), so only refreshed. */
+            list[count].refresh = true;
             count++;
         }
     }
-    if (count)
-        record_all(svc, list, merge(list, count));
+    if (count) {
+        size_t nrefresh = 0, kept = merge(list, count, &nrefresh);
+        record_all(svc, list, nrefresh, true);
+        record_all(svc, list + nrefresh, kept - nrefresh, false);
+    }
     free(list);
 }

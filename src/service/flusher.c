@@ -182,8 +182,8 @@ static void *flusher_main(void *arg)
         /* Changes committed by another process on the same store. */
         pat_service_follow_changes(svc);
         pat_audit_flush_deferred(svc);
+        /* Canaries at once; new clients wait for the flush (with last use). */
         pat_service_canaries(svc);
-        pat_service_clients(svc, NULL, 0);
         if (svc->clock() - svc->last_remind >= svc->config->expiry_check_seconds) {
             svc->last_remind = svc->clock();
             pat_service_remind(svc);

@@ -33,10 +33,11 @@ void pat_sightings_free(pat_sightings *q)
     free(q);
 }
 
-int pat_sightings_push(pat_sightings *q, int64_t token_id, int64_t at, const char *ip,
+size_t pat_sightings_push(pat_sightings *q, int64_t token_id, int64_t at, const char *ip,
                        const char *method, const char *path, const char *user_agent)
 {
     pat_sighting *s;
+    size_t n;
 
     pthread_mutex_lock(&q->lock);
     if (q->n == q->capacity) {
@@ -46,14 +47,16 @@ int pat_sightings_push(pat_sightings *q, int64_t token_id, int64_t at, const cha
     }
     s = &q->items[q->n++];
     s->token_id = token_id;
+    s->refresh = false;
     s->use.at = at;
     /* Client-sent text: stored, so valid UTF-8 (as last use). */
     pat_text_copy_clean(s->use.ip, sizeof(s->use.ip), ip);
     pat_text_copy_clean(s->use.method, sizeof(s->use.method), method);
     pat_text_copy_clean(s->use.path, sizeof(s->use.path), path);
     pat_text_copy_clean(s->use.user_agent, sizeof(s->use.user_agent), user_agent);
+    n = q->n;
     pthread_mutex_unlock(&q->lock);
-    return 1;
+    return n;
 }
 
 size_t pat_sightings_take(pat_sightings *q, pat_sighting **out)
@@ -70,6 +73,11 @@ size_t pat_sightings_take(pat_sightings *q, pat_sighting **out)
     }
     pthread_mutex_unlock(&q->lock);
     return n;
+}
+
+size_t pat_sightings_capacity(const pat_sightings *q)
+{
+    return q->capacity;
 }
 
 uint64_t pat_sightings_dropped(pat_sightings *q)

@@ -369,8 +369,9 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     }
     /* A client this token's entry has not seen: the flusher decides
      * whether it is new to the token. */
-    if (new_client)
-        pat_sightings_push(svc->new_clients, t.token_id, now, req->client_ip, req->method,
-                           req->path, req->user_agent);
+    if (new_client && pat_sightings_push(svc->new_clients, t.token_id, now, req->client_ip,
+                                         req->method, req->path, req->user_agent) >=
+                          pat_sightings_capacity(svc->new_clients) / 2)
+        pat_service_request_flush(svc); /* half full: flush before it drops any */
     return PAT_OK;
 }

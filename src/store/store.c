@@ -283,8 +283,14 @@ int pat_store_client_seen(pat_store *s, const pat_token_client *c, pat_client_hi
 {
     pat_client_history ignored;
 
+    return pat_store_clients_seen(s, c, 1, before ? before : &ignored);
+}
+
+int pat_store_clients_seen(pat_store *s, const pat_token_client *c, size_t n,
+                           pat_client_history *before)
+{
     pat_metrics_store_write();
-    return s->vt->client_seen(s, c, before ? before : &ignored);
+    return s->vt->clients_seen(s, c, n, before);
 }
 
 int pat_store_client_alerted(pat_store *s, int64_t token_id, const char *network,

@@ -279,6 +279,13 @@ typedef struct pat_client_history {
  * seen per token; *before (may be NULL) gets what was known until then. */
 int pat_store_client_seen(pat_store *s, const pat_token_client *c, pat_client_history *before);
 
+/* pat_store_client_seen for c[0..n) in one transaction, in order (a later
+ * sighting sees the earlier ones); before has room for n, or is NULL to
+ * only record them (no history read, no trimming: cheaper, for sightings
+ * that refresh clients already known). */
+int pat_store_clients_seen(pat_store *s, const pat_token_client *c, size_t n,
+                           pat_client_history *before);
+
 /* Marks the client (token_id, network, product) as alerted about at at. */
 int pat_store_client_alerted(pat_store *s, int64_t token_id, const char *network,
                              const char *product, int64_t at);

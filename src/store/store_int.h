@@ -35,7 +35,8 @@ typedef struct pat_store_vtable {
     int (*token_list_exceeding)(pat_store *s, int never_too, int64_t latest, size_t limit,
                                 pat_token_rec **out, size_t *n);
     int (*token_touch_many)(pat_store *s, const pat_token_touch *touches, size_t n);
-    int (*client_seen)(pat_store *s, const pat_token_client *c, pat_client_history *before);
+    int (*clients_seen)(pat_store *s, const pat_token_client *c, size_t n,
+                        pat_client_history *before);
     int (*client_alerted)(pat_store *s, int64_t token_id, const char *network,
                           const char *product, int64_t at);
     int (*client_list)(pat_store *s, int64_t token_id, size_t limit, pat_token_client **out,

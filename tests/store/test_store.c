@@ -1032,6 +1032,17 @@ static void test_store__token_clients(void **state)
     assert_true(n >= PAT_CLIENTS_KEPT);
     assert_int_equal(list[0].last_seen, 1000 + PAT_CLIENTS_KEPT + 4);
     free(list);
+    /* A batch: each sighting sees those before it. */
+    {
+        pat_token_client two[2];
+        pat_client_history hh[2];
+        two[0] = client(t->id, "203.0.113.0/24", "wget", 5000);
+        two[1] = client(t->id, "203.0.113.0/24", "wget", 5001);
+        assert_int_equal(pat_store_clients_seen(f->s, two, 2, hh), PAT_OK);
+        assert_false(hh[0].network_known);
+        assert_true(hh[1].network_known);
+        assert_true(hh[1].product_known);
+    }
     assert_int_equal(pat_store_token_delete(f->s, f->bob, t->id), PAT_OK);
     assert_int_equal(pat_store_clients_prune(f->s), PAT_OK);
     assert_int_equal(pat_store_client_list(f->s, t->id, 100, &list, &n), PAT_OK);

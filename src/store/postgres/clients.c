@@ -36,16 +36,12 @@ static int read_history(const PGresult *res, int row, void *dst)
     return PAT_OK;
 }
 
-int pg_client_seen(pat_store *s, const pat_token_client *c, pat_client_history *before)
+static int seen_one(pg_store *st, const pat_token_client *c, pat_client_history *before)
 {
-    pg_store *st = pg_of(s);
-    pg_conn *pc = NULL;
     int64_t h[5] = {0, 0, 0, 0, 0};
     int rc;
 
-    if ((rc = pg_tx_enter(st, &pc)) < 0)
-        return rc;
-    if ((rc = pg_one(st, read_history, h,
+    if (before && (rc = pg_one(st, read_history, h,
                      "SELECT COUNT(*), COALESCE(MIN(first_seen), 0), COALESCE(MAX(alerted_at), 0), "
                      "COALESCE(bool_or(network = $2), false)::int, "
                      "COALESCE(bool_or(product = $3), false)::int "
@@ -63,6 +59,8 @@ int pg_client_seen(pat_store *s, const pat_token_client *c, pat_client_history *
                      "itttti", c->token_id, c->network, c->product, c->ip, c->user_agent,
                      c->last_seen)) < 0)
         goto out;
+    if (!before)
+        goto out;
     if (h[0] >= PAT_CLIENTS_KEPT &&
         (rc = pg_run(st, NULL,
                      "DELETE FROM token_clients WHERE token_id = $1 AND (network, product) NOT IN "
@@ -75,6 +73,19 @@ int pg_client_seen(pat_store *s, const pat_token_client *c, pat_client_history *
     before->network_known = h[3] != 0;
     before->product_known = h[4] != 0;
 out:
+    return rc;
+}
+
+int pg_clients_seen(pat_store *s, const pat_token_client *c, size_t n, pat_client_history *before)
+{
+    pg_store *st = pg_of(s);
+    pg_conn *pc = NULL;
+    int rc;
+
+    if ((rc = pg_tx_enter(st, &pc)) < 0)
+        return rc;
+    for (size_t i = 0; i < n && rc == PAT_OK; i++)
+        rc = seen_one(st, &c[i], before ? &before[i] : NULL);
     return pg_tx_leave(pc, rc);
 }
 

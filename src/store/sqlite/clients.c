@@ -1,6 +1,8 @@
 /* SQLite backend: the clients each token was used from. */
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "store/sqlite/sqlite_int.h"
 #include "util/error.h"
 
@@ -25,53 +27,68 @@ static int read_client(sqlite3_stmt *q, void *dst)
     return PAT_OK;
 }
 
-/* Columns: count, earliest first sighting, latest alert, network known,
- * product known. */
-static int read_history(sqlite3_stmt *q, void *dst)
+/* One sighting with the three statements prepared by sq_clients_seen. */
+static int seen_one(sqlite_store *st, sqlite3_stmt *const q[3], const pat_token_client *c,
+                    pat_client_history *before)
 {
-    int64_t *v = dst;
+    int64_t count = 0;
+    int step;
 
-    for (int i = 0; i < 5; i++)
-        v[i] = sqlite3_column_int64(q, i);
+    if (!before)
+        goto record;
+    sqlite3_reset(q[0]);
+    sq_bind(q[0], "itt", c->token_id, c->network, c->product);
+    if ((step = sqlite3_step(q[0])) != SQLITE_ROW)
+        return sq_error(st->db, step, "client history");
+    count = sqlite3_column_int64(q[0], 0);
+    before->first_seen = sqlite3_column_int64(q[0], 1);
+    before->last_alert_at = sqlite3_column_int64(q[0], 2);
+    before->network_known = sqlite3_column_int64(q[0], 3) != 0;
+    before->product_known = sqlite3_column_int64(q[0], 4) != 0;
+record:
+    sqlite3_reset(q[1]);
+    sq_bind(q[1], "itttti", c->token_id, c->network, c->product, c->ip, c->user_agent,
+            c->last_seen);
+    if ((step = sqlite3_step(q[1])) != SQLITE_DONE)
+        return sq_error(st->db, step, "record client");
+    if (count < PAT_CLIENTS_KEPT)
+        return PAT_OK;
+    sqlite3_reset(q[2]);
+    sq_bind(q[2], "ii", c->token_id, (int64_t)PAT_CLIENTS_KEPT);
+    if ((step = sqlite3_step(q[2])) != SQLITE_DONE)
+        return sq_error(st->db, step, "trim clients");
     return PAT_OK;
 }
 
-int sq_client_seen(pat_store *s, const pat_token_client *c, pat_client_history *before)
+int sq_clients_seen(pat_store *s, const pat_token_client *c, size_t n, pat_client_history *before)
 {
+    static const char *const sql[3] = {
+        "SELECT COUNT(*), COALESCE(MIN(first_seen), 0), COALESCE(MAX(alerted_at), 0), "
+        "COALESCE(MAX(network = ?2), 0), COALESCE(MAX(product = ?3), 0) "
+        "FROM token_clients WHERE token_id = ?1",
+        "INSERT INTO token_clients (" CLIENT_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?6,0) "
+        "ON CONFLICT (token_id, network, product) DO UPDATE SET "
+        "ip = CASE WHEN excluded.last_seen >= last_seen THEN excluded.ip ELSE ip END, "
+        "user_agent = CASE WHEN excluded.last_seen >= last_seen "
+        "THEN excluded.user_agent ELSE user_agent END, "
+        "last_seen = MAX(last_seen, excluded.last_seen)",
+        "DELETE FROM token_clients WHERE token_id = ?1 AND (network, product) NOT IN "
+        "(SELECT network, product FROM token_clients WHERE token_id = ?1 "
+        "ORDER BY last_seen DESC, first_seen DESC LIMIT ?2)",
+    };
     sqlite_store *st = sq_of(s);
-    int64_t h[5] = {0, 0, 0, 0, 0};
+    sqlite3_stmt *q[3] = {NULL, NULL, NULL};
     int rc;
 
+    /* Prepared once for the batch: parsing is most of a statement's cost. */
     if ((rc = sq_tx_enter(st)) < 0)
         return rc;
-    if ((rc = sq_one(st, read_history, h,
-                     "SELECT COUNT(*), COALESCE(MIN(first_seen), 0), COALESCE(MAX(alerted_at), 0), "
-                     "COALESCE(MAX(network = ?2), 0), COALESCE(MAX(product = ?3), 0) "
-                     "FROM token_clients WHERE token_id = ?1",
-                     "itt", c->token_id, c->network, c->product)) < 0)
-        goto out;
-    if ((rc = sq_run(st, NULL, NULL,
-                     "INSERT INTO token_clients (" CLIENT_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?6,0) "
-                     "ON CONFLICT (token_id, network, product) DO UPDATE SET "
-                     "ip = CASE WHEN excluded.last_seen >= last_seen THEN excluded.ip ELSE ip END, "
-                     "user_agent = CASE WHEN excluded.last_seen >= last_seen "
-                     "THEN excluded.user_agent ELSE user_agent END, "
-                     "last_seen = MAX(last_seen, excluded.last_seen)",
-                     "itttti", c->token_id, c->network, c->product, c->ip, c->user_agent,
-                     c->last_seen)) < 0)
-        goto out;
-    if (h[0] >= PAT_CLIENTS_KEPT &&
-        (rc = sq_run(st, NULL, NULL,
-                     "DELETE FROM token_clients WHERE token_id = ?1 AND (network, product) NOT IN "
-                     "(SELECT network, product FROM token_clients WHERE token_id = ?1 "
-                     "ORDER BY last_seen DESC, first_seen DESC LIMIT ?2)",
-                     "ii", c->token_id, (int64_t)PAT_CLIENTS_KEPT)) < 0)
-        goto out;
-    before->first_seen = h[1];
-    before->last_alert_at = h[2];
-    before->network_known = h[3] != 0;
-    before->product_known = h[4] != 0;
-out:
+    for (int k = 0; k < 3 && rc == PAT_OK; k++)
+        rc = sq_prepare(st, &q[k], sql[k]);
+    for (size_t i = 0; i < n && rc == PAT_OK; i++)
+        rc = seen_one(st, q, &c[i], before ? &before[i] : NULL);
+    for (int k = 0; k < 3; k++)
+        sqlite3_finalize(q[k]);
     return sq_tx_leave(st, rc);
 }
 

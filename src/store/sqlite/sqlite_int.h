@@ -149,7 +149,8 @@ int sq_outbox_list(pat_store *s, size_t limit, pat_outbox_rec **out, size_t *n);
 int sq_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t threshold,
                         size_t limit, pat_token_rec **out, size_t *n);
 int sq_reminder_add(pat_store *s, int64_t token_id, int64_t threshold, int64_t at);
-int sq_client_seen(pat_store *s, const pat_token_client *c, pat_client_history *before);
+int sq_clients_seen(pat_store *s, const pat_token_client *c, size_t n,
+                   pat_client_history *before);
 int sq_client_alerted(pat_store *s, int64_t token_id, const char *network, const char *product,
                       int64_t at);
 int sq_client_list(pat_store *s, int64_t token_id, size_t limit, pat_token_client **out,
