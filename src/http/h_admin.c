@@ -8,6 +8,7 @@
 #include "http/format.h"
 #include "http/handlers.h"
 #include "util/error.h"
+#include "util/mem.h"
 #include "util/time.h"
 
 static json_t *policy_json(const pat_policy *p)
@@ -220,6 +221,44 @@ int pat_h_users_revoke_all(pat_req *r)
         return rc;
     pat_respond_json(r, 200, json_pack("{s:I}", "revoked", (json_int_t)revoked));
     return PAT_OK;
+}
+
+/* A superuser disables or enables one token of a person (no body, or {}). */
+static int their_token_disabled(pat_req *r, bool disabled)
+{
+    static const char *const keys[] = {NULL};
+    pat_request_info info = pat_req_info(r);
+    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    json_t *body = NULL;
+    int rc;
+
+    if ((rc = pat_json_body(r, &body)) == PAT_OK && (rc = pat_json_only_keys(body, keys)) == PAT_OK &&
+        (rc = pat_users_token_set_disabled(pat_req_service(r), &r->who, &info, r->id, r->tid,
+                                           disabled, t)) == PAT_OK)
+        pat_respond_json(r, 200, pat_format_token(t, pat_service_now(pat_req_service(r))));
+    json_decref(body);
+    free(t);
+    return rc;
+}
+
+int pat_h_users_token_disable(pat_req *r)
+{
+    return their_token_disabled(r, true);
+}
+
+int pat_h_users_token_enable(pat_req *r)
+{
+    return their_token_disabled(r, false);
+}
+
+int pat_h_users_token_delete(pat_req *r)
+{
+    pat_request_info info = pat_req_info(r);
+    int rc = pat_users_token_delete(pat_req_service(r), &r->who, &info, r->id, r->tid);
+
+    if (rc == PAT_OK)
+        pat_respond_empty(r, 204);
+    return rc;
 }
 
 int pat_h_policy_violations(pat_req *r)

@@ -49,6 +49,9 @@ static const route routes[] = {
     {"PATCH", "/api/v1/users/{id}", pat_h_users_update, AUTH},
     {"GET", "/api/v1/users/{id}/tokens", pat_h_users_tokens, AUTH},
     {"POST", "/api/v1/users/{id}/tokens/revoke-all", pat_h_users_revoke_all, AUTH},
+    {"POST", "/api/v1/users/{id}/tokens/{tid}/disable", pat_h_users_token_disable, AUTH},
+    {"POST", "/api/v1/users/{id}/tokens/{tid}/enable", pat_h_users_token_enable, AUTH},
+    {"DELETE", "/api/v1/users/{id}/tokens/{tid}", pat_h_users_token_delete, AUTH},
     {"GET", "/api/v1/audit", pat_h_audit, AUTH},
     {"GET", "/api/v1/outbox", pat_h_outbox, AUTH},
     {"POST", "/api/v1/outbox/retry", pat_h_outbox_retry, AUTH},
@@ -66,11 +69,14 @@ static const route routes[] = {
     {"POST", "/api/v1/keys/rotate", pat_h_keys_rotate, AUTH},
 };
 
-/* 1 if path matches pattern; a "{id}" segment's value goes to *id. */
-static int match(const char *pattern, const char *path, int64_t *id)
+/* 1 if path matches pattern; the values of its "{id}" and "{tid}" segments
+ * (positive decimal numbers) go to ids[0] and ids[1]. */
+static int match(const char *pattern, const char *path, int64_t ids[2])
 {
     while (*pattern && *path) {
-        if (strncmp(pattern, "{id}", 4) == 0) {
+        int which = strncmp(pattern, "{id}", 4) == 0 ? 0 : strncmp(pattern, "{tid}", 5) == 0 ? 1
+                                                                                           : -1;
+        if (which >= 0) {
             int64_t v = 0;
             int digits = 0;
             while (*path >= '0' && *path <= '9') {
@@ -80,8 +86,8 @@ static int match(const char *pattern, const char *path, int64_t *id)
             }
             if (digits == 0 || v == 0)
                 return 0;
-            *id = v;
-            pattern += 4;
+            ids[which] = v;
+            pattern += which == 0 ? 4 : 5;
             continue;
         }
         if (*pattern++ != *path++)
@@ -165,13 +171,14 @@ void pat_router_dispatch(pat_req *r)
     int rc;
 
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        int64_t id = 0;
-        if (!match(routes[i].pattern, r->path, &id))
+        int64_t ids[2] = {0, 0};
+        if (!match(routes[i].pattern, r->path, ids))
             continue;
         path_known = 1;
         if (strcmp(routes[i].method, r->method) == 0) {
             found = &routes[i];
-            r->id = id;
+            r->id = ids[0];
+            r->tid = ids[1];
             r->route = (int)i;
             r->route_pattern = routes[i].pattern;
             break;

@@ -328,7 +328,7 @@ int pat_service_keys_rotate(pat_service *svc, const pat_principal *actor,
     int rc;
 
     /* NULL: the operator on the box (patd keys rotate). */
-    if (actor && (rc = pat_service_may_administer(actor)) < 0)
+    if (actor && (rc = pat_service_may_change_admin(svc, actor)) < 0)
         return rc;
     return pat_keyring_rotate(svc, actor, info, kid);
 }

@@ -83,7 +83,7 @@ int pat_notify_tokens(pat_service *svc, const pat_principal *actor, const pat_re
                       pat_note what, int64_t owner_id, const pat_token_rec *tokens, size_t n)
 {
     static const char *const verbs[] = {"created", "created (as a copy)", "regenerated",
-                                        "disabled", "deleted"};
+                                        "disabled", "deleted", "enabled"};
     pat_user owner;
     char subject[PAT_MAIL_SUBJECT_MAX], ctx[1024], *body;
     size_t len = 0, cap = PAT_MAIL_BODY_MAX;

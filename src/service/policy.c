@@ -39,7 +39,9 @@ int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
     char value[128];
     int rc;
 
-    if (actor && (rc = pat_service_may_administer(actor)) < 0)
+    /* Under the policy in force: switching require_confirmation off needs
+     * the password while it is on. */
+    if (actor && (rc = pat_service_may_change_admin(svc, actor)) < 0)
         return rc;
     if ((rc = pat_policy_validate(p)) < 0)
         return rc;
@@ -64,6 +66,27 @@ void pat_service_policy_refresh(pat_service *svc)
 bool pat_service_query_tokens_enabled(const pat_service *svc)
 {
     return atomic_load(&((pat_service *)svc)->query_tokens_enabled);
+}
+
+int pat_service_check_confirmed(pat_service *svc, const pat_principal *actor,
+                                const pat_policy *policy)
+{
+    if (actor->kind == PAT_AUTH_SESSION && policy->require_confirmation &&
+        actor->confirmed_until <= svc->clock())
+        return pat_error_set(PAT_ECONFIRM, NULL,
+                             "confirm your password first (POST /api/v1/session/confirm)");
+    return PAT_OK;
+}
+
+int pat_service_may_change_admin(pat_service *svc, const pat_principal *actor)
+{
+    pat_policy policy;
+    int rc;
+
+    if ((rc = pat_service_may_administer(actor)) < 0 ||
+        (rc = pat_service_policy_get(svc, &policy)) < 0)
+        return rc;
+    return pat_service_check_confirmed(svc, actor, &policy);
 }
 
 int pat_service_may_administer(const pat_principal *actor)

@@ -82,6 +82,18 @@ int pat_service_policy_get(pat_service *svc, pat_policy *out);
  * token only with the admin scope. */
 int pat_service_may_administer(const pat_principal *actor);
 
+/* For a change through the console (a session), a password confirmed
+ * within the window when policy asks for one: PAT_ECONFIRM otherwise.
+ * Token callers and the operator need none. */
+int pat_service_check_confirmed(pat_service *svc, const pat_principal *actor,
+                                const pat_policy *policy);
+
+/* pat_service_may_administer and, under the policy in force,
+ * pat_service_check_confirmed: sensitive administration (the policy,
+ * people's role, permission, state and password, another person's
+ * tokens, key rotation) needs the password as token changes do. */
+int pat_service_may_change_admin(pat_service *svc, const pat_principal *actor);
+
 /* Validates and stores a new policy (superusers only). */
 int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
                            const pat_request_info *info, const pat_policy *p);
@@ -405,6 +417,16 @@ int pat_users_tokens(pat_service *svc, const pat_principal *actor, int64_t id,
                      pat_token_rec **out, size_t *n);
 
 /* Superuser: deletes every token of a person for good; *revoked = count. */
+/* A superuser's hand on one token tid of person id: disable or enable it
+ * (a canary: PAT_ECONFLICT), or delete it; audited, the owner emailed.
+ * PAT_ENOTFOUND unless the token is that person's. Needs the password
+ * confirmation (pat_service_may_change_admin). */
+int pat_users_token_set_disabled(pat_service *svc, const pat_principal *actor,
+                                 const pat_request_info *info, int64_t id, int64_t tid,
+                                 bool disabled, pat_token_rec *out);
+int pat_users_token_delete(pat_service *svc, const pat_principal *actor,
+                           const pat_request_info *info, int64_t id, int64_t tid);
+
 int pat_users_revoke_all(pat_service *svc, const pat_principal *actor,
                          const pat_request_info *info, int64_t id, size_t *revoked);
 

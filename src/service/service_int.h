@@ -178,6 +178,7 @@ typedef enum pat_note {
     PAT_NOTE_REGENERATED,
     PAT_NOTE_DISABLED,
     PAT_NOTE_DELETED,
+    PAT_NOTE_ENABLED,
 } pat_note;
 
 typedef enum pat_account_note {
@@ -201,6 +202,17 @@ int pat_notify_account(pat_service *svc, const pat_principal *actor, const pat_r
  * (days; 0 = expired), in the caller's unit of work. */
 int pat_notify_expiry(pat_service *svc, const pat_user *owner, const pat_token_rec *tokens,
                       const int64_t *thresholds, size_t n);
+
+/* Disables or enables t (read in the caller's unit of work; a canary is
+ * PAT_ECONFLICT), audited; its owner is emailed when actor is someone
+ * else. Nothing when it is already so. */
+int pat_tokens_apply_disabled(pat_service *svc, const pat_principal *actor,
+                              const pat_request_info *info, pat_token_rec *t, bool disabled);
+
+/* Deletes t (read in the caller's unit of work), audited, its owner
+ * emailed. */
+int pat_tokens_remove(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      const pat_token_rec *t);
 
 /* Queues the owner's email about a presentation of the canary token t
  * (count of them since the last), in the caller's unit of work. */

@@ -44,11 +44,7 @@ static int may_change(pat_service *svc, const pat_principal *actor, pat_policy *
         return rc;
     if ((rc = pat_service_policy_get(svc, policy)) < 0)
         return rc;
-    if (actor->kind == PAT_AUTH_SESSION && policy->require_confirmation &&
-        actor->confirmed_until <= svc->clock())
-        return pat_error_set(PAT_ECONFIRM, NULL,
-                             "confirm your password first (POST /api/v1/session/confirm)");
-    return PAT_OK;
+    return pat_service_check_confirmed(svc, actor, policy);
 }
 
 /* Loads token id into out if actor owns it; anyone else's is "not found". */
@@ -449,6 +445,30 @@ out:
     return pat_unit_end(svc, rc);
 }
 
+int pat_tokens_apply_disabled(pat_service *svc, const pat_principal *actor,
+                              const pat_request_info *info, pat_token_rec *t, bool disabled)
+{
+    int rc;
+
+    if (t->flags & PAT_TOKEN_FLAG_CANARY)
+        return pat_error_set(PAT_ECONFLICT, NULL,
+                             "a canary token is never valid: it cannot be enabled or disabled");
+    if ((t->disabled_at != 0) == disabled)
+        return PAT_OK;
+    t->disabled_at = disabled ? svc->clock() : 0;
+    t->updated_at = svc->clock();
+    if ((rc = pat_store_token_update(svc->store, t, PAT_TOKEN_F_DISABLED)) < 0 ||
+        (rc = pat_audit_record(svc, actor, info, disabled ? "token.disabled" : "token.enabled",
+                               "token", "id=%lld name=%s owner=%lld", (long long)t->id, t->name,
+                               (long long)t->user_id)) < 0)
+        return rc;
+    /* Someone else's hand on the token: its owner hears of it. */
+    if (actor && actor->user_id != t->user_id)
+        rc = pat_notify_tokens(svc, actor, info, disabled ? PAT_NOTE_DISABLED : PAT_NOTE_ENABLED,
+                               t->user_id, t, 1);
+    return rc;
+}
+
 int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
                             const pat_request_info *info, int64_t id, bool disabled,
                             pat_token_rec *out)
@@ -458,22 +478,8 @@ int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
 
     if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
         return rc;
-    if ((rc = load_own(svc, actor, id, out)) < 0)
-        goto out;
-    if (out->flags & PAT_TOKEN_FLAG_CANARY) {
-        rc = pat_error_set(PAT_ECONFLICT, NULL,
-                           "a canary token is never valid: it cannot be enabled or disabled");
-        goto out;
-    }
-    if ((out->disabled_at != 0) != disabled) {
-        out->disabled_at = disabled ? svc->clock() : 0;
-        out->updated_at = svc->clock();
-        if ((rc = pat_store_token_update(svc->store, out, PAT_TOKEN_F_DISABLED)) < 0)
-            goto out;
-        rc = pat_audit_record(svc, actor, info, disabled ? "token.disabled" : "token.enabled",
-                              "token", "id=%lld name=%s", (long long)out->id, out->name);
-    }
-out:
+    if ((rc = load_own(svc, actor, id, out)) == PAT_OK)
+        rc = pat_tokens_apply_disabled(svc, actor, info, out, disabled);
     return pat_unit_end(svc, rc);
 }
 
@@ -526,6 +532,19 @@ out:
     return rc;
 }
 
+int pat_tokens_remove(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                      const pat_token_rec *t)
+{
+    int rc;
+
+    if ((rc = pat_store_token_delete(svc->store, t->user_id, t->id)) == PAT_OK &&
+        (rc = pat_audit_record(svc, actor, info, "token.deleted", "token",
+                               "id=%lld name=%s owner=%lld", (long long)t->id, t->name,
+                               (long long)t->user_id)) == PAT_OK)
+        rc = pat_notify_tokens(svc, actor, info, PAT_NOTE_DELETED, t->user_id, t, 1);
+    return rc;
+}
+
 int pat_tokens_delete(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                       int64_t id)
 {
@@ -535,11 +554,8 @@ int pat_tokens_delete(pat_service *svc, const pat_principal *actor, const pat_re
 
     if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
         goto out;
-    if ((rc = load_own(svc, actor, id, t)) == PAT_OK &&
-        (rc = pat_store_token_delete(svc->store, actor->user_id, id)) == PAT_OK &&
-        (rc = pat_audit_record(svc, actor, info, "token.deleted", "token", "id=%lld name=%s",
-                               (long long)id, t->name)) == PAT_OK)
-        rc = pat_notify_tokens(svc, actor, info, PAT_NOTE_DELETED, t->user_id, t, 1);
+    if ((rc = load_own(svc, actor, id, t)) == PAT_OK)
+        rc = pat_tokens_remove(svc, actor, info, t);
     rc = pat_unit_end(svc, rc);
 out:
     free(t);

@@ -231,6 +231,11 @@ int pat_users_update(pat_service *svc, const pat_principal *actor, const pat_req
     memset(&u, 0, sizeof(u));
     if ((rc = pat_service_may_administer(actor)) < 0)
         return rc;
+    /* Who may do what, and a password only the person knew: the password
+     * confirmation as for token changes. */
+    if ((in->has_role || in->has_disabled || in->has_can_manage_tokens || in->password) &&
+        (rc = pat_service_may_change_admin(svc, actor)) < 0)
+        return rc;
     if (in->email && (rc = check_email(in->email)) < 0)
         return rc;
     if (in->has_role && (rc = check_role(in->role)) < 0)
@@ -312,6 +317,52 @@ int pat_users_tokens(pat_service *svc, const pat_principal *actor, int64_t id, p
     return pat_store_token_list(svc->store, id, out, n);
 }
 
+/* Token tid of person id, for a superuser's hand on it (in the caller's
+ * unit of work): PAT_ENOTFOUND unless both exist and it is theirs. */
+static int load_their_token(pat_service *svc, const pat_principal *actor, int64_t id, int64_t tid,
+                            pat_token_rec *t)
+{
+    pat_user u;
+    int rc;
+
+    if ((rc = load_user(svc, actor, id, &u)) < 0)
+        return rc;
+    clear_secret(&u);
+    rc = pat_store_token_get(svc->store, tid, t);
+    if (rc == PAT_ENOTFOUND || (rc == PAT_OK && t->user_id != id))
+        return pat_error_set(PAT_ENOTFOUND, NULL, "no token with id %lld", (long long)tid);
+    return rc;
+}
+
+int pat_users_token_set_disabled(pat_service *svc, const pat_principal *actor,
+                                 const pat_request_info *info, int64_t id, int64_t tid,
+                                 bool disabled, pat_token_rec *out)
+{
+    int rc;
+
+    if ((rc = pat_service_may_change_admin(svc, actor)) < 0 || (rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    if ((rc = load_their_token(svc, actor, id, tid, out)) == PAT_OK)
+        rc = pat_tokens_apply_disabled(svc, actor, info, out, disabled);
+    return pat_unit_end(svc, rc);
+}
+
+int pat_users_token_delete(pat_service *svc, const pat_principal *actor,
+                           const pat_request_info *info, int64_t id, int64_t tid)
+{
+    pat_token_rec *t = pat_malloc(sizeof(*t));
+    int rc;
+
+    if ((rc = pat_service_may_change_admin(svc, actor)) < 0 || (rc = pat_unit_begin(svc)) < 0)
+        goto out;
+    if ((rc = load_their_token(svc, actor, id, tid, t)) == PAT_OK)
+        rc = pat_tokens_remove(svc, actor, info, t);
+    rc = pat_unit_end(svc, rc);
+out:
+    free(t);
+    return rc;
+}
+
 int pat_users_revoke_all(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                          int64_t id, size_t *revoked)
 {
@@ -321,7 +372,7 @@ int pat_users_revoke_all(pat_service *svc, const pat_principal *actor, const pat
     pat_user u;
     int rc;
 
-    if ((rc = pat_unit_begin(svc)) < 0)
+    if ((rc = pat_service_may_change_admin(svc, actor)) < 0 || (rc = pat_unit_begin(svc)) < 0)
         return rc;
     if ((rc = load_user(svc, actor, id, &u)) < 0)
         goto out;

@@ -175,6 +175,39 @@ class Mail(unittest.TestCase):
         self.assertIn('the superuser admin', off)
         self.assertNoValues(msgs)
 
+    def test_a_superuser_hand_on_one_token(self):
+        r = self.patd.request('POST', '/api/v1/users', {
+            'username': 'omar', 'password': 'omar-password-123', 'email': 'omar@example.com'},
+            session=self.admin)
+        omar_id = r.json['id']
+        omar = self.patd.login('omar', 'omar-password-123')
+        t = self.create('omar-ci', session=omar)
+        self.smtp.wait(1)
+        base = '/api/v1/users/%d/tokens/%d' % (omar_id, t['id'])
+        r = self.patd.request('POST', base + '/disable', session=self.admin,
+                              headers={'X-Forwarded-For': '198.51.100.40'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json['status'], 'disabled')
+        self.assertEqual(self.patd.request('GET', '/api/v1/tokens/self',
+                                           token=t['token']).status, 401)
+        r = self.patd.request('POST', base + '/enable', session=self.admin)
+        self.assertEqual(r.json['status'], 'active')
+        self.assertEqual(self.patd.request('GET', '/api/v1/tokens/self',
+                                           token=t['token']).status, 200)
+        r = self.patd.request('DELETE', base, session=self.admin)
+        self.assertEqual(r.status, 204, r)
+        msgs = [m for m in self.smtp.wait(4) if m['To'] == 'omar@example.com']
+        subjects = [subject(m) for m in msgs]
+        for verb in ('disabled', 'enabled', 'deleted'):
+            self.assertIn('[patd] Your token "omar-ci" was %s' % verb, subjects)
+        off = [m for m in msgs if 'disabled' in subject(m)][0].get_content()
+        self.assertIn('the superuser admin', off)
+        self.assertIn('198.51.100.40', off)
+        self.assertNoValues(msgs)
+        events = self.patd.request('GET', '/api/v1/audit?action=token.disabled',
+                                   session=self.admin).json['events']
+        self.assertIn('owner=%d' % omar_id, events[0]['detail'])
+
     def test_a_change_that_fails_sends_nothing(self):
         self.create('unique')
         self.smtp.wait(1)

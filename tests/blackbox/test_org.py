@@ -254,6 +254,62 @@ class Org(PatdTestCase):
                      token=t['token'])
         self.assertEqual(r.status, 201)
 
+    def test_a_superuser_hand_on_one_token_of_a_person(self):
+        m = self.make_member('tariq')
+        other = self.make_member('ulla')
+        t = self.patd.create_token(self.member_session('tariq'), name='tariq-1')
+        base = '/api/v1/users/%d/tokens/%d' % (m['id'], t['id'])
+        # Under the wrong person, or no such token: 404 as for any unknown id.
+        for path in ('/api/v1/users/%d/tokens/%d/disable' % (other['id'], t['id']),
+                     '/api/v1/users/%d/tokens/999999/disable' % m['id'],
+                     '/api/v1/users/999999/tokens/%d/disable' % t['id']):
+            self.assertError(self.req('POST', path, session=self.admin), 404, 'not_found')
+        # A member cannot reach them, not even for their own token.
+        s = self.member_session('tariq')
+        self.assertError(self.req('POST', base + '/disable', session=s), 403, 'forbidden')
+        self.assertError(self.req('DELETE', base, session=s), 403, 'forbidden')
+        r = self.req('POST', base + '/disable', {'bogus': 1}, session=self.admin)
+        self.assertError(r, 400, 'invalid_request', 'bogus')
+        r = self.req('POST', base + '/disable', session=self.admin)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json['status'], 'disabled')
+        self.assertEqual(self.req('POST', base + '/enable', session=self.admin).json['status'],
+                         'active')
+        self.assertEqual(self.req('DELETE', base, session=self.admin).status, 204)
+        self.assertError(self.req('DELETE', base, session=self.admin), 404, 'not_found')
+
+    def test_sensitive_administration_needs_the_password_too(self):
+        m = self.make_member('vera')
+        t = self.patd.create_token(self.member_session('vera'), name='vera-1')
+        s = self.patd.login()
+        time.sleep(2.2)  # past the window
+        sensitive = [
+            ('PUT', '/api/v1/policy', {'require_confirmation': False}),
+            ('PATCH', '/api/v1/users/%d' % m['id'], {'role': 'superuser'}),
+            ('PATCH', '/api/v1/users/%d' % m['id'], {'can_manage_tokens': False}),
+            ('PATCH', '/api/v1/users/%d' % m['id'], {'disabled': True}),
+            ('PATCH', '/api/v1/users/%d' % m['id'], {'password': 'another-password-1'}),
+            ('POST', '/api/v1/users/%d/tokens/%d/disable' % (m['id'], t['id']), None),
+            ('DELETE', '/api/v1/users/%d/tokens/%d' % (m['id'], t['id']), None),
+            ('POST', '/api/v1/users/%d/tokens/revoke-all' % m['id'], None),
+            ('POST', '/api/v1/keys/rotate', None),
+        ]
+        for method, path, body in sensitive:
+            r = self.req(method, path, body, session=s)
+            self.assertError(r, 403, 'confirmation_required')
+        # Nothing changed.
+        self.assertTrue(self.req('GET', '/api/v1/policy', session=s).json['require_confirmation'])
+        u = self.req('GET', '/api/v1/users/%d' % m['id'], session=s).json
+        self.assertEqual((u['role'], u['disabled'], u['can_manage_tokens']),
+                         ('member', False, True))
+        # An email is not sensitive; reading never is.
+        r = self.req('PATCH', '/api/v1/users/%d' % m['id'], {'email': 'v@example.com'}, session=s)
+        self.assertEqual(r.status, 200, r)
+        self.confirm(s)
+        r = self.req('PATCH', '/api/v1/users/%d' % m['id'], {'can_manage_tokens': False},
+                     session=s)
+        self.assertEqual(r.status, 200, r)
+
     def admin_confirmed(self):
         self.confirm(self.admin)
         return self.admin
