@@ -452,6 +452,14 @@ test('superuser withdraws a person\u2019s permission and their token fails', asy
   await person.locator('button', { hasText: /^Tokens$/ }).click();
   await page.locator('#person-tokens', { hasText: 'mia-token' }).waitFor();
   await page.screenshot({ path: join(shots, 'people.png'), fullPage: true });
+  // A superuser's hand on one of mia's tokens.
+  const tokenRow = page.locator('#person-tokens tbody tr', { hasText: 'mia-token' });
+  await tokenRow.locator('button', { hasText: /^Disable$/ }).click();
+  await page.click('#confirm-yes');
+  await tokenRow.locator('button', { hasText: /^Enable$/ }).waitFor();
+  const mia = (await patd.api('GET', '/api/v1/users', s)).json.users.find((u) => u.username === 'mia');
+  const theirs = (await patd.api('GET', `/api/v1/users/${mia.id}/tokens`, s)).json.tokens;
+  assert.equal(theirs.find((t) => t.name === 'mia-token').status, 'disabled');
   await page.click('#nav a[data-page=policy]');
   await page.waitForSelector('#page-policy:not([hidden])');
   await page.screenshot({ path: join(shots, 'policy.png'), fullPage: true });

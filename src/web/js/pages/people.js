@@ -1,6 +1,6 @@
 // Superusers: people, their token permission, their tokens.
 import { $, el } from '../dom.js';
-import { api } from '../api.js';
+import { api, change } from '../api.js';
 import { confirmAction } from '../dialogs.js';
 import { failed } from '../notify.js';
 import { badge, expires, lastUsed } from './tokens.js';
@@ -21,7 +21,7 @@ export async function load() {
 
 async function patch(u, body) {
   try {
-    await api('PATCH', `/api/v1/users/${u.id}`, body);
+    await change('PATCH', `/api/v1/users/${u.id}`, body);
   } catch (e) {
     failed(`Change ${u.username}`, e);
   }
@@ -32,13 +32,31 @@ async function tokensOf(u) {
   try {
     const r = await api('GET', `/api/v1/users/${u.id}/tokens`);
     $('#person-tokens-title').textContent = `Tokens of ${u.username}`;
-    $('#person-tokens tbody').replaceChildren(...r.tokens.map((t) => el('tr', {},
+    $('#person-tokens tbody').replaceChildren(...r.tokens.map((t) => el('tr', { 'data-id': t.id },
       el('td', {}, t.name), el('td', {}, el('code', {}, `${t.prefix}…`)), el('td', {}, t.scopes.join(', ')),
-      el('td', {}, badge(t)), el('td', {}, expires(t)), el('td', {}, lastUsed(t)))));
+      el('td', {}, badge(t)), el('td', {}, expires(t)), el('td', {}, lastUsed(t)),
+      el('td', {}, el('div', { class: 'row-actions' },
+        // A superuser's hand on one token; its owner is emailed.
+        t.canary ? null : el('button', { type: 'button', onclick: () => theirToken(u, t, t.status === 'disabled' ? 'enable' : 'disable') },
+          t.status === 'disabled' ? 'Enable' : 'Disable'),
+        el('button', { type: 'button', class: 'danger', onclick: () => theirToken(u, t, 'delete') }, 'Delete'))))));
     $('#person-tokens').hidden = false;
   } catch (e) {
     failed(`Tokens of ${u.username}`, e);
   }
+}
+
+async function theirToken(u, t, action) {
+  const what = { disable: 'Disable', enable: 'Enable', delete: 'Delete' }[action];
+  const ok = await confirmAction(`${what} “${t.name}” of ${u.username}?`,
+    `${u.username} is emailed that you did. ${action === 'delete' ? 'Deleting is permanent.' : ''}`, what);
+  if (!ok) return;
+  const base = `/api/v1/users/${u.id}/tokens/${t.id}`;
+  try {
+    if (action === 'delete') await change('DELETE', base);
+    else await change('POST', `${base}/${action}`);
+  } catch (e) { failed(`${what} “${t.name}”`, e); }
+  tokensOf(u);
 }
 
 async function revokeAll(u) {
@@ -46,7 +64,7 @@ async function revokeAll(u) {
     'All of their tokens are deleted for good; anything using them gets 401 at once.', 'Revoke all');
   if (!ok) return;
   try {
-    await api('POST', `/api/v1/users/${u.id}/tokens/revoke-all`);
+    await change('POST', `/api/v1/users/${u.id}/tokens/revoke-all`);
   } catch (e) { failed(`Revoke the tokens of ${u.username}`, e); }
   load();
 }

@@ -1,6 +1,6 @@
 // Superusers: the token policy and the tokens beyond it.
 import { $, el, localTime } from '../dom.js';
-import { api } from '../api.js';
+import { api, change } from '../api.js';
 
 export async function load() {
   const p = await api('GET', '/api/v1/policy');
@@ -22,7 +22,7 @@ export function init() {
     $('#policy-error').textContent = '';
     $('#policy-saved').textContent = '';
     try {
-      await api('PUT', '/api/v1/policy', {
+      await change('PUT', '/api/v1/policy', {
         default_expires_in_days: Number($('#policy-default').value),
         max_lifetime_days: $('#policy-max').value ? Number($('#policy-max').value) : null,
         allow_never_expires: $('#policy-never').checked,
