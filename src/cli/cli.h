@@ -105,4 +105,7 @@ int pat_cli_cmd_scopes(pat_cli *c, int argc, char **argv);
 int pat_cli_cmd_completion(pat_cli *c, int argc, char **argv);
 int pat_cli_cmd_admin(pat_cli *c, int argc, char **argv);
 
+/* pat scan [--prefix P] [--revoke] [PATH...] (src/cli/cmd_scan.c). */
+int pat_cli_cmd_scan(pat_cli *c, int argc, char **argv);
+
 #endif

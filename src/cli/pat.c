@@ -25,6 +25,8 @@ static void usage(FILE *to)
           "  scopes                 the scopes and scope sets tokens can get\n"
           "  admin COMMAND          users, policy, audit (superusers; pat admin --help)\n"
           "  completion bash|zsh    a shell completion script: source <(pat completion bash)\n"
+          "  scan [--revoke] [PATH] find tokens in files or stdin (offline); --revoke reports\n"
+          "                         them so they stop working (pat scan --help)\n"
           "\n"
           "  --server URL  patd's address (default: saved, or $PAT_SERVER, or\n"
           "                http://127.0.0.1:8080)\n"
@@ -96,6 +98,8 @@ int main(int argc, char **argv)
         rc = pat_cli_cmd_admin(&c, argc, argv);
     else if (strcmp(cmd, "completion") == 0)
         rc = pat_cli_cmd_completion(&c, argc, argv);
+    else if (strcmp(cmd, "scan") == 0)
+        rc = pat_cli_cmd_scan(&c, argc, argv);
     else {
         usage(stderr);
         rc = PAT_EXIT_USAGE;

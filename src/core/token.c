@@ -90,6 +90,31 @@ bad:
     return pat_error_set(PAT_EAUTH, NULL, "the token is malformed");
 }
 
+int pat_token_find(const char *text, size_t len, const char *prefix, size_t *at)
+{
+    size_t plen = strlen(prefix), tlen = plen + PAT_TOKEN_RANDOM_LEN + PAT_TOKEN_CHECKSUM_LEN;
+
+    if (plen == 0)
+        return 0;
+    for (size_t i = 0; i + tlen <= len; i++) {
+        const char *p = memchr(text + i, prefix[0], len - i);
+        if (!p)
+            return 0;
+        i = (size_t)(p - text);
+        if (i + tlen > len)
+            return 0;
+        if (i > 0 && (is_base62(text[i - 1]) || text[i - 1] == '_'))
+            continue;
+        if (i + tlen < len && (is_base62(text[i + tlen]) || text[i + tlen] == '_'))
+            continue;
+        if (pat_token_check_format(text + i, tlen, prefix) == PAT_OK) {
+            *at = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int pat_token_check_shape(const char *token, size_t len)
 {
     char prefix[PAT_TOKEN_PREFIX_MAX + 1];

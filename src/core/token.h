@@ -36,6 +36,12 @@ int pat_token_check_format(const char *token, size_t len, const char *prefix);
  * clients that do not know the server's prefix (the CLI saving a token). */
 int pat_token_check_shape(const char *token, size_t len);
 
+/* Finds the first well-formed token for prefix (checksum included) in
+ * text[0..len) that stands apart (no base62 character, or '_', right
+ * before or after it): 1 with its offset in *at, else 0. For scanners:
+ * offline, no lookup. */
+int pat_token_find(const char *text, size_t len, const char *prefix, size_t *at);
+
 /* HMAC-SHA256(key, token) into out: the only form in which a token is stored. */
 void pat_token_hash(uint8_t out[PAT_HASH_LEN], const uint8_t key[PAT_KEY_LEN], const char *token,
                     size_t len);

@@ -57,6 +57,7 @@ static const route routes[] = {
     {"POST", "/api/v1/outbox/retry", pat_h_outbox_retry, AUTH},
     {"PUT", "/api/v1/session/password", pat_h_password_change, AUTH},
     {"POST", "/api/v1/introspect", pat_h_introspect, PUBLIC},
+    {"POST", "/api/v1/credentials/revoke", pat_h_credentials_revoke, PUBLIC},
     {"GET", "/metrics", pat_h_metrics, PUBLIC},
     {"GET", "/api/v1/openapi.json", pat_h_openapi, PUBLIC},
     {"GET", "/", pat_h_static, PUBLIC},

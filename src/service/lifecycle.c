@@ -85,6 +85,8 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     svc->auth_failures = pat_ratelimit_new(cfg->auth_fail_limit, cfg->auth_fail_window_seconds);
     svc->signin_by_address = pat_ratelimit_new(PAT_SIGNIN_ADDRESS_LIMIT, 300);
     svc->signin_by_account = pat_ratelimit_new(PAT_SIGNIN_ACCOUNT_LIMIT, 60);
+    svc->leak_by_address = pat_ratelimit_new(PAT_LEAK_REPORTS_PER_HOUR, 3600);
+    svc->leak_by_reporter = pat_ratelimit_new(PAT_LEAK_REPORTS_PER_HOUR_REPORTER, 3600);
     pthread_mutex_init(&svc->flush_lock, NULL);
     pthread_cond_init(&svc->flush_wake, NULL);
     pthread_mutex_init(&svc->changes_lock, NULL);
@@ -136,6 +138,8 @@ void pat_service_free(pat_service *svc)
     pat_ratelimit_free(svc->auth_failures);
     pat_ratelimit_free(svc->signin_by_address);
     pat_ratelimit_free(svc->signin_by_account);
+    pat_ratelimit_free(svc->leak_by_address);
+    pat_ratelimit_free(svc->leak_by_reporter);
     pat_lastuse_free(svc->lastuse);
     pat_sightings_free(svc->canary_trips);
     pat_sightings_free(svc->new_clients);

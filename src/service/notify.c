@@ -248,6 +248,31 @@ int pat_notify_canary(pat_service *svc, const pat_user *owner, const pat_token_r
     return queue(svc, owner, subject, body);
 }
 
+int pat_notify_leaked(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
+                      bool previous, const char *source, const char *url)
+{
+    char subject[PAT_MAIL_SUBJECT_MAX], when[PAT_TIME_STR], body[PAT_MAIL_BODY_MAX];
+
+    pat_time_format(svc->clock(), when);
+    snprintf(subject, sizeof(subject), "[patd] Your token \"%.80s\" was reported leaked and %s",
+             t->name, previous ? "its old value revoked" : "revoked");
+    snprintf(body, sizeof(body),
+             "Hello %s,\n\nA value of your personal access token was reported as found where it "
+             "should not be, and patd %s.\n\n  Token:       %.100s (%s...)\n  When:        %s\n"
+             "  Reported by: %.100s\n  Found at:    %.300s (as reported; patd did not visit "
+             "it)\n\n%s\nThe console: %s/#token-%lld\n\n-- patd\n",
+             owner->username,
+             previous ? "revoked that value (the one before your last regeneration); the "
+                        "current value keeps working"
+                      : "deleted the token: anything using it now gets 401",
+             t->name, t->prefix, when, source && *source ? source : "(not given)",
+             url && *url ? url : "(not given)",
+             previous ? "" : "Create a new token for what used this one, and remove the value "
+                             "from where it was found.\n",
+             svc->issuer, (long long)t->id);
+    return queue(svc, owner, subject, body);
+}
+
 int pat_notify_new_client(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
                           const pat_last_use *use, const pat_token_client *client)
 {

@@ -98,6 +98,25 @@ int pat_service_may_change_admin(pat_service *svc, const pat_principal *actor);
 int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
                            const pat_request_info *info, const pat_policy *p);
 
+/* ---- leak reports (service/leaks.c) ---- */
+
+#define PAT_LEAK_REPORT_MAX 1000
+#define PAT_LEAK_REPORTS_PER_HOUR 60          /* from one address, unauthenticated */
+#define PAT_LEAK_REPORTS_PER_HOUR_REPORTER 3600 /* through a token with leak-report */
+
+/* Acts on a report of values[0..n) (1..PAT_LEAK_REPORT_MAX) found where
+ * they should not be, by reporter (a token caller holding leak-report) or
+ * a stranger (NULL) at info->ip: each live value is revoked for good (a
+ * token's current value: the token is deleted; its previous value during a
+ * rotation: that value ends), audited token.leaked, its owner emailed with
+ * source and url; a canary alerts as if used; anything else is ignored.
+ * PAT_OK whatever was found (the caller answers the same every time);
+ * PAT_ERATE (field: seconds) past the hourly limit; PAT_EINVAL on a bad
+ * count, source or url. */
+int pat_service_leak_report(pat_service *svc, const pat_principal *reporter,
+                            const pat_request_info *info, const char *const *values, size_t n,
+                            const char *source, const char *url);
+
 /* ---- people and sign-in (service/auth.c, service/users.c) ---- */
 
 #define PAT_PASSWORD_MIN 12

@@ -44,6 +44,8 @@ struct pat_service {
     pat_ratelimit *auth_failures; /* failed token authentications per address */
     pat_ratelimit *signin_by_address;
     pat_ratelimit *signin_by_account;
+    pat_ratelimit *leak_by_address;  /* leak reports from strangers */
+    pat_ratelimit *leak_by_reporter; /* and from tokens with leak-report */
     int64_t last_prune;            /* audit retention, done by the flusher */
     int64_t last_remind;           /* expiry reminders, looked for by the flusher */
     /* audit events written by the flusher (pat_audit_defer) */
@@ -218,6 +220,11 @@ int pat_tokens_remove(pat_service *svc, const pat_principal *actor, const pat_re
  * (count of them since the last), in the caller's unit of work. */
 int pat_notify_canary(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
                       const pat_last_use *use, int64_t count);
+
+/* Queues the owner's email about token t reported leaked (its previous
+ * value only, when previous) from source at url (either may be NULL). */
+int pat_notify_leaked(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
+                      bool previous, const char *source, const char *url);
 
 /* Queues the owner's email about token t used from a new client. */
 int pat_notify_new_client(pat_service *svc, const pat_user *owner, const pat_token_rec *t,

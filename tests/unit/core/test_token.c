@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -175,6 +176,35 @@ static void test_token__wipe_zeroes(void **state)
         assert_int_equal(t[i], 0);
 }
 
+static void test_token__found_in_text_only_whole_and_with_a_valid_checksum(void **state)
+{
+    char t[PAT_TOKEN_BUF], text[512], bad[PAT_TOKEN_BUF];
+    size_t at = 99;
+
+    (void)state;
+    pat_token_generate(t, "pat_");
+    snprintf(text, sizeof(text), "export TOKEN=\"%s\" # ci", t);
+    assert_int_equal(pat_token_find(text, strlen(text), "pat_", &at), 1);
+    assert_int_equal(at, 14);
+    assert_memory_equal(text + at, t, strlen(t));
+    /* A wrong checksum is not a token. */
+    snprintf(bad, sizeof(bad), "%s", t);
+    bad[10] = bad[10] == 'a' ? 'b' : 'a';
+    snprintf(text, sizeof(text), "TOKEN=%s", bad);
+    assert_int_equal(pat_token_find(text, strlen(text), "pat_", &at), 0);
+    /* Not part of a longer word on either side. */
+    snprintf(text, sizeof(text), "x%s", t);
+    assert_int_equal(pat_token_find(text, strlen(text), "pat_", &at), 0);
+    snprintf(text, sizeof(text), "%sQ", t);
+    assert_int_equal(pat_token_find(text, strlen(text), "pat_", &at), 0);
+    /* Another prefix, the end of the text, the second of two candidates. */
+    assert_int_equal(pat_token_find(t, strlen(t), "ghp_", &at), 0);
+    assert_int_equal(pat_token_find(t, strlen(t) - 1, "pat_", &at), 0);
+    snprintf(text, sizeof(text), "pat_nothing %s", t);
+    assert_int_equal(pat_token_find(text, strlen(text), "pat_", &at), 1);
+    assert_int_equal(at, 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_token__prefix_validation),
         cmocka_unit_test(test_token__random_part_uses_whole_alphabet_evenly),
         cmocka_unit_test(test_token__wipe_zeroes),
+        cmocka_unit_test(test_token__found_in_text_only_whole_and_with_a_valid_checksum),
     };
     if (sodium_init() < 0)
         return 1;
