@@ -9,6 +9,7 @@ void pat_policy_defaults(pat_policy *p)
     p->allow_never_expires = true;
     p->require_confirmation = true;
     p->query_tokens_enabled = false;
+    p->warn_only = false;
 }
 
 int pat_policy_validate(const pat_policy *p)

@@ -10,6 +10,8 @@ typedef struct pat_policy {
     bool allow_never_expires;
     bool require_confirmation;   /* console token changes need a recent password */
     bool query_tokens_enabled;   /* credentials in ?access_token= / ?session= */
+    bool warn_only;              /* enforcement "warn": requests beyond the limits pass,
+                                    with a warning, audited */
 } pat_policy;
 
 #define PAT_DAY 86400

@@ -13,11 +13,12 @@
 
 static json_t *policy_json(const pat_policy *p)
 {
-    return json_pack("{s:i, s:o, s:b, s:b, s:b}", "default_expires_in_days",
+    return json_pack("{s:i, s:o, s:b, s:b, s:b, s:s}", "default_expires_in_days",
                      p->default_expires_in_days, "max_lifetime_days",
                      p->max_lifetime_days ? json_integer(p->max_lifetime_days) : json_null(),
                      "allow_never_expires", p->allow_never_expires, "require_confirmation",
-                     p->require_confirmation, "query_tokens_enabled", p->query_tokens_enabled);
+                     p->require_confirmation, "query_tokens_enabled", p->query_tokens_enabled,
+                     "enforcement", p->warn_only ? "warn" : "enforce");
 }
 
 int pat_h_policy_get(pat_req *r)
@@ -55,29 +56,71 @@ static int int_field(json_t *body, const char *key, int *out, int allow_null)
     return PAT_OK;
 }
 
-int pat_h_policy_put(pat_req *r)
+/* A policy body over the policy in force (missing fields keep their
+ * value) into *p; *body is the caller's. */
+static int parse_policy(pat_req *r, json_t **body, pat_policy *p)
 {
     static const char *const keys[] = {"default_expires_in_days", "max_lifetime_days",
                                        "allow_never_expires",     "require_confirmation",
-                                       "query_tokens_enabled",    NULL};
-    pat_service *svc = pat_req_service(r);
+                                       "query_tokens_enabled",    "enforcement",
+                                       NULL};
+    const char *enforcement = NULL;
+    int rc;
+
+    if ((rc = pat_service_may_administer(&r->who)) < 0 ||
+        (rc = pat_service_policy_get(pat_req_service(r), p)) < 0 ||
+        (rc = pat_json_body(r, body)) < 0 || (rc = pat_json_only_keys(*body, keys)) < 0 ||
+        (rc = int_field(*body, "default_expires_in_days", &p->default_expires_in_days, 0)) < 0 ||
+        (rc = int_field(*body, "max_lifetime_days", &p->max_lifetime_days, 1)) < 0 ||
+        (rc = pat_json_bool(*body, "allow_never_expires", &p->allow_never_expires, NULL)) < 0 ||
+        (rc = pat_json_bool(*body, "require_confirmation", &p->require_confirmation, NULL)) < 0 ||
+        (rc = pat_json_bool(*body, "query_tokens_enabled", &p->query_tokens_enabled, NULL)) < 0 ||
+        (rc = pat_json_string(*body, "enforcement", &enforcement, NULL)) < 0)
+        return rc;
+    if (enforcement) {
+        if (strcmp(enforcement, "warn") != 0 && strcmp(enforcement, "enforce") != 0)
+            return pat_error_set(PAT_EINVAL, "enforcement", "enforcement must be enforce or warn");
+        p->warn_only = strcmp(enforcement, "warn") == 0;
+    }
+    return PAT_OK;
+}
+
+int pat_h_policy_put(pat_req *r)
+{
     pat_request_info info = pat_req_info(r);
     json_t *body = NULL;
     pat_policy p;
     int rc;
 
-    if ((rc = pat_service_may_administer(&r->who)) < 0 ||
-        (rc = pat_service_policy_get(svc, &p)) < 0 || (rc = pat_json_body(r, &body)) < 0 ||
-        (rc = pat_json_only_keys(body, keys)) < 0 ||
-        (rc = int_field(body, "default_expires_in_days", &p.default_expires_in_days, 0)) < 0 ||
-        (rc = int_field(body, "max_lifetime_days", &p.max_lifetime_days, 1)) < 0 ||
-        (rc = pat_json_bool(body, "allow_never_expires", &p.allow_never_expires, NULL)) < 0 ||
-        (rc = pat_json_bool(body, "require_confirmation", &p.require_confirmation, NULL)) < 0 ||
-        (rc = pat_json_bool(body, "query_tokens_enabled", &p.query_tokens_enabled, NULL)) < 0 ||
-        (rc = pat_service_policy_set(svc, &r->who, &info, &p)) < 0)
+    if ((rc = parse_policy(r, &body, &p)) == PAT_OK &&
+        (rc = pat_service_policy_set(pat_req_service(r), &r->who, &info, &p)) == PAT_OK)
+        pat_respond_json(r, 200, policy_json(&p));
+    json_decref(body);
+    return rc;
+}
+
+int pat_h_policy_preview(pat_req *r)
+{
+    pat_policy_violation *v = NULL;
+    size_t n = 0, people = 0;
+    json_t *body = NULL, *arr;
+    pat_policy p;
+    int rc;
+
+    if ((rc = parse_policy(r, &body, &p)) < 0 ||
+        (rc = pat_policy_preview(pat_req_service(r), &r->who, &p, 10000, &v, &n, &people)) < 0)
         goto out;
-    pat_respond_json(r, 200, policy_json(&p));
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:I, s:I, s:s, s:s, s:s}", "token_id",
+                                             (json_int_t)v[i].token_id, "user_id",
+                                             (json_int_t)v[i].user_id, "username", v[i].username,
+                                             "name", v[i].name, "reason", v[i].reason));
+    pat_respond_json(r, 200,
+                     json_pack("{s:o, s:I, s:I}", "violations", arr, "tokens", (json_int_t)n,
+                               "people", (json_int_t)people));
 out:
+    free(v);
     json_decref(body);
     return rc;
 }

@@ -86,12 +86,17 @@ static int parse_token_body(pat_req *r, token_body *tb, int is_edit)
 }
 
 /* Responds with the token object, plus the value and a curl example when
- * value is non-NULL (the only answers that ever carry it). */
-static void respond_token(pat_req *r, unsigned status, const pat_token_rec *t, const char *value)
+ * value is non-NULL (the only answers that ever carry it), and what a
+ * policy in warn mode let through (w set). */
+static void respond_token_warned(pat_req *r, unsigned status, const pat_token_rec *t,
+                                 const char *value, const pat_policy_warning *w)
 {
     pat_service *svc = pat_req_service(r);
     json_t *o = pat_format_token(t, pat_service_now(svc));
 
+    if (w && w->set)
+        json_object_set_new(o, "warnings",
+                            json_pack("[{s:s, s:s}]", "field", w->field, "message", w->message));
     if (value) {
         char example[PAT_TOKEN_BUF + 512];
         snprintf(example, sizeof(example),
@@ -102,6 +107,11 @@ static void respond_token(pat_req *r, unsigned status, const pat_token_rec *t, c
         pat_secret_wipe(example, sizeof(example));
     }
     pat_respond_json(r, status, o);
+}
+
+static void respond_token(pat_req *r, unsigned status, const pat_token_rec *t, const char *value)
+{
+    respond_token_warned(r, status, t, value, NULL);
 }
 
 int pat_h_tokens_list(pat_req *r)
@@ -130,17 +140,19 @@ static int create_like(pat_req *r, int64_t from_id)
     pat_request_info info = pat_req_info(r);
     pat_service *svc = pat_req_service(r);
     pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    pat_policy_warning warning = {false, "", ""};
     char value[PAT_TOKEN_BUF];
     token_body tb;
     int rc;
 
     if ((rc = parse_token_body(r, &tb, 0)) < 0)
         goto out;
+    tb.in.warning = &warning;
     rc = from_id ? pat_tokens_copy(svc, &r->who, &info, from_id, &tb.in, t, value)
                  : pat_tokens_create(svc, &r->who, &info, &tb.in, t, value);
     if (rc < 0)
         goto out;
-    respond_token(r, 201, t, value);
+    respond_token_warned(r, 201, t, value, &warning);
     pat_secret_wipe(value, sizeof(value));
 out:
     token_body_dispose(&tb);
@@ -193,14 +205,16 @@ int pat_h_tokens_update(pat_req *r)
 {
     pat_request_info info = pat_req_info(r);
     pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    pat_policy_warning warning = {false, "", ""};
     token_body tb;
     int rc;
 
     if ((rc = parse_token_body(r, &tb, 1)) < 0)
         goto out;
+    tb.in.warning = &warning;
     if ((rc = pat_tokens_update(pat_req_service(r), &r->who, &info, r->id, &tb.in, t)) < 0)
         goto out;
-    respond_token(r, 200, t, NULL);
+    respond_token_warned(r, 200, t, NULL, &warning);
 out:
     token_body_dispose(&tb);
     free(t);

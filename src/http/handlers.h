@@ -49,6 +49,7 @@ int pat_h_users_update(pat_req *r);
 int pat_h_users_tokens(pat_req *r);
 int pat_h_users_revoke_all(pat_req *r);
 int pat_h_credentials_revoke(pat_req *r);
+int pat_h_policy_preview(pat_req *r);
 int pat_h_users_token_disable(pat_req *r);
 int pat_h_users_token_enable(pat_req *r);
 int pat_h_users_token_delete(pat_req *r);

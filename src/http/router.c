@@ -43,6 +43,7 @@ static const route routes[] = {
     {"GET", "/api/v1/policy", pat_h_policy_get, AUTH},
     {"PUT", "/api/v1/policy", pat_h_policy_put, AUTH},
     {"GET", "/api/v1/policy/violations", pat_h_policy_violations, AUTH},
+    {"POST", "/api/v1/policy/preview", pat_h_policy_preview, AUTH},
     {"GET", "/api/v1/users", pat_h_users_list, AUTH},
     {"POST", "/api/v1/users", pat_h_users_create, AUTH},
     {"GET", "/api/v1/users/{id}", pat_h_users_get, AUTH},

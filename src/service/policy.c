@@ -7,25 +7,27 @@
 #include "util/error.h"
 
 #define POLICY_KEY "policy"
-#define POLICY_FMT "default=%d max=%d never=%d confirm=%d query=%d"
+#define POLICY_FMT "default=%d max=%d never=%d confirm=%d query=%d warn=%d"
 
 int pat_service_policy_get(pat_service *svc, pat_policy *out)
 {
     char value[128];
-    int d, m, n, c, q;
+    int d, m, n, c, q, w = 0;
     pat_policy p;
     int rc;
 
     pat_policy_defaults(&p);
     rc = pat_store_setting_get(svc->store, POLICY_KEY, value, sizeof(value));
     if (rc == PAT_OK) {
-        if (sscanf(value, POLICY_FMT, &d, &m, &n, &c, &q) != 5)
+        /* Stored before warn mode existed: five fields, enforcing. */
+        if (sscanf(value, POLICY_FMT, &d, &m, &n, &c, &q, &w) < 5)
             return pat_error_set(PAT_EIO, NULL, "stored policy is unreadable");
         p.default_expires_in_days = d;
         p.max_lifetime_days = m;
         p.allow_never_expires = n != 0;
         p.require_confirmation = c != 0;
         p.query_tokens_enabled = q != 0;
+        p.warn_only = w != 0;
     } else if (rc != PAT_ENOTFOUND) {
         return rc;
     }
@@ -46,7 +48,8 @@ int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
     if ((rc = pat_policy_validate(p)) < 0)
         return rc;
     snprintf(value, sizeof(value), POLICY_FMT, p->default_expires_in_days, p->max_lifetime_days,
-             p->allow_never_expires, p->require_confirmation, p->query_tokens_enabled);
+             p->allow_never_expires, p->require_confirmation, p->query_tokens_enabled,
+             p->warn_only);
     if ((rc = pat_unit_begin(svc)) < 0)
         return rc;
     /* The changes feed carries the new policy to the hot path's flags. */

@@ -312,6 +312,13 @@ int pat_service_metrics(pat_service *svc, pat_buf *out);
 
 /* What a create, edit or copy request asks for; a NULL pointer or false
  * has_* flag means "not given". Strings are borrowed. */
+/* What a policy in warn mode let through (API.md "warnings"). */
+typedef struct pat_policy_warning {
+    bool set;
+    char field[32];
+    char message[256];
+} pat_policy_warning;
+
 typedef struct pat_token_input {
     const char *name;
     const char *description;
@@ -328,6 +335,9 @@ typedef struct pat_token_input {
     bool canary;
     bool has_notify_new_client;
     bool notify_new_client;
+    /* Where a policy in warn mode notes what it let through (may be NULL:
+     * then nobody is told, but it is still audited). */
+    pat_policy_warning *warning;
 } pat_token_input;
 
 /* "active", "disabled" or "expired" for t at now. */
@@ -469,6 +479,22 @@ int pat_me_update(pat_service *svc, const pat_principal *who, const pat_request_
 int pat_users_change_password(pat_service *svc, const pat_principal *who,
                               const pat_request_info *info, const char *current,
                               const char *new_password);
+
+/* One token a policy would put out of bounds, and why. */
+typedef struct pat_policy_violation {
+    int64_t token_id;
+    int64_t user_id;
+    char username[PAT_USERNAME_MAX + 1];
+    char name[PAT_NAME_BUF];
+    char reason[128];
+} pat_policy_violation;
+
+/* What policy p would put out of bounds, without changing anything: the
+ * same tokens GET /api/v1/policy/violations lists once p is in force (at
+ * most limit), in *out (caller frees), with *people the distinct owners.
+ * Superusers only; PAT_EINVAL for a policy PUT would refuse. */
+int pat_policy_preview(pat_service *svc, const pat_principal *actor, const pat_policy *p,
+                       size_t limit, pat_policy_violation **out, size_t *n, size_t *people);
 
 /* Superuser: tokens the current policy would not allow (at most limit). */
 int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t limit,

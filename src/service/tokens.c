@@ -135,6 +135,36 @@ static int resolve_expiry(pat_service *svc, const pat_principal *actor, const pa
     return pat_expiry_resolve(req, policy, svc->clock(), ceiling, expires_at);
 }
 
+/* resolve_expiry for a create or an edit: under a policy in warn mode, an
+ * expiry beyond its limits passes, noted in *w and audited (policy.warned)
+ * in the caller's unit of work. The caller's own ceiling always holds. */
+static int resolve_expiry_or_warn(pat_service *svc, const pat_principal *actor,
+                                  const pat_request_info *info, const pat_policy *policy,
+                                  const pat_expiry_request *req, int64_t *expires_at,
+                                  pat_policy_warning *w)
+{
+    pat_policy lax = *policy;
+    pat_policy_warning note;
+    int rc = resolve_expiry(svc, actor, policy, req, expires_at);
+
+    if (rc != PAT_EPOLICY || !policy->warn_only)
+        return rc;
+    memset(&note, 0, sizeof(note));
+    note.set = true;
+    snprintf(note.field, sizeof(note.field), "%.31s", pat_error_last()->field);
+    snprintf(note.message, sizeof(note.message), "%.200s (the policy only warns for now)",
+             pat_error_last()->message);
+    lax.max_lifetime_days = 0;
+    lax.allow_never_expires = true;
+    if ((rc = resolve_expiry(svc, actor, &lax, req, expires_at)) < 0 ||
+        (rc = pat_audit_record(svc, actor, info, "policy.warned", "policy", "%s: %s",
+                               note.field, note.message)) < 0)
+        return rc;
+    if (w)
+        *w = note;
+    return PAT_OK;
+}
+
 /* Fills a new token's value, hash and prefix. */
 static void new_secret(pat_service *svc, pat_token_rec *t, char value[PAT_TOKEN_BUF])
 {
@@ -221,7 +251,8 @@ static int create_from(pat_service *svc, const pat_principal *actor, const pat_r
         pat_expiry_request req = in->expiry;
         if (!in->has_expiry)
             req.kind = PAT_EXPIRY_DEFAULT;
-        if ((rc = resolve_expiry(svc, actor, policy, &req, &t->expires_at)) < 0)
+        if ((rc = resolve_expiry_or_warn(svc, actor, info, policy, &req, &t->expires_at,
+                                         in->warning)) < 0)
             return rc;
     }
     t->user_id = actor->user_id;
@@ -429,7 +460,8 @@ int pat_tokens_update(pat_service *svc, const pat_principal *actor, const pat_re
         fields |= PAT_TOKEN_F_CIDRS;
     }
     if (in->has_expiry) {
-        if ((rc = resolve_expiry(svc, actor, &policy, &in->expiry, &out->expires_at)) < 0)
+        if ((rc = resolve_expiry_or_warn(svc, actor, info, &policy, &in->expiry,
+                                         &out->expires_at, in->warning)) < 0)
             goto out;
         fields |= PAT_TOKEN_F_EXPIRES;
     }

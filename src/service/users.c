@@ -409,24 +409,86 @@ out:
     return rc;
 }
 
+/* The tokens policy p puts out of bounds at now, canaries aside (they
+ * grant nothing): at most limit, in *out (caller frees). */
+static int violations_of(pat_service *svc, const pat_policy *p, size_t limit,
+                         pat_token_rec **out, size_t *n)
+{
+    int64_t latest = 0;
+    size_t kept = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (p->max_lifetime_days)
+        latest = svc->clock() + (int64_t)p->max_lifetime_days * PAT_DAY;
+    if (p->allow_never_expires && !p->max_lifetime_days)
+        return PAT_OK;
+    if ((rc = pat_store_token_list_exceeding(svc->store, !p->allow_never_expires || latest, latest,
+                                             limit, out, n)) < 0)
+        return rc;
+    for (size_t i = 0; i < *n; i++)
+        if (!((*out)[i].flags & PAT_TOKEN_FLAG_CANARY))
+            (*out)[kept++] = (*out)[i];
+    *n = kept;
+    return PAT_OK;
+}
+
 int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t limit,
                           pat_token_rec **out, size_t *n)
 {
     pat_policy p;
-    int64_t latest = 0;
     int rc;
 
     if ((rc = pat_service_may_administer(actor)) < 0 || (rc = pat_service_policy_get(svc, &p)) < 0)
         return rc;
-    if (p.max_lifetime_days)
-        latest = svc->clock() + (int64_t)p.max_lifetime_days * PAT_DAY;
-    if (p.allow_never_expires && !p.max_lifetime_days) {
-        *out = NULL;
-        *n = 0;
-        return PAT_OK;
+    return violations_of(svc, &p, limit, out, n);
+}
+
+int pat_policy_preview(pat_service *svc, const pat_principal *actor, const pat_policy *p,
+                       size_t limit, pat_policy_violation **out, size_t *n, size_t *people)
+{
+    pat_token_rec *list = NULL;
+    pat_policy_violation *v = NULL;
+    size_t count = 0;
+    int rc;
+
+    *out = NULL;
+    *n = *people = 0;
+    if ((rc = pat_service_may_administer(actor)) < 0 || (rc = pat_policy_validate(p)) < 0 ||
+        (rc = violations_of(svc, p, limit, &list, &count)) < 0)
+        return rc;
+    v = pat_calloc(count + 1, sizeof(*v));
+    for (size_t i = 0; i < count; i++) {
+        pat_user u;
+        bool seen = false;
+        v[i].token_id = list[i].id;
+        v[i].user_id = list[i].user_id;
+        memcpy(v[i].name, list[i].name, sizeof(v[i].name));
+        for (size_t j = 0; j < i && !seen; j++)
+            if (v[j].user_id == v[i].user_id) {
+                memcpy(v[i].username, v[j].username, sizeof(v[i].username));
+                seen = true;
+            }
+        if (!seen) {
+            (*people)++;
+            if (pat_store_user_get(svc->store, v[i].user_id, &u) == PAT_OK)
+                memcpy(v[i].username, u.username, sizeof(v[i].username));
+            sodium_memzero(&u, sizeof(u));
+        }
+        if (list[i].expires_at == 0) {
+            snprintf(v[i].reason, sizeof(v[i].reason), "never expires");
+        } else {
+            char when[PAT_TIME_STR];
+            pat_time_format(list[i].expires_at, when);
+            snprintf(v[i].reason, sizeof(v[i].reason),
+                     "expires %s, beyond the maximum of %d days", when, p->max_lifetime_days);
+        }
     }
-    return pat_store_token_list_exceeding(svc->store, !p.allow_never_expires || latest, latest,
-                                          limit, out, n);
+    free(list);
+    *out = v;
+    *n = count;
+    return PAT_OK;
 }
 
 int pat_me_get(pat_service *svc, const pat_principal *who, pat_user *out)

@@ -204,11 +204,94 @@ class Org(PatdTestCase):
             self.assertEqual(r.status, 200)
             self.assertIsInstance(r.json['tokens'], list)
         finally:
+            self.confirm(self.admin)
             r = self.req('PUT', '/api/v1/policy', {'max_lifetime_days': None,
                                                   'allow_never_expires': True},
                          session=self.admin)
         self.assertIsNone(r.json['max_lifetime_days'])
         self.patd.create_token(self.admin, name='long-ok', expires_in_days=90)
+
+    def test_policy_preview_changes_nothing_and_lists_what_put_would(self):
+        m = self.make_member('preview-owner')
+        ms = self.member_session('preview-owner')
+        forever = self.patd.create_token(ms, name='pv-forever', never_expires=True)
+        long = self.patd.create_token(ms, name='pv-90', expires_in_days=90)
+        short = self.patd.create_token(ms, name='pv-7', expires_in_days=7)
+        canary = self.req('POST', '/api/v1/tokens', {'name': 'pv-canary', 'canary': True},
+                          session=ms).json
+        before = self.req('GET', '/api/v1/policy', session=self.admin).json
+        tight = {'max_lifetime_days': 30, 'allow_never_expires': False}
+        try:
+            r = self.req('POST', '/api/v1/policy/preview', tight, session=self.admin)
+            self.assertEqual(r.status, 200, r)
+            mine = {v['token_id']: v for v in r.json['violations']}
+            self.assertIn(forever['id'], mine)
+            self.assertIn(long['id'], mine)
+            self.assertNotIn(short['id'], mine)
+            self.assertNotIn(canary['id'], mine)
+            self.assertEqual(mine[forever['id']]['reason'], 'never expires')
+            self.assertIn('beyond the maximum of 30 days', mine[long['id']]['reason'])
+            self.assertEqual(mine[long['id']]['username'], 'preview-owner')
+            self.assertEqual(mine[long['id']]['user_id'], m['id'])
+            self.assertEqual(r.json['tokens'], len(r.json['violations']))
+            self.assertEqual(r.json['people'],
+                             len({v['user_id'] for v in r.json['violations']}))
+            # Nothing changed.
+            self.assertEqual(self.req('GET', '/api/v1/policy', session=self.admin).json, before)
+            # Enforced, the violations are exactly those.
+            self.assertEqual(self.req('PUT', '/api/v1/policy', tight,
+                                      session=self.admin).status, 200)
+            listed = self.req('GET', '/api/v1/policy/violations', session=self.admin).json
+            self.assertEqual(sorted(t['id'] for t in listed['tokens']), sorted(mine))
+        finally:
+            self.confirm(self.admin)
+            self.req('PUT', '/api/v1/policy', {'max_lifetime_days': None,
+                                               'allow_never_expires': True},
+                     session=self.admin)
+        # A policy PUT would refuse, and members, are refused.
+        r = self.req('POST', '/api/v1/policy/preview', {'max_lifetime_days': -1},
+                     session=self.admin)
+        self.assertError(r, 400, 'invalid_request', 'max_lifetime_days')
+        r = self.req('POST', '/api/v1/policy/preview', {'enforcement': 'maybe'},
+                     session=self.admin)
+        self.assertError(r, 400, 'invalid_request', 'enforcement')
+        self.assertError(self.req('POST', '/api/v1/policy/preview', tight, session=ms), 403,
+                         'forbidden')
+
+    def test_warn_mode_lets_through_with_a_warning_then_enforce_refuses(self):
+        try:
+            r = self.req('PUT', '/api/v1/policy', {'max_lifetime_days': 30,
+                                                  'enforcement': 'warn'}, session=self.admin)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json['enforcement'], 'warn')
+            r = self.req('POST', '/api/v1/tokens', {'name': 'warned-90', 'scopes': ['tokens'],
+                                                    'expires_in_days': 90}, session=self.admin)
+            self.assertEqual(r.status, 201, r)
+            [w] = r.json['warnings']
+            self.assertEqual(w['field'], 'expires_in_days')
+            self.assertIn('maximum of 30 days', w['message'])
+            self.assertGreater(r.json['remaining_seconds'], 80 * 86400)
+            events = self.req('GET', '/api/v1/audit?action=policy.warned',
+                              session=self.admin).json['events']
+            self.assertIn('expires_in_days', events[0]['detail'])
+            # An edit too; within the limits, no warning.
+            r = self.req('PATCH', '/api/v1/tokens/%d' % r.json['id'], {'never_expires': True},
+                         session=self.admin)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json['warnings'][0]['field'], 'never_expires')
+            r = self.req('POST', '/api/v1/tokens', {'name': 'fine-7', 'scopes': ['tokens'],
+                                                    'expires_in_days': 7}, session=self.admin)
+            self.assertNotIn('warnings', r.json)
+            r = self.req('PUT', '/api/v1/policy', {'enforcement': 'enforce'}, session=self.admin)
+            self.assertEqual(r.json['enforcement'], 'enforce')
+            self.assertEqual(r.json['max_lifetime_days'], 30)
+            r = self.req('POST', '/api/v1/tokens', {'name': 'refused-90', 'scopes': ['tokens'],
+                                                    'expires_in_days': 90}, session=self.admin)
+            self.assertError(r, 400, 'invalid_request', 'expires_in_days')
+        finally:
+            self.confirm(self.admin)
+            self.req('PUT', '/api/v1/policy', {'max_lifetime_days': None,
+                                               'enforcement': 'enforce'}, session=self.admin)
 
     def test_violations_list_tokens_beyond_a_tightened_policy(self):
         t = self.patd.create_token(self.admin, name='forever-token', never_expires=True)

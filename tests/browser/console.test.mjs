@@ -462,7 +462,13 @@ test('superuser withdraws a person\u2019s permission and their token fails', asy
   assert.equal(theirs.find((t) => t.name === 'mia-token').status, 'disabled');
   await page.click('#nav a[data-page=policy]');
   await page.waitForSelector('#page-policy:not([hidden])');
+  // The preview follows the form before Save (a never-expiring token exists).
+  await page.locator('#policy-preview', { hasText: 'no token' }).waitFor();
+  await page.uncheck('#policy-never');
+  await page.locator('#policy-preview', { hasText: /would affect [1-9]\d* tokens? of 1 person/ }).waitFor();
+  assert.equal((await patd.api('GET', '/api/v1/policy', s)).json.allow_never_expires, true);
   await page.screenshot({ path: join(shots, 'policy.png'), fullPage: true });
+  await page.check('#policy-never');
   await page.click('#nav a[data-page=audit]');
   await page.locator('#audit-table tbody tr').first().waitFor();
   await page.screenshot({ path: join(shots, 'audit.png') });
