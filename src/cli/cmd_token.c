@@ -22,7 +22,9 @@ static void token_usage(FILE *to)
           "  show ID\n"
           "  edit ID [--name N] [--description D] [--expires …] [--scope S]...\n"
           "  disable ID          enable ID\n"
-          "  regenerate ID [--grace 10m]\n"
+          "  regenerate ID [--grace 10m] [--retire-when-unused 1h]\n"
+          "                      keep the old value (until then / until unused that long)\n"
+          "  retire-previous ID  the old value stops now\n"
           "  copy ID --name N [--description D] [--expires …] [--scope S]... [--cidr NET]...\n"
           "  delete ID... [--yes]\n"
           "  self                the token pat itself uses\n"
@@ -98,7 +100,7 @@ static int parse_duration(const char *v, long long *out)
         goto bad;
     return PAT_EXIT_OK;
 bad:
-    fputs("pat: --grace takes a duration such as 30s, 10m or 1h\n", stderr);
+    fputs("pat: a duration is like 30s, 10m or 1h\n", stderr);
     return PAT_EXIT_USAGE;
 }
 
@@ -175,6 +177,41 @@ static void print_token_list(pat_cli *c, json_t *tokens, int wide)
     free(cells);
 }
 
+/* One use of a rotation ("10.0.0.5 curl/8.5, 3 minutes ago"), or none. */
+static void print_use(const char *label, json_t *use, int64_t now)
+{
+    char when[64];
+
+    if (!json_is_object(use)) {
+        printf("  %s none yet\n", label);
+        return;
+    }
+    pat_cli_relative(when, sizeof(when), pat_cli_str(use, "at"), now);
+    printf("  %s %s ", label, pat_cli_str(use, "ip"));
+    pat_cli_print_escaped(stdout, pat_cli_str(use, "user_agent"));
+    printf(", %s (%s %s)\n", when, pat_cli_str(use, "method"), pat_cli_str(use, "path"));
+}
+
+/* A rotation in progress: which clients have not moved to the new value. */
+static void print_rotation(json_t *t, int64_t now)
+{
+    json_t *rot = json_object_get(t, "rotation"), *unused;
+    char when[64];
+
+    if (!json_is_object(rot))
+        return;
+    pat_cli_relative(when, sizeof(when), pat_cli_str(rot, "previous_valid_until"), now);
+    printf("rotation:    the old value works until %s (%s)", pat_cli_str(rot, "previous_valid_until"),
+           when);
+    unused = json_object_get(rot, "retire_when_unused_seconds");
+    if (json_is_integer(unused))
+        printf(", or once unused for %llds", (long long)json_integer_value(unused));
+    printf("\n  old value used %lld times\n",
+           (long long)json_integer_value(json_object_get(rot, "previous_use_count")));
+    print_use("old value last used by", json_object_get(rot, "previous_last_used"), now);
+    print_use("new value first used by", json_object_get(rot, "current_first_used"), now);
+}
+
 static void print_token(pat_cli *c, json_t *t)
 {
     char scopes[4096], when[64];
@@ -208,6 +245,7 @@ static void print_token(pat_cli *c, json_t *t)
     } else {
         printf("last used:   never\n");
     }
+    print_rotation(t, now);
 }
 
 /* Prints a new value: alone on stdout (for TOKEN=$(pat …)), warning on stderr. */
@@ -404,19 +442,21 @@ out:
 static int cmd_regenerate(pat_cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"grace", required_argument, NULL, 'g'},
+                                         {"retire-when-unused", required_argument, NULL, 'u'},
                                          {NULL, 0, NULL, 0}};
     json_t *body = json_object(), *answer = NULL;
-    long long id, grace = 0;
+    long long id, seconds = 0;
     char path[128];
     int opt, rc = PAT_EXIT_OK;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (opt != 'g' || (rc = parse_duration(optarg, &grace)) != PAT_EXIT_OK) {
+        if ((opt != 'g' && opt != 'u') || (rc = parse_duration(optarg, &seconds)) != PAT_EXIT_OK) {
             rc = PAT_EXIT_USAGE;
             goto out;
         }
-        json_object_set_new(body, "grace_seconds", json_integer(grace));
+        json_object_set_new(body, opt == 'g' ? "grace_seconds" : "retire_when_unused_seconds",
+                            json_integer(seconds));
     }
     if (optind != argc - 1 || (rc = parse_id(argv[optind], &id)) != PAT_EXIT_OK) {
         rc = PAT_EXIT_USAGE;
@@ -610,6 +650,8 @@ int pat_cli_cmd_token(pat_cli *c, int argc, char **argv)
         return cmd_id(c, argc, argv, "POST", "/enable", 0);
     if (strcmp(verb, "regenerate") == 0)
         return cmd_regenerate(c, argc, argv);
+    if (strcmp(verb, "retire-previous") == 0)
+        return cmd_id(c, argc, argv, "POST", "/retire-previous", 0);
     if (strcmp(verb, "copy") == 0)
         return edit_or_copy(c, argc, argv, 1);
     if (strcmp(verb, "delete") == 0)

@@ -31,16 +31,32 @@ json_t *pat_format_words(const char *list)
     return a;
 }
 
+/* A last_used object, or null for a use that never happened. */
+static json_t *format_use(const pat_last_use *u)
+{
+    if (!u->at)
+        return json_null();
+    return json_pack("{s:o, s:s, s:s, s:s, s:s}", "at", pat_format_time(u->at), "ip", u->ip,
+                     "method", u->method, "path", u->path, "user_agent", u->user_agent);
+}
+
+json_t *pat_format_rotation(const pat_token_rec *t, const pat_rotation_rec *r)
+{
+    if (!r)
+        return json_null();
+    return json_pack("{s:o, s:o, s:o, s:I, s:o}", "previous_valid_until",
+                     pat_format_time(t->previous_valid_until), "retire_when_unused_seconds",
+                     r->retire_when_unused ? json_integer(r->retire_when_unused) : json_null(),
+                     "previous_last_used", format_use(&r->previous_last), "previous_use_count",
+                     (json_int_t)r->previous_uses, "current_first_used",
+                     format_use(&r->current_first));
+}
+
 json_t *pat_format_token(const pat_token_rec *t, int64_t now)
 {
     json_t *o = json_object();
-    json_t *last = json_null();
+    json_t *last = format_use(&t->last_use);
 
-    if (t->last_use.at) {
-        last = json_pack("{s:o, s:s, s:s, s:s, s:s}", "at", pat_format_time(t->last_use.at), "ip",
-                         t->last_use.ip, "method", t->last_use.method, "path", t->last_use.path,
-                         "user_agent", t->last_use.user_agent);
-    }
     json_object_set_new(o, "id", json_integer(t->id));
     json_object_set_new(o, "name", json_string(t->name));
     json_object_set_new(o, "description", json_string(t->description));
@@ -63,6 +79,7 @@ json_t *pat_format_token(const pat_token_rec *t, int64_t now)
     json_object_set_new(o, "canary", json_boolean(t->flags & PAT_TOKEN_FLAG_CANARY));
     json_object_set_new(o, "notify_new_client",
                         json_boolean(!(t->flags & PAT_TOKEN_FLAG_NO_CLIENT_ALERTS)));
+    json_object_set_new(o, "rotation", json_null()); /* the caller's to fill */
     return o;
 }
 

@@ -225,14 +225,18 @@ int pat_h_users_update(pat_req *r)
 /* Token objects, with their owner's id (lists that cross people). */
 static json_t *token_list_json(pat_req *r, const pat_token_rec *list, size_t n)
 {
-    int64_t now = pat_service_now(pat_req_service(r));
+    pat_rotation_rec *rots = NULL;
+    size_t nrots = 0;
     json_t *arr = json_array();
 
+    if (pat_tokens_rotations(pat_req_service(r), &rots, &nrots) < 0)
+        nrots = 0; /* shown without their rotations rather than not at all */
     for (size_t i = 0; i < n; i++) {
-        json_t *o = pat_format_token(&list[i], now);
+        json_t *o = pat_h_token_json(r, &list[i], rots, nrots);
         json_object_set_new(o, "user_id", json_integer(list[i].user_id));
         json_array_append_new(arr, o);
     }
+    free(rots);
     return arr;
 }
 

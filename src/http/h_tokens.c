@@ -85,14 +85,35 @@ static int parse_token_body(pat_req *r, token_body *tb, int is_edit)
     return PAT_OK;
 }
 
+json_t *pat_h_token_json(pat_req *r, const pat_token_rec *t, const pat_rotation_rec *rots,
+                         size_t nrots)
+{
+    pat_service *svc = pat_req_service(r);
+    json_t *o = pat_format_token(t, pat_service_now(svc));
+    pat_rotation_rec one;
+
+    if (!pat_tokens_rotating(svc, t))
+        return o;
+    if (rots) {
+        /* A list: its rotations read once; one not tracked shows zeros. */
+        memset(&one, 0, sizeof(one));
+        for (size_t i = 0; i < nrots; i++)
+            if (rots[i].token_id == t->id)
+                one = rots[i];
+    } else if (pat_tokens_rotation_of(svc, t, &one) < 0) {
+        return o;
+    }
+    json_object_set_new(o, "rotation", pat_format_rotation(t, &one));
+    return o;
+}
+
 /* Responds with the token object, plus the value and a curl example when
  * value is non-NULL (the only answers that ever carry it), and what a
  * policy in warn mode let through (w set). */
 static void respond_token_warned(pat_req *r, unsigned status, const pat_token_rec *t,
                                  const char *value, const pat_policy_warning *w)
 {
-    pat_service *svc = pat_req_service(r);
-    json_t *o = pat_format_token(t, pat_service_now(svc));
+    json_t *o = pat_h_token_json(r, t, NULL, 0);
 
     if (w && w->set)
         json_object_set_new(o, "warnings",
@@ -119,16 +140,22 @@ int pat_h_tokens_list(pat_req *r)
     pat_service *svc = pat_req_service(r);
     pat_token_rec *list = NULL;
     size_t n = 0;
-    int64_t now = pat_service_now(svc);
     json_t *arr;
     int rc;
 
+    pat_rotation_rec *rots = NULL;
+    size_t nrots = 0;
+
     if ((rc = pat_tokens_list(svc, &r->who, pat_req_query(r, "status"), pat_req_query(r, "q"),
-                              &list, &n)) < 0)
+                              &list, &n)) < 0 ||
+        (rc = pat_tokens_rotations(svc, &rots, &nrots)) < 0) {
+        free(list);
         return rc;
+    }
     arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, pat_format_token(&list[i], now));
+        json_array_append_new(arr, pat_h_token_json(r, &list[i], rots, nrots));
+    free(rots);
     free(list);
     pat_respond_json(r, 200, json_pack("{s:o}", "tokens", arr));
     return PAT_OK;
@@ -178,7 +205,7 @@ int pat_h_tokens_get(pat_req *r)
     if ((rc = pat_tokens_get(svc, &r->who, r->id, t)) < 0 ||
         (rc = pat_tokens_clients(svc, &r->who, r->id, &clients, &n)) < 0)
         goto out;
-    o = pat_format_token(t, pat_service_now(svc));
+    o = pat_h_token_json(r, t, NULL, 0);
     arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, pat_format_client(&clients[i]));
@@ -242,6 +269,22 @@ out:
     return rc;
 }
 
+int pat_h_tokens_retire_previous(pat_req *r)
+{
+    static const char *const keys[] = {NULL};
+    pat_request_info info = pat_req_info(r);
+    pat_token_rec *t = pat_calloc(1, sizeof(*t));
+    json_t *body = NULL;
+    int rc;
+
+    if ((rc = pat_json_body(r, &body)) == PAT_OK && (rc = pat_json_only_keys(body, keys)) == PAT_OK &&
+        (rc = pat_tokens_retire_previous(pat_req_service(r), &r->who, &info, r->id, t)) == PAT_OK)
+        respond_token(r, 200, t, NULL);
+    json_decref(body);
+    free(t);
+    return rc;
+}
+
 int pat_h_tokens_disable(pat_req *r)
 {
     return set_disabled(r, true);
@@ -254,18 +297,19 @@ int pat_h_tokens_enable(pat_req *r)
 
 int pat_h_tokens_regenerate(pat_req *r)
 {
-    static const char *const keys[] = {"grace_seconds", NULL};
+    static const char *const keys[] = {"grace_seconds", "retire_when_unused_seconds", NULL};
     pat_request_info info = pat_req_info(r);
     pat_token_rec *t = pat_calloc(1, sizeof(*t));
     char value[PAT_TOKEN_BUF];
-    int64_t grace = 0;
+    int64_t grace = 0, retire = 0;
     json_t *body = NULL;
     int rc;
 
     if ((rc = pat_json_body(r, &body)) < 0 || (rc = pat_json_only_keys(body, keys)) < 0 ||
-        (rc = pat_json_int(body, "grace_seconds", &grace, NULL)) < 0)
+        (rc = pat_json_int(body, "grace_seconds", &grace, NULL)) < 0 ||
+        (rc = pat_json_int(body, "retire_when_unused_seconds", &retire, NULL)) < 0)
         goto out;
-    if ((rc = pat_tokens_regenerate(pat_req_service(r), &r->who, &info, r->id, grace, t,
+    if ((rc = pat_tokens_regenerate(pat_req_service(r), &r->who, &info, r->id, grace, retire, t,
                                     value)) < 0)
         goto out;
     respond_token(r, 200, t, value);

@@ -50,6 +50,12 @@ int pat_h_users_tokens(pat_req *r);
 int pat_h_users_revoke_all(pat_req *r);
 int pat_h_credentials_revoke(pat_req *r);
 int pat_h_policy_preview(pat_req *r);
+int pat_h_tokens_retire_previous(pat_req *r);
+
+/* The token object of t with its rotation: from rots[0..nrots) when
+ * given (a list reads them once), else looked up. */
+json_t *pat_h_token_json(pat_req *r, const pat_token_rec *t, const pat_rotation_rec *rots,
+                         size_t nrots);
 int pat_h_users_token_disable(pat_req *r);
 int pat_h_users_token_enable(pat_req *r);
 int pat_h_users_token_delete(pat_req *r);

@@ -36,6 +36,7 @@ static const route routes[] = {
     {"POST", "/api/v1/tokens/{id}/disable", pat_h_tokens_disable, AUTH},
     {"POST", "/api/v1/tokens/{id}/enable", pat_h_tokens_enable, AUTH},
     {"POST", "/api/v1/tokens/{id}/regenerate", pat_h_tokens_regenerate, AUTH},
+    {"POST", "/api/v1/tokens/{id}/retire-previous", pat_h_tokens_retire_previous, AUTH},
     {"POST", "/api/v1/tokens/{id}/copy", pat_h_tokens_copy, AUTH},
     {"POST", "/api/v1/tokens/{id}/exchange", pat_h_tokens_exchange, AUTH},
     {"GET", "/api/v1/audiences", pat_h_audiences, AUTH},

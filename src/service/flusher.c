@@ -102,6 +102,12 @@ static int write_pending(pat_service *svc)
     int rc = PAT_OK;
 
     pat_lastuse_take(svc->lastuse, &touches, &n);
+    /* Uses of a previous value (negative ids: service/verify.c) go to its
+     * rotation, and count as uses of the token all the same. */
+    pat_service_rotations(svc, touches, n);
+    for (size_t i = 0; i < n; i++)
+        if (touches[i].token_id < 0)
+            touches[i].token_id = -touches[i].token_id;
     /* In id order, rows next to each other share pages: with a million
      * tokens in use a chunk then rewrites a few dozen pages, not hundreds. */
     if (n > 1)
@@ -149,6 +155,8 @@ static void prune_old(pat_service *svc)
         pat_log_error("sessions: cannot prune: %s", pat_error_last()->message);
     if (pat_store_clients_prune(svc->store) < 0)
         pat_log_error("clients: cannot prune: %s", pat_error_last()->message);
+    if (pat_store_rotations_prune(svc->store, now) < 0)
+        pat_log_error("rotations: cannot prune: %s", pat_error_last()->message);
     if (pat_store_changes_prune(svc->store, pat_time_now() - CHANGES_RETENTION_SECONDS) < 0)
         pat_log_error("changes: cannot prune: %s", pat_error_last()->message);
     if (days <= 0)

@@ -308,6 +308,7 @@ int pat_service_metrics(pat_service *svc, pat_buf *out);
 
 #define PAT_BULK_IDS_MAX 1000
 #define PAT_GRACE_MAX_SECONDS 86400
+#define PAT_ROTATION_MAX_SECONDS (30 * 86400) /* the longest an old value may live */
 #define PAT_QUERY_MAX 200
 
 /* What a create, edit or copy request asks for; a NULL pointer or false
@@ -371,12 +372,32 @@ int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
                             const pat_request_info *info, int64_t id, bool disabled,
                             pat_token_rec *out);
 
-/* New value, same settings; the old value keeps working for grace_seconds
- * (0..PAT_GRACE_MAX_SECONDS). An expired token gets the policy's default
+/* New value, same settings. The old value keeps working for grace_seconds
+ * (0..PAT_GRACE_MAX_SECONDS) and/or until it has gone unused for
+ * retire_when_unused_seconds (0, or three last-use flush periods to
+ * PAT_ROTATION_MAX_SECONDS; alone, the old value lives at most
+ * PAT_ROTATION_MAX_SECONDS): a rotation, tracked (the old value's last
+ * use, the new one's first). An expired token gets the policy's default
  * duration anew. */
 int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
                           const pat_request_info *info, int64_t id, int64_t grace_seconds,
-                          pat_token_rec *out, char value[PAT_TOKEN_BUF]);
+                          int64_t retire_when_unused_seconds, pat_token_rec *out,
+                          char value[PAT_TOKEN_BUF]);
+
+/* Ends the value before the last regeneration now (POST …/retire-previous).
+ * PAT_ECONFLICT when none is alive. */
+int pat_tokens_retire_previous(pat_service *svc, const pat_principal *actor,
+                               const pat_request_info *info, int64_t id, pat_token_rec *out);
+
+/* Whether t's previous value is alive (a rotation in progress). */
+bool pat_tokens_rotating(pat_service *svc, const pat_token_rec *t);
+
+/* The rotation of t (a token the caller already holds): PAT_ENOTFOUND when
+ * its previous value is dead; a row of zeros when it was not tracked. */
+int pat_tokens_rotation_of(pat_service *svc, const pat_token_rec *t, pat_rotation_rec *out);
+
+/* Every rotation in progress (a handful), for lists; *out caller-freed. */
+int pat_tokens_rotations(pat_service *svc, pat_rotation_rec **out, size_t *n);
 
 /* A new token from token id's settings; in->name is required, other given
  * fields override the source's. */

@@ -211,6 +211,17 @@ int pat_notify_expiry(pat_service *svc, const pat_user *owner, const pat_token_r
 int pat_tokens_apply_disabled(pat_service *svc, const pat_principal *actor,
                               const pat_request_info *info, pat_token_rec *t, bool disabled);
 
+/* Ends t's previous value now (read in the caller's unit of work) and its
+ * rotation, audited token.previous_retired with why; PAT_ECONFLICT when
+ * none is alive. actor NULL: patd itself (retired once unused). */
+int pat_tokens_retire_now(pat_service *svc, const pat_principal *actor,
+                          const pat_request_info *info, pat_token_rec *t, const char *why);
+
+/* Records the rotations' uses among touches[0..n) (a negative token id: a
+ * use of the previous value) and retires previous values unused for their
+ * retire_when_unused_seconds (service/rotations.c; the flusher's). */
+void pat_service_rotations(pat_service *svc, const pat_token_touch *touches, size_t n);
+
 /* Deletes t (read in the caller's unit of work), audited, its owner
  * emailed. */
 int pat_tokens_remove(pat_service *svc, const pat_principal *actor, const pat_request_info *info,

@@ -517,9 +517,11 @@ int pat_tokens_set_disabled(pat_service *svc, const pat_principal *actor,
 
 int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
                           const pat_request_info *info, int64_t id, int64_t grace_seconds,
-                          pat_token_rec *out, char value[PAT_TOKEN_BUF])
+                          int64_t retire_when_unused_seconds, pat_token_rec *out,
+                          char value[PAT_TOKEN_BUF])
 {
     pat_policy policy;
+    pat_rotation_rec rot;
     int64_t now = svc->clock();
     unsigned fields = PAT_TOKEN_F_SECRET;
     int rc;
@@ -527,6 +529,16 @@ int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
     if (grace_seconds < 0 || grace_seconds > PAT_GRACE_MAX_SECONDS)
         return pat_error_set(PAT_EINVAL, "grace_seconds", "grace_seconds must be 0 to %d",
                              PAT_GRACE_MAX_SECONDS);
+    /* Uses reach the store a flush period late: "unused" must span several. */
+    int64_t retire_min = 3 * (int64_t)(svc->config->last_use_flush_seconds > 0
+                                           ? svc->config->last_use_flush_seconds
+                                           : 10);
+    if (retire_when_unused_seconds != 0 &&
+        (retire_when_unused_seconds < retire_min ||
+         retire_when_unused_seconds > PAT_ROTATION_MAX_SECONDS))
+        return pat_error_set(PAT_EINVAL, "retire_when_unused_seconds",
+                             "retire_when_unused_seconds must be 0, or %lld to %d",
+                             (long long)retire_min, PAT_ROTATION_MAX_SECONDS);
     if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
         return rc;
     if ((rc = load_own(svc, actor, id, out)) < 0)
@@ -544,24 +556,89 @@ int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
     }
     /* The version read above guards the write: a regenerate that raced
      * another change fails whole, so the value it returns always works. */
-    if (grace_seconds > 0) {
+    if (grace_seconds > 0 || retire_when_unused_seconds > 0) {
         memcpy(out->previous_hash, out->hash, PAT_HASH_LEN);
-        out->previous_valid_until = now + grace_seconds;
+        out->previous_valid_until =
+            now + (grace_seconds > 0 ? grace_seconds : PAT_ROTATION_MAX_SECONDS);
+        memset(&rot, 0, sizeof(rot));
+        rot.token_id = out->id;
+        rot.started_at = now;
+        rot.retire_when_unused = retire_when_unused_seconds;
+        rc = pat_store_rotation_put(svc->store, &rot);
     } else {
         memset(out->previous_hash, 0, PAT_HASH_LEN);
         out->previous_valid_until = 0;
+        rc = pat_store_rotation_delete(svc->store, out->id);
     }
+    if (rc < 0)
+        goto out;
     new_secret(svc, out, value);
     out->updated_at = now;
     if ((rc = pat_store_token_update(svc->store, out, fields)) == PAT_OK &&
         (rc = pat_audit_record(svc, actor, info, "token.regenerated", "token",
-                               "id=%lld name=%s grace=%lld", (long long)out->id, out->name,
-                               (long long)grace_seconds)) == PAT_OK)
+                               "id=%lld name=%s grace=%lld retire_when_unused=%lld",
+                               (long long)out->id, out->name, (long long)grace_seconds,
+                               (long long)retire_when_unused_seconds)) == PAT_OK)
         rc = pat_notify_tokens(svc, actor, info, PAT_NOTE_REGENERATED, out->user_id, out, 1);
 out:
     if ((rc = pat_unit_end(svc, rc)) < 0)
         pat_secret_wipe(value, PAT_TOKEN_BUF);
     return rc;
+}
+
+int pat_tokens_retire_now(pat_service *svc, const pat_principal *actor,
+                          const pat_request_info *info, pat_token_rec *t, const char *why)
+{
+    int rc;
+
+    if (t->previous_valid_until <= svc->clock())
+        return pat_error_set(PAT_ECONFLICT, NULL,
+                             "no value from before the last regeneration is alive");
+    memset(t->previous_hash, 0, PAT_HASH_LEN);
+    t->previous_valid_until = 0;
+    t->updated_at = svc->clock();
+    if ((rc = pat_store_token_update(svc->store, t, PAT_TOKEN_F_SECRET)) < 0 ||
+        (rc = pat_store_rotation_delete(svc->store, t->id)) < 0)
+        return rc;
+    return pat_audit_record(svc, actor, info, "token.previous_retired", "token",
+                            "id=%lld name=%s why=%s", (long long)t->id, t->name, why);
+}
+
+int pat_tokens_retire_previous(pat_service *svc, const pat_principal *actor,
+                               const pat_request_info *info, int64_t id, pat_token_rec *out)
+{
+    pat_policy policy;
+    int rc;
+
+    if ((rc = may_change(svc, actor, &policy)) < 0 || (rc = pat_unit_begin(svc)) < 0)
+        return rc;
+    if ((rc = load_own(svc, actor, id, out)) == PAT_OK)
+        rc = pat_tokens_retire_now(svc, actor, info, out, "asked");
+    return pat_unit_end(svc, rc);
+}
+
+bool pat_tokens_rotating(pat_service *svc, const pat_token_rec *t)
+{
+    return t->previous_valid_until > svc->clock();
+}
+
+int pat_tokens_rotation_of(pat_service *svc, const pat_token_rec *t, pat_rotation_rec *out)
+{
+    int rc;
+
+    if (!pat_tokens_rotating(svc, t))
+        return PAT_ENOTFOUND;
+    if ((rc = pat_store_rotation_get(svc->store, t->id, out)) == PAT_ENOTFOUND) {
+        memset(out, 0, sizeof(*out));
+        out->token_id = t->id;
+        rc = PAT_OK;
+    }
+    return rc;
+}
+
+int pat_tokens_rotations(pat_service *svc, pat_rotation_rec **out, size_t *n)
+{
+    return pat_store_rotation_list(svc->store, out, n);
 }
 
 int pat_tokens_remove(pat_service *svc, const pat_principal *actor, const pat_request_info *info,

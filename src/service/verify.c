@@ -356,11 +356,15 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
      * granularity, so a million busy tokens do not mean a million writes. */
     if (req->method && t.watch_clients)
         client = pat_client_fingerprint(svc->client_key, req->client_ip, req->user_agent);
-    if (req->method && pat_cache_token_use(svc->cache, lookup, now,
-                                           svc->config->last_use_granularity_seconds, client,
-                                           &uses, &new_client)) {
-        rc = pat_lastuse_record(svc->lastuse, t.token_id, uses, now, req->client_ip, req->method,
-                                req->path, req->user_agent);
+    /* A value kept by a rotation: every use recorded (its last use decides
+     * when it retires), under the negative id so the flusher tells it from
+     * the new value's (service/rotations.c). */
+    if (req->method &&
+        pat_cache_token_use(svc->cache, lookup, now,
+                            t.valid_until ? 0 : svc->config->last_use_granularity_seconds,
+                            client, &uses, &new_client)) {
+        rc = pat_lastuse_record(svc->lastuse, t.valid_until ? -t.token_id : t.token_id, uses, now,
+                                req->client_ip, req->method, req->path, req->user_agent);
         if (rc != PAT_LASTUSE_OK)
             pat_service_request_flush(svc);
         /* A full table delays the details, never loses the count. */

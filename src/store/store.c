@@ -312,6 +312,40 @@ int pat_store_clients_prune(pat_store *s)
     return s->vt->clients_prune(s);
 }
 
+int pat_store_rotation_put(pat_store *s, const pat_rotation_rec *r)
+{
+    pat_metrics_store_write();
+    return s->vt->rotation_put(s, r);
+}
+
+int pat_store_rotation_get(pat_store *s, int64_t token_id, pat_rotation_rec *out)
+{
+    return s->vt->rotation_get(s, token_id, out);
+}
+
+int pat_store_rotation_delete(pat_store *s, int64_t token_id)
+{
+    pat_metrics_store_write();
+    return s->vt->rotation_delete(s, token_id);
+}
+
+int pat_store_rotation_list(pat_store *s, pat_rotation_rec **out, size_t *n)
+{
+    return s->vt->rotation_list(s, out, n);
+}
+
+int pat_store_rotation_touch_many(pat_store *s, const pat_token_touch *touches, size_t n)
+{
+    pat_metrics_store_write();
+    return s->vt->rotation_touch_many(s, touches, n);
+}
+
+int pat_store_rotations_prune(pat_store *s, int64_t now)
+{
+    pat_metrics_store_write();
+    return s->vt->rotations_prune(s, now);
+}
+
 int pat_store_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t threshold,
                                size_t limit, pat_token_rec **out, size_t *n)
 {

@@ -298,6 +298,35 @@ int pat_store_client_list(pat_store *s, int64_t token_id, size_t limit, pat_toke
 /* Forgets the clients of tokens that no longer exist. */
 int pat_store_clients_prune(pat_store *s);
 
+/* ---- rotations: a regenerated token's previous value, still alive ---- */
+
+typedef struct pat_rotation_rec {
+    int64_t token_id;
+    int64_t started_at;
+    int64_t retire_when_unused; /* seconds; 0 = only at previous_valid_until */
+    int64_t previous_uses;
+    pat_last_use previous_last;  /* the previous value's latest use (at 0: none) */
+    pat_last_use current_first;  /* the new value's first use (at 0: none yet) */
+} pat_rotation_rec;
+
+/* Starts (or restarts) the rotation of r->token_id: the row as given. */
+int pat_store_rotation_put(pat_store *s, const pat_rotation_rec *r);
+/* PAT_ENOTFOUND when the token is not rotating. */
+int pat_store_rotation_get(pat_store *s, int64_t token_id, pat_rotation_rec *out);
+/* Ends it; PAT_OK whether or not there was one. */
+int pat_store_rotation_delete(pat_store *s, int64_t token_id);
+/* Every rotation (a handful: only tokens mid-rotation), in *out (caller
+ * frees). */
+int pat_store_rotation_list(pat_store *s, pat_rotation_rec **out, size_t *n);
+/* Records uses in one transaction: a touch with token_id -T is a use of
+ * token T's previous value (count added, latest use kept); one with T is
+ * a use of its current value (kept only as the first). Tokens not rotating
+ * are skipped. */
+int pat_store_rotation_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
+/* Forgets rotations of tokens that no longer exist or whose previous value
+ * has died (previous_valid_until passed or cleared). */
+int pat_store_rotations_prune(pat_store *s, int64_t now);
+
 /* ---- sessions, keyed by the hash of their id ---- */
 int pat_store_session_insert(pat_store *s, const pat_session_rec *r);
 int pat_store_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);

@@ -42,6 +42,12 @@ typedef struct pat_store_vtable {
     int (*client_list)(pat_store *s, int64_t token_id, size_t limit, pat_token_client **out,
                        size_t *n);
     int (*clients_prune)(pat_store *s);
+    int (*rotation_put)(pat_store *s, const pat_rotation_rec *r);
+    int (*rotation_get)(pat_store *s, int64_t token_id, pat_rotation_rec *out);
+    int (*rotation_delete)(pat_store *s, int64_t token_id);
+    int (*rotation_list)(pat_store *s, pat_rotation_rec **out, size_t *n);
+    int (*rotation_touch_many)(pat_store *s, const pat_token_touch *touches, size_t n);
+    int (*rotations_prune)(pat_store *s, int64_t now);
     int (*session_insert)(pat_store *s, const pat_session_rec *r);
     int (*session_get)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);
     int (*session_delete)(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN]);

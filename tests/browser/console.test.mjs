@@ -620,6 +620,22 @@ test('networks and the regenerate grace can be set; the last user agent shows', 
   await closeValue(page);
   assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).status, 200);
   assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: fresh })).status, 200);
+  // The rotation panel names the client still on the old value; retire it.
+  for (let i = 0; i < 50; i++) {
+    await page.click('#refresh');
+    if (await (await rowByName(page, 'from-the-lan')).locator('.rotation', { hasText: 'used 1 time' }).count()) break;
+    await page.waitForTimeout(200);
+  }
+  const panel = (await rowByName(page, 'from-the-lan')).locator('.rotation');
+  await panel.locator('text=Rotation in progress').waitFor();
+  assert.match(await panel.textContent(), /Old value: used 1 time, last by 127\.0\.0\.1/);
+  assert.match(await panel.textContent(), /New value: first used by 127\.0\.0\.1/);
+  await page.screenshot({ path: join(shots, 'rotation.png') });
+  await panel.locator('button', { hasText: 'Retire old value now' }).click();
+  await page.click('#confirm-yes');
+  await (await rowByName(page, 'from-the-lan')).locator('.rotation').waitFor({ state: 'detached' });
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: v })).status, 401);
+  assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: fresh })).status, 200);
 });
 
 test('an empty list says what a token is for; a cancelled password prompt is reported', async () => {

@@ -1051,6 +1051,68 @@ static void test_store__token_clients(void **state)
     free(t);
 }
 
+/* A rotation's row: previous-value uses counted with the latest kept,
+ * the new value's first use only, gone with the token or its previous
+ * value. */
+static void test_store__rotations(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "rot", 43);
+    pat_rotation_rec r, got, *list = NULL;
+    pat_token_touch touch[4];
+    size_t n = 0;
+
+    t->previous_valid_until = 5000;
+    memset(t->previous_hash, 0x44, PAT_HASH_LEN);
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    assert_int_equal(pat_store_rotation_get(f->s, t->id, &got), PAT_ENOTFOUND);
+    memset(&r, 0, sizeof(r));
+    r.token_id = t->id;
+    r.started_at = 1000;
+    r.retire_when_unused = 600;
+    assert_int_equal(pat_store_rotation_put(f->s, &r), PAT_OK);
+    memset(touch, 0, sizeof(touch));
+    touch[0].token_id = -t->id; /* the previous value */
+    touch[0].uses = 3;
+    touch[0].last.at = 1100;
+    snprintf(touch[0].last.ip, sizeof(touch[0].last.ip), "10.0.0.5");
+    snprintf(touch[0].last.user_agent, sizeof(touch[0].last.user_agent), "curl/8.5");
+    touch[1] = touch[0];
+    touch[1].uses = 2;
+    touch[1].last.at = 1050; /* older: counted, not kept */
+    snprintf(touch[1].last.ip, sizeof(touch[1].last.ip), "10.0.0.9");
+    touch[2].token_id = t->id; /* the new value */
+    touch[2].uses = 1;
+    touch[2].last.at = 1200;
+    snprintf(touch[2].last.ip, sizeof(touch[2].last.ip), "10.0.0.7");
+    touch[3] = touch[2];
+    touch[3].last.at = 1300; /* later: not the first */
+    snprintf(touch[3].last.ip, sizeof(touch[3].last.ip), "10.0.0.8");
+    assert_int_equal(pat_store_rotation_touch_many(f->s, touch, 4), PAT_OK);
+    touch[0].token_id = -999; /* not rotating: skipped */
+    assert_int_equal(pat_store_rotation_touch_many(f->s, touch, 1), PAT_OK);
+    assert_int_equal(pat_store_rotation_get(f->s, t->id, &got), PAT_OK);
+    assert_int_equal(got.retire_when_unused, 600);
+    assert_int_equal(got.previous_uses, 5);
+    assert_int_equal(got.previous_last.at, 1100);
+    assert_string_equal(got.previous_last.ip, "10.0.0.5");
+    assert_string_equal(got.previous_last.user_agent, "curl/8.5");
+    assert_int_equal(got.current_first.at, 1200);
+    assert_string_equal(got.current_first.ip, "10.0.0.7");
+    assert_int_equal(pat_store_rotation_list(f->s, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    free(list);
+    /* Alive until the previous value dies. */
+    assert_int_equal(pat_store_rotations_prune(f->s, 4999), PAT_OK);
+    assert_int_equal(pat_store_rotation_get(f->s, t->id, &got), PAT_OK);
+    assert_int_equal(pat_store_rotations_prune(f->s, 5000), PAT_OK);
+    assert_int_equal(pat_store_rotation_get(f->s, t->id, &got), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_rotation_put(f->s, &r), PAT_OK);
+    assert_int_equal(pat_store_rotation_delete(f->s, t->id), PAT_OK);
+    assert_int_equal(pat_store_rotation_get(f->s, t->id, &got), PAT_ENOTFOUND);
+    free(t);
+}
+
 /* pat_store_copy from the backend under test into a fresh SQLite store:
  * every row with its id, hashes, use and version; ids the source handed
  * out to rows deleted since stay used; never into a store with people. */
@@ -1280,6 +1342,7 @@ int main(void)
         T(test_store__outbox),
         T(test_store__token_flags_round_trip_and_edit),
         T(test_store__token_clients),
+        T(test_store__rotations),
     };
     int failed;
 

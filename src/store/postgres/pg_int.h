@@ -180,6 +180,12 @@ int pg_client_alerted(pat_store *s, int64_t token_id, const char *network, const
 int pg_client_list(pat_store *s, int64_t token_id, size_t limit, pat_token_client **out,
                    size_t *n);
 int pg_clients_prune(pat_store *s);
+int pg_rotation_put(pat_store *s, const pat_rotation_rec *r);
+int pg_rotation_get(pat_store *s, int64_t token_id, pat_rotation_rec *out);
+int pg_rotation_delete(pat_store *s, int64_t token_id);
+int pg_rotation_list(pat_store *s, pat_rotation_rec **out, size_t *n);
+int pg_rotation_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
+int pg_rotations_prune(pat_store *s, int64_t now);
 
 /* copy.c: what pat_store_copy needs */
 int pg_count_rows(pat_store *s, pat_store_counts *out);

@@ -156,6 +156,12 @@ int sq_client_alerted(pat_store *s, int64_t token_id, const char *network, const
 int sq_client_list(pat_store *s, int64_t token_id, size_t limit, pat_token_client **out,
                    size_t *n);
 int sq_clients_prune(pat_store *s);
+int sq_rotation_put(pat_store *s, const pat_rotation_rec *r);
+int sq_rotation_get(pat_store *s, int64_t token_id, pat_rotation_rec *out);
+int sq_rotation_delete(pat_store *s, int64_t token_id);
+int sq_rotation_list(pat_store *s, pat_rotation_rec **out, size_t *n);
+int sq_rotation_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
+int sq_rotations_prune(pat_store *s, int64_t now);
 
 /* copy.c: what pat_store_copy needs */
 int sq_count_rows(pat_store *s, pat_store_counts *out);

@@ -343,7 +343,7 @@ static void test_tokens__regenerate_with_grace(void **state)
     char old[PAT_TOKEN_BUF], fresh[PAT_TOKEN_BUF];
 
     assert_int_equal(create(f, &f->member, "rot", &t, old), PAT_OK);
-    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 60, &u, fresh), PAT_OK);
+    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 60, 0, &u, fresh), PAT_OK);
     assert_string_not_equal(old, fresh);
     assert_int_equal(verify(f, fresh, &p), PAT_OK);
     assert_int_equal(verify(f, old, &p), PAT_OK);
@@ -351,9 +351,9 @@ static void test_tokens__regenerate_with_grace(void **state)
     assert_int_equal(verify(f, old, &p), PAT_EAUTH);
     assert_int_equal(verify(f, fresh, &p), PAT_OK);
     /* Without grace the old value dies at once. */
-    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 0, &u, old), PAT_OK);
+    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 0, 0, &u, old), PAT_OK);
     assert_int_equal(verify(f, fresh, &p), PAT_EAUTH);
-    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, -1, &u, old),
+    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, -1, 0, &u, old),
                      PAT_EINVAL);
 }
 
@@ -788,7 +788,7 @@ static void test_verify__unknown_values_skip_the_store(void **state)
     assert_int_equal(metric(f, "patd_live_filter_rejected_total") - rejected, 3);
     assert_int_equal(create(f, &f->member, "fresh", &t, v), PAT_OK);
     assert_int_equal(verify_anywhere(f, v, &p), PAT_OK);
-    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 0, &u, w), PAT_OK);
+    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 0, 0, &u, w), PAT_OK);
     assert_int_equal(verify_anywhere(f, w, &p), PAT_OK);
     assert_int_equal(verify_anywhere(f, v, &p), PAT_EAUTH);
 }

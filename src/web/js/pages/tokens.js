@@ -82,6 +82,7 @@ function render() {
       el('td', {}, el('input', { type: 'checkbox', class: 'select', 'aria-label': `Select ${t.name}`, value: t.id })),
       el('td', {}, el('strong', { class: 'token-name' }, t.name),
         t.description ? el('div', { class: 'muted' }, t.description) : null,
+        t.rotation ? rotationPanel(t) : null,
         t.allowed_cidrs.length ? el('div', { class: 'muted' }, `only from ${t.allowed_cidrs.join(', ')}`) : null),
       el('td', {}, el('code', {}, `${t.prefix}…`)),
       el('td', {}, t.scopes.join(', ')),
@@ -147,6 +148,38 @@ function onTableClick(ev) {
 
 // ---- row actions ----
 
+// A regenerate that kept the old value: who is still on it.
+function rotationPanel(t) {
+  const r = t.rotation;
+  const who = (u) => [el('code', {}, u.ip), ' ', el('span', { class: 'ua', title: u.user_agent }, u.user_agent || '(no user agent)'), ' ', when(u.at)];
+  return el('div', { class: 'rotation', role: 'status' },
+    el('strong', {}, 'Rotation in progress'),
+    el('div', {}, 'Old value: ', r.previous_last_used
+      ? [`used ${r.previous_use_count} time${r.previous_use_count === 1 ? '' : 's'}, last by `, ...who(r.previous_last_used)]
+      : 'not used since the regeneration'),
+    el('div', {}, 'New value: ', r.current_first_used ? ['first used by ', ...who(r.current_first_used)] : 'not used yet'),
+    el('div', { class: 'muted' }, 'The old value stops ', when(r.previous_valid_until),
+      r.retire_when_unused_seconds ? ` or once unused for ${duration(r.retire_when_unused_seconds)}` : ''),
+    el('button', { type: 'button', class: 'retire-previous', onclick: () => retirePrevious(t) }, 'Retire old value now'));
+}
+
+function duration(seconds) {
+  if (seconds % 86400 === 0) return `${seconds / 86400} day${seconds === 86400 ? '' : 's'}`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`;
+  if (seconds % 60 === 0) return `${seconds / 60} minute${seconds === 60 ? '' : 's'}`;
+  return `${seconds} seconds`;
+}
+
+async function retirePrevious(t) {
+  const ok = await confirmAction(`Retire the old value of “${t.name}”?`,
+    'Clients still using the old value get 401 at once; the new value keeps working.', 'Retire old value');
+  if (!ok) return;
+  try {
+    await change('POST', `/api/v1/tokens/${t.id}/retire-previous`);
+  } catch (e) { failed(`Retire the old value of “${t.name}”`, e); }
+  load();
+}
+
 // The clients a token was used from (a canary: who presented it).
 async function showClients(t) {
   let detail;
@@ -180,16 +213,24 @@ async function setDisabled(t, disabled) {
 
 const GRACE = [[0, 'at once'], [600, 'after 10 minutes'], [3600, 'after 1 hour'], [86400, 'after 1 day']];
 
+const UNUSED = [[0, 'no'], [600, 'unused for 10 minutes'], [3600, 'unused for 1 hour'], [86400, 'unused for 1 day']];
+
 async function regenerate(t) {
   const grace = el('select', { id: 'regenerate-grace' },
     ...GRACE.map(([s, label]) => el('option', { value: s }, label)));
-  const extra = el('label', { class: 'inline' }, 'The current value stops working ', grace);
+  const unused = el('select', { id: 'regenerate-unused' },
+    ...UNUSED.map(([s, label]) => el('option', { value: s }, label)));
+  const extra = el('div', {},
+    el('label', { class: 'inline' }, 'The current value stops working ', grace),
+    el('label', { class: 'inline' }, '… or sooner, once ', unused));
   const ok = await confirmAction(`Regenerate “${t.name}”?`,
-    'A new value replaces the current one. Settings stay the same.', 'Regenerate', extra);
+    'A new value replaces the current one. Settings stay the same. Keeping the old value a while '
+    + 'shows which clients still use it.', 'Regenerate', extra);
   if (!ok) return;
+  const body = { grace_seconds: Number(grace.value) };
+  if (Number(unused.value)) body.retire_when_unused_seconds = Number(unused.value);
   try {
-    const r = await change('POST', `/api/v1/tokens/${t.id}/regenerate`,
-      { grace_seconds: Number(grace.value) });
+    const r = await change('POST', `/api/v1/tokens/${t.id}/regenerate`, body);
     showValue(r);
   } catch (e) { failed(`Regenerate “${t.name}”`, e); }
   load();
