@@ -157,6 +157,8 @@ static int apply_env(pat_config *cfg)
         {"PATD_NEW_CLIENT_LEARNING_SECONDS", "new_client_learning_seconds"},
         {"PATD_NEW_CLIENT_ALERT_INTERVAL_SECONDS", "new_client_alert_interval_seconds"},
         {"PATD_CANARY_ALERT_INTERVAL_SECONDS", "canary_alert_interval_seconds"},
+        {"PATD_LEAST_PRIVILEGE_DAYS", "least_privilege_days"},
+        {"PATD_LEAST_PRIVILEGE_SECONDS", "least_privilege_seconds"},
     };
     int rc;
 

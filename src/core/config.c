@@ -40,6 +40,7 @@ void pat_config_defaults(pat_config *cfg)
     cfg->new_client_learning_seconds = 86400;
     cfg->new_client_alert_interval_seconds = 3600;
     cfg->canary_alert_interval_seconds = 600;
+    cfg->least_privilege_seconds = 30 * 86400;
     pat_catalog_init(&cfg->catalog);
 }
 
@@ -227,6 +228,16 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
     if (strcmp(key, "new_client_learning_seconds") == 0) {
         if ((rc = set_int(&n, key, value, 0, 30 * 86400)) == PAT_OK)
             cfg->new_client_learning_seconds = (int)n;
+        return rc;
+    }
+    if (strcmp(key, "least_privilege_days") == 0) {
+        if ((rc = set_int(&n, key, value, 1, 3650)) == PAT_OK)
+            cfg->least_privilege_seconds = (int)n * 86400;
+        return rc;
+    }
+    if (strcmp(key, "least_privilege_seconds") == 0) {
+        if ((rc = set_int(&n, key, value, 1, 3650 * 86400)) == PAT_OK)
+            cfg->least_privilege_seconds = (int)n;
         return rc;
     }
     if (strcmp(key, "new_client_alert_interval_seconds") == 0) {

@@ -83,6 +83,12 @@ json_t *pat_format_token(const pat_token_rec *t, int64_t now)
     return o;
 }
 
+json_t *pat_format_scope_use(const pat_scope_use *u)
+{
+    return json_pack("{s:s, s:o, s:I}", "scope", u->scope, "last_used_at",
+                     pat_format_time(u->last_used_at), "uses", (json_int_t)u->uses);
+}
+
 json_t *pat_format_client(const pat_token_client *c)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "ip", c->ip, "network", c->network,

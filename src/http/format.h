@@ -11,6 +11,9 @@ json_t *pat_format_token(const pat_token_rec *t, int64_t now);
 /* The rotation object of t (API.md), or null when r is NULL. */
 json_t *pat_format_rotation(const pat_token_rec *t, const pat_rotation_rec *r);
 
+/* One scope a token used (scopes_used). */
+json_t *pat_format_scope_use(const pat_scope_use *u);
+
 /* One client of a token (its detail view). */
 json_t *pat_format_client(const pat_token_client *c);
 

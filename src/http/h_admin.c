@@ -67,7 +67,7 @@ static int parse_policy(pat_req *r, json_t **body, pat_policy *p)
     const char *enforcement = NULL;
     int rc;
 
-    if ((rc = pat_service_may_administer(&r->who)) < 0 ||
+    if ((rc = pat_service_may_administer(pat_req_service(r), &r->who)) < 0 ||
         (rc = pat_service_policy_get(pat_req_service(r), p)) < 0 ||
         (rc = pat_json_body(r, body)) < 0 || (rc = pat_json_only_keys(*body, keys)) < 0 ||
         (rc = int_field(*body, "default_expires_in_days", &p->default_expires_in_days, 0)) < 0 ||
@@ -223,28 +223,33 @@ int pat_h_users_update(pat_req *r)
 }
 
 /* Token objects, with their owner's id (lists that cross people). */
-static json_t *token_list_json(pat_req *r, const pat_token_rec *list, size_t n)
+static json_t *token_list_json(pat_req *r, const pat_token_rec *list, size_t n,
+                               int64_t user_id)
 {
-    pat_rotation_rec *rots = NULL;
-    size_t nrots = 0;
+    pat_token_extras x;
     json_t *arr = json_array();
+    /* One person's list reads its extras once; a list across people (the
+     * policy's violations) shows the rows alone. */
+    bool extras = user_id && pat_tokens_extras(pat_req_service(r), user_id, 0, &x) == PAT_OK;
 
-    if (pat_tokens_rotations(pat_req_service(r), &rots, &nrots) < 0)
-        nrots = 0; /* shown without their rotations rather than not at all */
     for (size_t i = 0; i < n; i++) {
-        json_t *o = pat_h_token_json(r, &list[i], rots, nrots);
+        json_t *o = extras ? pat_h_token_json(r, &list[i], &x)
+                           : pat_format_token(&list[i], pat_service_now(pat_req_service(r)));
         json_object_set_new(o, "user_id", json_integer(list[i].user_id));
         json_array_append_new(arr, o);
     }
-    free(rots);
+    if (extras)
+        pat_tokens_extras_dispose(&x);
     return arr;
 }
 
 /* Answers {"tokens": [...]} from a list the caller owns and frees here. */
-static int respond_token_list(pat_req *r, int rc, pat_token_rec *list, size_t n)
+static int respond_token_list(pat_req *r, int rc, pat_token_rec *list, size_t n,
+                              int64_t user_id)
 {
     if (rc == PAT_OK)
-        pat_respond_json(r, 200, json_pack("{s:o}", "tokens", token_list_json(r, list, n)));
+        pat_respond_json(r, 200,
+                         json_pack("{s:o}", "tokens", token_list_json(r, list, n, user_id)));
     free(list);
     return rc;
 }
@@ -255,7 +260,7 @@ int pat_h_users_tokens(pat_req *r)
     size_t n = 0;
     int rc = pat_users_tokens(pat_req_service(r), &r->who, r->id, &list, &n);
 
-    return respond_token_list(r, rc, list, n);
+    return respond_token_list(r, rc, list, n, r->id);
 }
 
 int pat_h_users_revoke_all(pat_req *r)
@@ -314,7 +319,7 @@ int pat_h_policy_violations(pat_req *r)
     size_t n = 0;
     int rc = pat_policy_violations(pat_req_service(r), &r->who, 1000, &list, &n);
 
-    return respond_token_list(r, rc, list, n);
+    return respond_token_list(r, rc, list, n, 0);
 }
 
 int pat_h_password_change(pat_req *r)

@@ -85,25 +85,31 @@ static int parse_token_body(pat_req *r, token_body *tb, int is_edit)
     return PAT_OK;
 }
 
-json_t *pat_h_token_json(pat_req *r, const pat_token_rec *t, const pat_rotation_rec *rots,
-                         size_t nrots)
+json_t *pat_h_token_json(pat_req *r, const pat_token_rec *t, const pat_token_extras *x)
 {
     pat_service *svc = pat_req_service(r);
-    json_t *o = pat_format_token(t, pat_service_now(svc));
-    pat_rotation_rec one;
+    json_t *o = pat_format_token(t, pat_service_now(svc)), *used = json_array();
+    pat_token_extras own = {NULL, 0, NULL, 0};
+    char unused[PAT_SCOPES_STR_MAX];
 
-    if (!pat_tokens_rotating(svc, t))
-        return o;
-    if (rots) {
-        /* A list: its rotations read once; one not tracked shows zeros. */
-        memset(&one, 0, sizeof(one));
-        for (size_t i = 0; i < nrots; i++)
-            if (rots[i].token_id == t->id)
-                one = rots[i];
-    } else if (pat_tokens_rotation_of(svc, t, &one) < 0) {
-        return o;
+    /* One token alone: its extras read here (a list reads them once). */
+    if (!x && pat_tokens_extras(svc, t->user_id, t->id, &own) == PAT_OK)
+        x = &own;
+    if (x && pat_tokens_rotating(svc, t)) {
+        pat_rotation_rec one;
+        memset(&one, 0, sizeof(one)); /* not tracked: zeros */
+        for (size_t i = 0; i < x->nrots; i++)
+            if (x->rots[i].token_id == t->id)
+                one = x->rots[i];
+        json_object_set_new(o, "rotation", pat_format_rotation(t, &one));
     }
-    json_object_set_new(o, "rotation", pat_format_rotation(t, &one));
+    for (size_t i = 0; x && i < x->nuses; i++)
+        if (x->uses[i].token_id == t->id)
+            json_array_append_new(used, pat_format_scope_use(&x->uses[i]));
+    json_object_set_new(o, "scopes_used", used);
+    pat_tokens_unused_scopes(svc, t, x, unused);
+    json_object_set_new(o, "unused_scopes", pat_format_words(unused));
+    pat_tokens_extras_dispose(&own);
     return o;
 }
 
@@ -113,7 +119,7 @@ json_t *pat_h_token_json(pat_req *r, const pat_token_rec *t, const pat_rotation_
 static void respond_token_warned(pat_req *r, unsigned status, const pat_token_rec *t,
                                  const char *value, const pat_policy_warning *w)
 {
-    json_t *o = pat_h_token_json(r, t, NULL, 0);
+    json_t *o = pat_h_token_json(r, t, NULL);
 
     if (w && w->set)
         json_object_set_new(o, "warnings",
@@ -143,19 +149,19 @@ int pat_h_tokens_list(pat_req *r)
     json_t *arr;
     int rc;
 
-    pat_rotation_rec *rots = NULL;
-    size_t nrots = 0;
+    pat_token_extras x;
 
     if ((rc = pat_tokens_list(svc, &r->who, pat_req_query(r, "status"), pat_req_query(r, "q"),
-                              &list, &n)) < 0 ||
-        (rc = pat_tokens_rotations(svc, &rots, &nrots)) < 0) {
+                              &list, &n)) < 0)
+        return rc;
+    if ((rc = pat_tokens_extras(svc, r->who.user_id, 0, &x)) < 0) {
         free(list);
         return rc;
     }
     arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, pat_h_token_json(r, &list[i], rots, nrots));
-    free(rots);
+        json_array_append_new(arr, pat_h_token_json(r, &list[i], &x));
+    pat_tokens_extras_dispose(&x);
     free(list);
     pat_respond_json(r, 200, json_pack("{s:o}", "tokens", arr));
     return PAT_OK;
@@ -205,7 +211,7 @@ int pat_h_tokens_get(pat_req *r)
     if ((rc = pat_tokens_get(svc, &r->who, r->id, t)) < 0 ||
         (rc = pat_tokens_clients(svc, &r->who, r->id, &clients, &n)) < 0)
         goto out;
-    o = pat_h_token_json(r, t, NULL, 0);
+    o = pat_h_token_json(r, t, NULL);
     arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, pat_format_client(&clients[i]));

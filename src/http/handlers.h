@@ -52,10 +52,9 @@ int pat_h_credentials_revoke(pat_req *r);
 int pat_h_policy_preview(pat_req *r);
 int pat_h_tokens_retire_previous(pat_req *r);
 
-/* The token object of t with its rotation: from rots[0..nrots) when
- * given (a list reads them once), else looked up. */
-json_t *pat_h_token_json(pat_req *r, const pat_token_rec *t, const pat_rotation_rec *rots,
-                         size_t nrots);
+/* The token object of t with its rotation, scopes used and unused scopes:
+ * from x when given (a list reads them once), else looked up. */
+json_t *pat_h_token_json(pat_req *r, const pat_token_rec *t, const pat_token_extras *x);
 int pat_h_users_token_disable(pat_req *r);
 int pat_h_users_token_enable(pat_req *r);
 int pat_h_users_token_delete(pat_req *r);

@@ -125,7 +125,7 @@ int pat_audit_list(pat_service *svc, const pat_principal *actor, pat_audit_filte
 {
     /* Anyone but a superuser (with the admin scope, through a token) sees
      * their own events only. */
-    if (pat_service_may_administer(actor) < 0)
+    if (pat_service_may_administer(svc, actor) < 0)
         f->user_id = actor->user_id;
     if (f->limit == 0)
         f->limit = PAT_AUDIT_PAGE_DEFAULT;

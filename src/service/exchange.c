@@ -194,6 +194,19 @@ static int issue(pat_service *svc, const pat_principal *who, const uint8_t hash[
     if ((rc = pat_keyring_sign_jwt(svc, now, claims, &out->jwt)) < 0)
         goto out;
     out->expires_in = life;
+    /* Each scope handed on is a scope the PAT used. */
+    for (const char *w = out->scope; *w;) {
+        char one[PAT_SCOPE_NAME_MAX + 1];
+        size_t len = strcspn(w, " ");
+        if (len && len <= PAT_SCOPE_NAME_MAX) {
+            memcpy(one, w, len);
+            one[len] = '\0';
+            pat_scopeuse_record(svc->scopeuse, who->token_id, one, now);
+        }
+        w += len;
+        while (*w == ' ')
+            w++;
+    }
     /* An exchange changes nothing in the store: its event is written with
      * the next batch, not with a commit of its own. */
     rc = pat_audit_defer(svc, who, info, "token.exchanged", "token",
@@ -317,7 +330,7 @@ int pat_service_keys_list(pat_service *svc, const pat_principal *actor, pat_key_
 {
     int rc;
 
-    if ((rc = pat_service_may_administer(actor)) < 0)
+    if ((rc = pat_service_may_administer(svc, actor)) < 0)
         return rc;
     return pat_keyring_list(svc, svc->clock(), out, n);
 }

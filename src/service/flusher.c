@@ -94,6 +94,24 @@ int pat_service_flush(pat_service *svc)
     return write_pending(svc);
 }
 
+/* Writes the scopes used since the last flush, in bounded transactions. */
+static void write_scope_uses(pat_service *svc)
+{
+    pat_scope_use *uses = NULL;
+    size_t n = 0;
+
+    pat_scopeuse_take(svc->scopeuse, &uses, &n);
+    for (size_t done = 0; done < n; done += FLUSH_CHUNK) {
+        size_t k = n - done < FLUSH_CHUNK ? n - done : FLUSH_CHUNK;
+        if (pat_store_scope_uses_add(svc->store, uses + done, k) < 0) {
+            pat_log_error("scopes used: cannot write %zu records: %s", n - done,
+                          pat_error_last()->message);
+            break;
+        }
+    }
+    free(uses);
+}
+
 /* Writes what the last-use table holds. */
 static int write_pending(pat_service *svc)
 {
@@ -121,6 +139,7 @@ static int write_pending(pat_service *svc)
                           pat_error_last()->message);
     }
     pat_metrics_lastuse_flush(svc->clock(), rc == PAT_OK ? n : 0);
+    write_scope_uses(svc);
     /* The clients behind those uses, and those verification noticed. */
     pat_service_clients(svc, touches, n);
     free(touches);
@@ -157,6 +176,8 @@ static void prune_old(pat_service *svc)
         pat_log_error("clients: cannot prune: %s", pat_error_last()->message);
     if (pat_store_rotations_prune(svc->store, now) < 0)
         pat_log_error("rotations: cannot prune: %s", pat_error_last()->message);
+    if (pat_store_scope_uses_prune(svc->store) < 0)
+        pat_log_error("scopes used: cannot prune: %s", pat_error_last()->message);
     if (pat_store_changes_prune(svc->store, pat_time_now() - CHANGES_RETENTION_SECONDS) < 0)
         pat_log_error("changes: cannot prune: %s", pat_error_last()->message);
     if (days <= 0)

@@ -79,6 +79,7 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
     svc->clock = opts->clock ? opts->clock : pat_time_now;
     svc->cache = pat_cache_new((size_t)cfg->cache_max_entries);
     svc->lastuse = pat_lastuse_new((size_t)cfg->last_use_buffer);
+    svc->scopeuse = pat_scopeuse_new(0);
     svc->canary_trips = pat_sightings_new(256);
     svc->new_clients = pat_sightings_new(1024);
     randombytes_buf(svc->client_key, sizeof(svc->client_key));
@@ -141,6 +142,7 @@ void pat_service_free(pat_service *svc)
     pat_ratelimit_free(svc->leak_by_address);
     pat_ratelimit_free(svc->leak_by_reporter);
     pat_lastuse_free(svc->lastuse);
+    pat_scopeuse_free(svc->scopeuse);
     pat_sightings_free(svc->canary_trips);
     pat_sightings_free(svc->new_clients);
     pat_cache_free(svc->cache);

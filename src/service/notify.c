@@ -151,7 +151,7 @@ int pat_service_outbox(pat_service *svc, const pat_principal *actor, size_t limi
 {
     int rc;
 
-    if ((rc = pat_service_may_administer(actor)) < 0 ||
+    if ((rc = pat_service_may_administer(svc, actor)) < 0 ||
         (rc = pat_store_outbox_counts(svc->store, counts)) < 0)
         return rc;
     return pat_store_outbox_list(svc->store, limit, out, n);
@@ -161,7 +161,7 @@ int pat_service_outbox_retry(pat_service *svc, const pat_principal *actor)
 {
     int rc;
 
-    if ((rc = pat_service_may_administer(actor)) < 0 ||
+    if ((rc = pat_service_may_administer(svc, actor)) < 0 ||
         (rc = pat_store_outbox_retry_all(svc->store, svc->clock())) < 0)
         return rc;
     pat_sender_wake(svc);

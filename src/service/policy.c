@@ -86,18 +86,19 @@ int pat_service_may_change_admin(pat_service *svc, const pat_principal *actor)
     pat_policy policy;
     int rc;
 
-    if ((rc = pat_service_may_administer(actor)) < 0 ||
+    if ((rc = pat_service_may_administer(svc, actor)) < 0 ||
         (rc = pat_service_policy_get(svc, &policy)) < 0)
         return rc;
     return pat_service_check_confirmed(svc, actor, &policy);
 }
 
-int pat_service_may_administer(const pat_principal *actor)
+int pat_service_may_administer(pat_service *svc, const pat_principal *actor)
 {
     if (actor->role != PAT_ROLE_SUPERUSER)
         return pat_error_set(PAT_EFORBIDDEN, NULL, "only an organization superuser may do this");
     if (actor->kind == PAT_AUTH_TOKEN && !pat_scopes_has(actor->scopes, PAT_SCOPE_ADMIN))
         return pat_error_set(PAT_ESCOPE, PAT_SCOPE_ADMIN,
                              "the superuser API needs a token with the admin scope");
+    pat_service_note_scope(svc, actor, PAT_SCOPE_ADMIN);
     return PAT_OK;
 }

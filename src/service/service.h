@@ -80,7 +80,7 @@ int pat_service_policy_get(pat_service *svc, pat_policy *out);
 
 /* PAT_OK if actor may use the superuser API: a superuser, and through a
  * token only with the admin scope. */
-int pat_service_may_administer(const pat_principal *actor);
+int pat_service_may_administer(pat_service *svc, const pat_principal *actor);
 
 /* For a change through the console (a session), a password confirmed
  * within the window when policy asks for one: PAT_ECONFIRM otherwise.
@@ -398,6 +398,25 @@ int pat_tokens_rotation_of(pat_service *svc, const pat_token_rec *t, pat_rotatio
 
 /* Every rotation in progress (a handful), for lists; *out caller-freed. */
 int pat_tokens_rotations(pat_service *svc, pat_rotation_rec **out, size_t *n);
+
+/* What a token object shows beyond its row, read once for a list: the
+ * rotations in progress and the scopes used by the tokens of one person. */
+typedef struct pat_token_extras {
+    pat_rotation_rec *rots;
+    size_t nrots;
+    pat_scope_use *uses;
+    size_t nuses;
+} pat_token_extras;
+
+/* Fills *x for the tokens of user_id (token_id 0), or that one token. */
+int pat_tokens_extras(pat_service *svc, int64_t user_id, int64_t token_id, pat_token_extras *x);
+void pat_tokens_extras_dispose(pat_token_extras *x);
+
+/* The granted scopes of t unused for least_privilege_days while t was in
+ * use (none for a token younger than that, idle all that time, or a
+ * canary), space-separated into out. Returns how many. */
+size_t pat_tokens_unused_scopes(pat_service *svc, const pat_token_rec *t,
+                                const pat_token_extras *x, char out[PAT_SCOPES_STR_MAX]);
 
 /* A new token from token id's settings; in->name is required, other given
  * fields override the source's. */

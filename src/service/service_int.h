@@ -9,6 +9,7 @@
 #include "service/livefilter.h"
 #include "core/jwt.h"
 #include "service/ratelimit.h"
+#include "service/scopeuse.h"
 #include "service/sightings.h"
 #include "service/service.h"
 #include "service/signing.h"
@@ -31,6 +32,7 @@ struct pat_service {
     _Atomic(pat_livefilter *) live;
     pat_livefilter *live_retired;
     pat_lastuse *lastuse;
+    pat_scopeuse *scopeuse; /* the scopes tokens used, written with last use */
     /* presentations the flusher looks at (service/clients.c, canary.c) */
     pat_sightings *canary_trips;
     pat_sightings *new_clients;
@@ -221,6 +223,11 @@ int pat_tokens_retire_now(pat_service *svc, const pat_principal *actor,
  * use of the previous value) and retires previous values unused for their
  * retire_when_unused_seconds (service/rotations.c; the flusher's). */
 void pat_service_rotations(pat_service *svc, const pat_token_touch *touches, size_t n);
+
+/* Counts a use of scope by actor's token (nothing for a person in the
+ * console, or a scope the token does not hold): least privilege from
+ * observed use. */
+void pat_service_note_scope(pat_service *svc, const pat_principal *actor, const char *scope);
 
 /* Deletes t (read in the caller's unit of work), audited, its owner
  * emailed. */

@@ -22,7 +22,7 @@ const char *pat_tokens_status(const pat_token_rec *t, int64_t now)
 
 /* May actor read and manage its own tokens? A token caller needs the
  * tokens scope; a person needs the token permission. */
-static int may_manage(const pat_principal *actor)
+static int may_manage(pat_service *svc, const pat_principal *actor)
 {
     if (!actor->can_manage_tokens)
         return pat_error_set(PAT_EFORBIDDEN, NULL,
@@ -31,6 +31,7 @@ static int may_manage(const pat_principal *actor)
     if (actor->kind == PAT_AUTH_TOKEN && !pat_scopes_has(actor->scopes, PAT_SCOPE_TOKENS))
         return pat_error_set(PAT_ESCOPE, PAT_SCOPE_TOKENS,
                              "managing tokens needs the tokens scope");
+    pat_service_note_scope(svc, actor, PAT_SCOPE_TOKENS);
     return PAT_OK;
 }
 
@@ -40,7 +41,7 @@ static int may_change(pat_service *svc, const pat_principal *actor, pat_policy *
 {
     int rc;
 
-    if ((rc = may_manage(actor)) < 0)
+    if ((rc = may_manage(svc, actor)) < 0)
         return rc;
     if ((rc = pat_service_policy_get(svc, policy)) < 0)
         return rc;
@@ -360,7 +361,7 @@ int pat_tokens_list(pat_service *svc, const pat_principal *actor, const char *st
     int64_t now = svc->clock();
     int rc;
 
-    if ((rc = may_manage(actor)) < 0)
+    if ((rc = may_manage(svc, actor)) < 0)
         return rc;
     if (status && *status && strcmp(status, "active") != 0 && strcmp(status, "disabled") != 0 &&
         strcmp(status, "expired") != 0)
@@ -393,7 +394,7 @@ int pat_tokens_get(pat_service *svc, const pat_principal *actor, int64_t id, pat
 {
     int rc;
 
-    if ((rc = may_manage(actor)) < 0)
+    if ((rc = may_manage(svc, actor)) < 0)
         return rc;
     return load_own(svc, actor, id, out);
 }
@@ -406,7 +407,7 @@ int pat_tokens_clients(pat_service *svc, const pat_principal *actor, int64_t id,
 
     *out = NULL;
     *n = 0;
-    if ((rc = may_manage(actor)) == PAT_OK && (rc = load_own(svc, actor, id, t)) == PAT_OK)
+    if ((rc = may_manage(svc, actor)) == PAT_OK && (rc = load_own(svc, actor, id, t)) == PAT_OK)
         rc = pat_store_client_list(svc->store, id, 10, out, n);
     free(t);
     return rc;
@@ -639,6 +640,57 @@ int pat_tokens_rotation_of(pat_service *svc, const pat_token_rec *t, pat_rotatio
 int pat_tokens_rotations(pat_service *svc, pat_rotation_rec **out, size_t *n)
 {
     return pat_store_rotation_list(svc->store, out, n);
+}
+
+int pat_tokens_extras(pat_service *svc, int64_t user_id, int64_t token_id, pat_token_extras *x)
+{
+    int rc;
+
+    memset(x, 0, sizeof(*x));
+    if ((rc = pat_store_rotation_list(svc->store, &x->rots, &x->nrots)) == PAT_OK)
+        rc = pat_store_scope_uses_list(svc->store, user_id, token_id, &x->uses, &x->nuses);
+    if (rc < 0)
+        pat_tokens_extras_dispose(x);
+    return rc;
+}
+
+void pat_tokens_extras_dispose(pat_token_extras *x)
+{
+    free(x->rots);
+    free(x->uses);
+    memset(x, 0, sizeof(*x));
+}
+
+size_t pat_tokens_unused_scopes(pat_service *svc, const pat_token_rec *t,
+                                const pat_token_extras *x, char out[PAT_SCOPES_STR_MAX])
+{
+    int64_t now = svc->clock(), since = now - svc->config->least_privilege_seconds;
+    int64_t last = t->last_use.at; /* kept per granularity: scope uses are fresher */
+    size_t len = 0, count = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; x && i < x->nuses; i++)
+        if (x->uses[i].token_id == t->id && x->uses[i].last_used_at > last)
+            last = x->uses[i].last_used_at;
+    /* Not watched long enough, or idle: its scopes cannot be judged. */
+    if ((t->flags & PAT_TOKEN_FLAG_CANARY) || t->created_at > since || last < since)
+        return 0;
+    for (const char *w = t->scopes; *w;) {
+        size_t wl = strcspn(w, " ");
+        bool used = false;
+        for (size_t i = 0; x && i < x->nuses && !used; i++)
+            used = x->uses[i].token_id == t->id && strlen(x->uses[i].scope) == wl &&
+                   memcmp(x->uses[i].scope, w, wl) == 0 && x->uses[i].last_used_at >= since;
+        if (!used && len + wl + 2 < PAT_SCOPES_STR_MAX) {
+            len += (size_t)snprintf(out + len, PAT_SCOPES_STR_MAX - len, "%s%.*s", len ? " " : "",
+                                    (int)wl, w);
+            count++;
+        }
+        w += wl;
+        while (*w == ' ')
+            w++;
+    }
+    return count;
 }
 
 int pat_tokens_remove(pat_service *svc, const pat_principal *actor, const pat_request_info *info,

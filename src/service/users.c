@@ -143,7 +143,7 @@ int pat_users_create(pat_service *svc, const pat_principal *actor, const pat_req
     int rc;
 
     memset(&u, 0, sizeof(u));
-    if ((rc = pat_service_may_administer(actor)) < 0)
+    if ((rc = pat_service_may_administer(svc, actor)) < 0)
         goto out;
     if (!in->username) {
         rc = pat_error_set(PAT_EINVAL, "username", "username is required");
@@ -189,7 +189,7 @@ int pat_users_list(pat_service *svc, const pat_principal *actor, pat_user **out,
 {
     int rc;
 
-    if ((rc = pat_service_may_administer(actor)) < 0 ||
+    if ((rc = pat_service_may_administer(svc, actor)) < 0 ||
         (rc = pat_store_user_list(svc->store, out, n)) < 0)
         return rc;
     for (size_t i = 0; i < *n; i++)
@@ -202,7 +202,7 @@ static int load_user(pat_service *svc, const pat_principal *actor, int64_t id, p
 {
     int rc;
 
-    if ((rc = pat_service_may_administer(actor)) < 0)
+    if ((rc = pat_service_may_administer(svc, actor)) < 0)
         return rc;
     rc = pat_store_user_get(svc->store, id, out);
     if (rc == PAT_ENOTFOUND)
@@ -229,7 +229,7 @@ int pat_users_update(pat_service *svc, const pat_principal *actor, const pat_req
     int rc;
 
     memset(&u, 0, sizeof(u));
-    if ((rc = pat_service_may_administer(actor)) < 0)
+    if ((rc = pat_service_may_administer(svc, actor)) < 0)
         return rc;
     /* Who may do what, and a password only the person knew: the password
      * confirmation as for token changes. */
@@ -440,7 +440,7 @@ int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t l
     pat_policy p;
     int rc;
 
-    if ((rc = pat_service_may_administer(actor)) < 0 || (rc = pat_service_policy_get(svc, &p)) < 0)
+    if ((rc = pat_service_may_administer(svc, actor)) < 0 || (rc = pat_service_policy_get(svc, &p)) < 0)
         return rc;
     return violations_of(svc, &p, limit, out, n);
 }
@@ -455,7 +455,7 @@ int pat_policy_preview(pat_service *svc, const pat_principal *actor, const pat_p
 
     *out = NULL;
     *n = *people = 0;
-    if ((rc = pat_service_may_administer(actor)) < 0 || (rc = pat_policy_validate(p)) < 0 ||
+    if ((rc = pat_service_may_administer(svc, actor)) < 0 || (rc = pat_policy_validate(p)) < 0 ||
         (rc = violations_of(svc, p, limit, &list, &count)) < 0)
         return rc;
     v = pat_calloc(count + 1, sizeof(*v));

@@ -299,6 +299,8 @@ static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_princ
     pat_text_copy(out->jwt_audience, sizeof(out->jwt_audience), e.aud, strlen(e.aud));
     out->via_jwt = true;
     pat_metrics_verify(PAT_VERIFY_OK);
+    if (req->required_scope && req->method)
+        pat_scopeuse_record(svc->scopeuse, e.pat_id, req->required_scope, now);
     return PAT_OK;
 }
 
@@ -352,6 +354,9 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     out->token_expires_at = t.expires_at;
     out->token_issued_at = t.created_at;
     pat_metrics_verify(PAT_VERIFY_OK);
+    /* The scope this request needed and got: least privilege from use. */
+    if (req->required_scope && req->method)
+        pat_scopeuse_record(svc->scopeuse, t.token_id, req->required_scope, now);
     /* Every use is counted; its details are kept at most once per token per
      * granularity, so a million busy tokens do not mean a million writes. */
     if (req->method && t.watch_clients)
@@ -378,4 +383,10 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
                           pat_sightings_capacity(svc->new_clients) / 2)
         pat_service_request_flush(svc); /* half full: flush before it drops any */
     return PAT_OK;
+}
+
+void pat_service_note_scope(pat_service *svc, const pat_principal *actor, const char *scope)
+{
+    if (actor->kind == PAT_AUTH_TOKEN && pat_scopes_has(actor->scopes, scope))
+        pat_scopeuse_record(svc->scopeuse, actor->token_id, scope, svc->clock());
 }

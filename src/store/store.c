@@ -346,6 +346,24 @@ int pat_store_rotations_prune(pat_store *s, int64_t now)
     return s->vt->rotations_prune(s, now);
 }
 
+int pat_store_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n)
+{
+    pat_metrics_store_write();
+    return s->vt->scope_uses_add(s, u, n);
+}
+
+int pat_store_scope_uses_list(pat_store *s, int64_t user_id, int64_t token_id,
+                              pat_scope_use **out, size_t *n)
+{
+    return s->vt->scope_uses_list(s, user_id, token_id, out, n);
+}
+
+int pat_store_scope_uses_prune(pat_store *s)
+{
+    pat_metrics_store_write();
+    return s->vt->scope_uses_prune(s);
+}
+
 int pat_store_tokens_to_remind(pat_store *s, int64_t after, int64_t until, int64_t threshold,
                                size_t limit, pat_token_rec **out, size_t *n)
 {

@@ -327,6 +327,25 @@ int pat_store_rotation_touch_many(pat_store *s, const pat_token_touch *touches, 
  * has died (previous_valid_until passed or cleared). */
 int pat_store_rotations_prune(pat_store *s, int64_t now);
 
+/* ---- the scopes tokens used ---- */
+
+typedef struct pat_scope_use {
+    int64_t token_id;
+    char scope[PAT_SCOPE_NAME_MAX + 1];
+    int64_t last_used_at;
+    int64_t uses;
+} pat_scope_use;
+
+/* Adds uses of n (token, scope) pairs in one transaction: counts added,
+ * the latest time kept. */
+int pat_store_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n);
+/* The scope uses of every token of user_id (or of token_id alone when it
+ * is not 0), by token then scope, in *out (caller frees). */
+int pat_store_scope_uses_list(pat_store *s, int64_t user_id, int64_t token_id,
+                              pat_scope_use **out, size_t *n);
+/* Forgets the uses of tokens that no longer exist. */
+int pat_store_scope_uses_prune(pat_store *s);
+
 /* ---- sessions, keyed by the hash of their id ---- */
 int pat_store_session_insert(pat_store *s, const pat_session_rec *r);
 int pat_store_session_get(pat_store *s, const uint8_t id_hash[PAT_HASH_LEN], pat_session_rec *out);

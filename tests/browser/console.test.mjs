@@ -638,6 +638,33 @@ test('networks and the regenerate grace can be set; the last user agent shows', 
   assert.equal((await patd.api('GET', '/api/v1/tokens/self', { token: fresh })).status, 200);
 });
 
+test('scopes unused lately are shown, and removed in one confirmed click', async () => {
+  const lp = await startPatd('least_privilege_seconds = 2\n[scope projects:read]\ndescription = Read\n');
+  try {
+    const s = await lp.adminSession();
+    const t = (await lp.api('POST', '/api/v1/tokens', { ...s, body: { name: 'over-granted', scopes: ['tokens', 'projects:read'] } })).json;
+    const use = () => fetch(lp.url + '/auth', { headers: { Authorization: `Bearer ${t.token}`, 'X-Required-Scope': 'projects:read' } });
+    const { ctx, p } = await newPage(lp.url);
+    await signIn(p, lp.url);
+    let note = p.locator('#token-table .unused-scopes');
+    for (let i = 0; i < 60 && !(await note.count()); i++) {
+      await use();
+      await p.waitForTimeout(250);
+      await p.click('#refresh');
+    }
+    assert.match(await note.textContent(), /1 of 2 scopes unused lately: tokens/);
+    await p.screenshot({ path: join(shots, 'least-privilege.png') });
+    await note.locator('button', { hasText: 'Remove them' }).click();
+    await p.click('#confirm-yes');
+    await (await rowByName(p, 'over-granted')).locator('.unused-scopes').waitFor({ state: 'detached' });
+    const after = (await lp.api('GET', `/api/v1/tokens/${t.id}`, s)).json;
+    assert.deepEqual(after.scopes, ['projects:read']);
+    await ctx.close();
+  } finally {
+    await lp.stop();
+  }
+});
+
 test('an empty list says what a token is for; a cancelled password prompt is reported', async () => {
   const short = await startPatd('confirm_window_seconds = 1\n');
   try {

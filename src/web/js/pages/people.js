@@ -32,8 +32,11 @@ async function tokensOf(u) {
   try {
     const r = await api('GET', `/api/v1/users/${u.id}/tokens`);
     $('#person-tokens-title').textContent = `Tokens of ${u.username}`;
-    $('#person-tokens tbody').replaceChildren(...r.tokens.map((t) => el('tr', { 'data-id': t.id },
+    // The most over-granted first: least privilege from observed use.
+    const tokens = r.tokens.slice().sort((a, b) => b.unused_scopes.length - a.unused_scopes.length);
+    $('#person-tokens tbody').replaceChildren(...tokens.map((t) => el('tr', { 'data-id': t.id },
       el('td', {}, t.name), el('td', {}, el('code', {}, `${t.prefix}…`)), el('td', {}, t.scopes.join(', ')),
+      el('td', { class: 'unused' }, t.unused_scopes.length ? `${t.unused_scopes.length} of ${t.scopes.length}: ${t.unused_scopes.join(', ')}` : '—'),
       el('td', {}, badge(t)), el('td', {}, expires(t)), el('td', {}, lastUsed(t)),
       el('td', {}, el('div', { class: 'row-actions' },
         // A superuser's hand on one token; its owner is emailed.

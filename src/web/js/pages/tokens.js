@@ -85,7 +85,7 @@ function render() {
         t.rotation ? rotationPanel(t) : null,
         t.allowed_cidrs.length ? el('div', { class: 'muted' }, `only from ${t.allowed_cidrs.join(', ')}`) : null),
       el('td', {}, el('code', {}, `${t.prefix}…`)),
-      el('td', {}, t.scopes.join(', ')),
+      el('td', {}, t.scopes.join(', '), t.unused_scopes.length ? unusedNote(t) : null),
       el('td', {}, when(t.created_at)),
       el('td', {}, expires(t)),
       el('td', {}, badge(t)),
@@ -147,6 +147,26 @@ function onTableClick(ev) {
 }
 
 // ---- row actions ----
+
+// Least privilege from observed use: the granted scopes this token has not
+// needed lately, and one click (confirmed) to take them away.
+function unusedNote(t) {
+  return el('div', { class: 'unused-scopes' },
+    `${t.unused_scopes.length} of ${t.scopes.length} scopes unused lately: ${t.unused_scopes.join(', ')} `,
+    el('button', { type: 'button', class: 'link', onclick: () => removeUnused(t) }, 'Remove them'));
+}
+
+async function removeUnused(t) {
+  const keep = t.scopes.filter((s) => !t.unused_scopes.includes(s));
+  const ok = await confirmAction(`Remove unused scopes from “${t.name}”?`,
+    `It keeps ${keep.join(', ') || 'no scope'}; ${t.unused_scopes.join(', ')} go. A request that needs one of them gets 403 from now on.`,
+    'Remove scopes');
+  if (!ok) return;
+  try {
+    await change('PATCH', `/api/v1/tokens/${t.id}`, { scopes: keep });
+  } catch (e) { failed(`Remove unused scopes from “${t.name}”`, e); }
+  load();
+}
 
 // A regenerate that kept the old value: who is still on it.
 function rotationPanel(t) {
