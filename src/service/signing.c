@@ -67,6 +67,19 @@ static int ec_coords(EVP_PKEY *pkey, uint8_t x[EC_COORD], uint8_t y[EC_COORD])
     return ok ? PAT_OK : pat_error_set(PAT_EIO, NULL, "cannot read the EC public key");
 }
 
+/* Sets up k's signing context once (k->ec set). */
+static int sign_template(pat_sign_key *k)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    if (!ctx || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->ec) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return pat_error_set(PAT_EIO, NULL, "cannot set up ES256 signing");
+    }
+    k->sign_ctx = ctx;
+    return PAT_OK;
+}
+
 int pat_sign_key_generate(bool eddsa, pat_sign_key *out)
 {
     uint8_t x[EC_COORD], y[EC_COORD], pk[crypto_sign_PUBLICKEYBYTES];
@@ -80,7 +93,8 @@ int pat_sign_key_generate(bool eddsa, pat_sign_key *out)
     }
     if (!(out->ec = EVP_EC_gen("P-256")))
         return pat_error_set(PAT_EIO, NULL, "cannot generate a P-256 key");
-    if ((rc = ec_coords(out->ec, x, y)) < 0 || (rc = make_jwk(out, x, y)) < 0) {
+    if ((rc = ec_coords(out->ec, x, y)) < 0 || (rc = make_jwk(out, x, y)) < 0 ||
+        (rc = sign_template(out)) < 0) {
         pat_sign_key_dispose(out);
         return rc;
     }
@@ -89,6 +103,7 @@ int pat_sign_key_generate(bool eddsa, pat_sign_key *out)
 
 void pat_sign_key_dispose(pat_sign_key *k)
 {
+    EVP_MD_CTX_free(k->sign_ctx);
     EVP_PKEY_free(k->ec);
     json_decref(k->jwk);
     sodium_memzero(k, sizeof(*k));
@@ -164,8 +179,8 @@ int pat_sign_key_open(const char *kid, bool eddsa, const uint8_t *sealed, size_t
             rc = pat_error_set(PAT_EIO, NULL, "a stored signing key is damaged");
             goto out;
         }
-        if ((rc = ec_coords(out->ec, x, y)) == PAT_OK)
-            rc = make_jwk(out, x, y);
+        if ((rc = ec_coords(out->ec, x, y)) == PAT_OK && (rc = make_jwk(out, x, y)) == PAT_OK)
+            rc = sign_template(out);
     }
     if (rc == PAT_OK && strcmp(out->kid, kid) != 0)
         rc = pat_error_set(PAT_EIO, NULL, "a stored signing key is not the one its kid names");
@@ -195,7 +210,9 @@ int pat_sign(const pat_sign_key *k, const uint8_t *msg, size_t n, uint8_t sig[64
      * the two 32-byte big-endian numbers side by side (RFC 7518 3.4). */
     if (!(ctx = EVP_MD_CTX_new()))
         return pat_error_set(PAT_EIO, NULL, "out of memory");
-    if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->ec) != 1 ||
+    /* A copy of the key's context: the template is only read, so threads
+     * may copy it at once. */
+    if (EVP_MD_CTX_copy_ex(ctx, k->sign_ctx) != 1 ||
         EVP_DigestSign(ctx, der, &derlen, msg, n) != 1 ||
         !(es = d2i_ECDSA_SIG(NULL, &p, (long)derlen))) {
         rc = pat_error_set(PAT_EIO, NULL, "cannot sign");

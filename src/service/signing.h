@@ -22,6 +22,8 @@ typedef struct pat_sign_key {
     int64_t created_at;
     int64_t activates_at;   /* signs from then on (until a newer key does) */
     void *ec;               /* ES256: OpenSSL's EVP_PKEY */
+    void *sign_ctx;         /* ES256: an EVP_MD_CTX set up to sign with ec, copied per
+                               signature (setting one up each time cost half of it) */
     uint8_t ed_sk[64];      /* EdDSA: libsodium's secret key (seed and public key) */
     json_t *jwk;            /* the public JWK (kty, crv, x[, y], kid, alg, use) */
 } pat_sign_key;

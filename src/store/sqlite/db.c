@@ -184,10 +184,66 @@ static void bind_args(sqlite3_stmt *q, const char *fmt, va_list ap)
 }
 
 /* Prepares sql and binds it (lock held). */
+/* The kept statement for sql, prepared on first use (lock held); one in
+ * use already (a call within a call) is prepared afresh, not kept. */
+static int cached(sqlite_store *st, const char *sql, sqlite3_stmt **q)
+{
+    struct sq_cached *c;
+    int rc;
+
+    for (unsigned i = 0; i < SQ_CACHE_SIZE; i++) {
+        c = &st->cache[i];
+        if (c->sql && !c->busy && strcmp(c->sql, sql) == 0) {
+            c->busy = true;
+            *q = c->q;
+            return SQLITE_OK;
+        }
+    }
+    c = &st->cache[st->cache_next];
+    if (c->busy)
+        return sqlite3_prepare_v2(st->db, sql, -1, q, NULL);
+    if ((rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, q, NULL)) !=
+        SQLITE_OK)
+        return rc;
+    st->cache_next = (st->cache_next + 1) % SQ_CACHE_SIZE;
+    sqlite3_finalize(c->q);
+    free(c->sql);
+    c->sql = pat_strdup(sql);
+    c->q = *q;
+    c->busy = true;
+    return SQLITE_OK;
+}
+
+/* Done with q: a kept statement is reset for its next use (and lets go of
+ * what it bound), any other finalized. */
+static void release(sqlite_store *st, sqlite3_stmt *q)
+{
+    if (!q)
+        return;
+    for (unsigned i = 0; i < SQ_CACHE_SIZE; i++) {
+        if (st->cache[i].q == q && st->cache[i].busy) {
+            sqlite3_reset(q);
+            sqlite3_clear_bindings(q);
+            st->cache[i].busy = false;
+            return;
+        }
+    }
+    sqlite3_finalize(q);
+}
+
+void sq_cache_clear(sqlite_store *st)
+{
+    for (unsigned i = 0; i < SQ_CACHE_SIZE; i++) {
+        sqlite3_finalize(st->cache[i].q);
+        free(st->cache[i].sql);
+        memset(&st->cache[i], 0, sizeof(st->cache[i]));
+    }
+}
+
 static int prepare(sqlite_store *st, sqlite3_stmt **q, const char *sql, const char *fmt,
                    va_list ap)
 {
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, q, NULL);
+    int rc = cached(st, sql, q);
 
     if (rc != SQLITE_OK)
         return sq_error(st->db, rc, "prepare");
@@ -240,7 +296,7 @@ int sq_run(sqlite_store *st, int64_t *changes, int64_t *last_id, const char *sql
     if (last_id)
         *last_id = sqlite3_last_insert_rowid(st->db);
 out:
-    sqlite3_finalize(q);
+    release(st, q);
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -265,7 +321,7 @@ int sq_one(sqlite_store *st, sq_row_fn read, void *dst, const char *sql, const c
     else
         rc = sq_error(st->db, rc, sql);
 out:
-    sqlite3_finalize(q);
+    release(st, q);
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -304,7 +360,7 @@ int sq_list(sqlite_store *st, sq_row_fn read, size_t elem, void **out, size_t *n
     list = NULL;
 out:
     free(list);
-    sqlite3_finalize(q);
+    release(st, q);
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -385,6 +441,7 @@ static void sq_close(pat_store *s)
 
     assert(st->tx_depth == 0);
     sq_readers_close(st);
+    sq_cache_clear(st);
     sqlite3_close(st->db);
     pthread_mutex_destroy(&st->readers_lock);
     pthread_mutex_destroy(&st->lock);
@@ -513,6 +570,7 @@ int pat_store_sqlite_open(pat_store **out, const char *path)
     *out = &st->base;
     return PAT_OK;
 fail:
+    sq_cache_clear(st);
     sqlite3_close(st->db);
     pthread_mutex_destroy(&st->readers_lock);
     pthread_mutex_destroy(&st->lock);

@@ -18,6 +18,8 @@ typedef struct sq_reader {
     struct sq_reader *next;
 } sq_reader;
 
+#define SQ_CACHE_SIZE 64
+
 typedef struct sqlite_store {
     pat_store base;
     sqlite3 *db;          /* the one writing connection */
@@ -30,6 +32,14 @@ typedef struct sqlite_store {
     bool has_reader_key;
     pthread_mutex_t readers_lock;
     sq_reader *readers; /* every thread's, closed with the store */
+    /* Statements of the writing connection kept prepared (under lock):
+     * parsing was most of a small statement's cost. */
+    struct sq_cached {
+        char *sql;
+        sqlite3_stmt *q;
+        bool busy;
+    } cache[SQ_CACHE_SIZE];
+    unsigned cache_next; /* the slot the next new statement takes */
 } sqlite_store;
 
 static inline sqlite_store *sq_of(pat_store *s)
@@ -108,6 +118,8 @@ int sq_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t 
                             pat_token_rec **out, size_t *n);
 int sq_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
 void sq_readers_close(sqlite_store *st);
+/* Finalizes the kept statements (before the connection closes). */
+void sq_cache_clear(sqlite_store *st);
 
 /* Reads a sessions row (the columns of sessions.c's SELECT). */
 int sq_read_session(sqlite3_stmt *q, void *dst);
