@@ -9,6 +9,7 @@
 
 #include "core/jwt.h"
 #include "core/text.h"
+#include "http/format.h"
 #include "http/handlers.h"
 #include "util/error.h"
 #include "util/time.h"
@@ -215,6 +216,9 @@ int pat_h_introspect(pat_req *r)
                   subject.username, "scope", subject.scopes, "iat",
                   (json_int_t)subject.token_issued_at, "token_id", (json_int_t)subject.token_id,
                   "token_type", subject.via_jwt ? "jwt" : "pat");
+    /* The same scopes as an array: gateways that match a claim's values
+     * one by one (mod_oauth2's Require oauth2_claim scopes:NAME) need it. */
+    json_object_set_new(o, "scopes", pat_format_words(subject.scopes));
     if (subject.via_jwt) {
         json_object_set_new(o, "aud", json_string(subject.jwt_audience));
         json_object_set_new(o, "iss", json_string(pat_service_issuer(pat_req_service(r))));

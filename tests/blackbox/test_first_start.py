@@ -1,6 +1,7 @@
 """First start, options, and that no secret reaches the data dir or the log."""
 import os
 import re
+import time
 import stat
 import subprocess
 import unittest
@@ -33,6 +34,11 @@ class FirstStart(unittest.TestCase):
         p = Patd(env={'PATD_ADMIN_PASSWORD': ''})
         p.start()
         try:
+            # The port answers a moment before the line reaches the file on a
+            # loaded machine: wait for it.
+            deadline = time.time() + 10
+            while not re.search(r"password: (\S+)", p.read_out()) and time.time() < deadline:
+                time.sleep(0.05)
             m = re.search(r"password: (\S+)", p.read_out())
             self.assertIsNotNone(m, p.read_out())
             password = m.group(1)

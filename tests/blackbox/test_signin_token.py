@@ -27,7 +27,8 @@ class SigninToken(PatdTestCase):
         first = self.issue(self.admin)
         self.assertEqual(first.status, 201, first)
         self.assertEqual(sorted(first.json['scopes']),
-                         sorted(['tokens', 'introspect', 'admin', 'repo:read', 'env.Stop']))
+                         sorted(['tokens', 'introspect', 'admin', 'leak-report', 'repo:read',
+                                 'env.Stop']))
         self.assertAlmostEqual(parse(first.json['expires_at']) - parse(first.json['created_at']),
                                30 * 86400, delta=2)
         self.assertEqual(self.req('GET', '/api/v1/tokens/self',
@@ -51,7 +52,8 @@ class SigninToken(PatdTestCase):
         member = self.patd.login('member-cli', 'a-long-enough-password')
         t = self.issue(member, 'cli@laptop')
         self.assertEqual(t.status, 201, t)
-        self.assertEqual(sorted(t.json['scopes']), ['introspect', 'repo:read', 'tokens'])
+        self.assertEqual(sorted(t.json['scopes']),
+                         ['introspect', 'leak-report', 'repo:read', 'tokens'])
 
     def test_errors(self):
         token = self.patd.create_token(self.admin, name='not-a-session')['token']
