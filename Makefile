@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 PYTHON     ?= python3
 ARGS       ?=
 
-.PHONY: all build run test checksrc openapi npm screenshots unit valgrind blackbox blackbox-postgres browser bench bench-postgres bench-exchange fuzz clean install deps
+.PHONY: all build run test deb checksrc openapi npm screenshots unit valgrind blackbox blackbox-postgres browser bench bench-postgres bench-exchange fuzz clean install deps
 
 all: build
 
@@ -120,5 +120,14 @@ fuzz:
 install: build
 	meson install -C $(BUILD)
 
+# A Debian package of the working tree (tracked and new files), built apart
+# in build-deb/ so the tree stays clean: build-deb/patd_VERSION_ARCH.deb.
+deb:
+	tools/deps.sh deb
+	rm -rf build-deb && mkdir -p build-deb/patd
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t build-deb/patd
+	cd build-deb/patd && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
+	@ls build-deb/*.deb
+
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) build-bench build-fuzz
+	rm -rf $(BUILD) $(TEST_BUILD) build-bench build-fuzz build-deb

@@ -170,6 +170,21 @@ static int apply_env(pat_config *cfg)
     return PAT_OK;
 }
 
+/* The whole configuration: defaults < file < PATD_* variables < flags. */
+static int build_config(pat_config *cfg, const char *path, const char *flag_listen,
+                        const char *flag_data_dir, const char *flag_db)
+{
+    int rc;
+
+    pat_config_defaults(cfg);
+    if ((path && *path && (rc = load_config(cfg, path)) < 0) || (rc = apply_env(cfg)) < 0 ||
+        (flag_listen && (rc = pat_config_set(cfg, "listen", flag_listen)) < 0) ||
+        (flag_data_dir && (rc = pat_config_set(cfg, "data_dir", flag_data_dir)) < 0) ||
+        (flag_db && (rc = pat_config_set(cfg, "db", flag_db)) < 0))
+        return rc;
+    return PAT_OK;
+}
+
 /* patd store copy: from and to are store URLs. */
 static int store_copy(const char *from_url, const char *to_url)
 {
@@ -275,6 +290,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (sodium_init() < 0) {
         fputs("patd: libsodium failed to start\n", stderr);
@@ -295,12 +311,7 @@ int main(int argc, char **argv)
      * reaches stderr through stdio (libmicrohttpd's rare messages) a line
      * at a time. */
     setvbuf(stderr, NULL, _IOLBF, 0);
-    pat_config_defaults(cfg);
-    if ((config_path && *config_path && (rc = load_config(cfg, config_path)) < 0) ||
-        (rc = apply_env(cfg)) < 0 ||
-        (flag_listen && (rc = pat_config_set(cfg, "listen", flag_listen)) < 0) ||
-        (flag_data_dir && (rc = pat_config_set(cfg, "data_dir", flag_data_dir)) < 0) ||
-        (flag_db && (rc = pat_config_set(cfg, "db", flag_db)) < 0))
+    if ((rc = build_config(cfg, config_path, flag_listen, flag_data_dir, flag_db)) < 0)
         goto fail;
     pat_log_set_format(cfg->log_json ? PAT_LOG_JSON : PAT_LOG_TEXT);
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
@@ -369,7 +380,22 @@ int main(int argc, char **argv)
     }
     fflush(stdout);
     sodium_memzero(generated, sizeof(generated));
-    sigwait(&sigs, &sig);
+    /* SIGHUP reads the configuration again and puts it in force without
+     * dropping a connection; a configuration that does not parse changes
+     * nothing (the running one stays, the error is logged). */
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+        pat_config *fresh = pat_calloc(1, sizeof(*fresh));
+        if (build_config(fresh, config_path, flag_listen, flag_data_dir, flag_db) < 0) {
+            pat_log_error("reload: %s; the running configuration stays",
+                          pat_error_last()->message);
+            pat_log_flush_all();
+            free(fresh);
+            continue;
+        }
+        pat_log_set_format(fresh->log_json ? PAT_LOG_JSON : PAT_LOG_TEXT);
+        pat_service_reconfigure(svc, fresh);
+        pat_log_flush_all();
+    }
     pat_log_info("signal %d: shutting down", sig);
     fflush(stderr);
     status = 0;

@@ -10,8 +10,10 @@ build_pkgs=(gcc make meson ninja-build pkg-config libmicrohttpd-dev libjansson-d
 test_pkgs=(libcmocka-dev curl nginx-light caddy prometheus chromium nodejs valgrind postgresql
            python3-jwt python3-cryptography apache2 libapache2-mod-oauth2
            python3-aiosmtpd
-           postgresql-client)
+           postgresql-client
+           debhelper lintian dpkg-dev fakeroot)
 bench_pkgs=(wrk nginx-light)
+deb_pkgs=(debhelper lintian dpkg-dev fakeroot)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
@@ -21,7 +23,8 @@ case "${1:-build}" in
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
   fuzz)  want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   valgrind) want+=(valgrind libcmocka-dev) ;;
-  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
+  deb)   want+=("${deb_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench|fuzz|deb" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "service/service_int.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/metrics.h"
 #include "util/time.h"
@@ -68,8 +69,7 @@ int pat_service_new(pat_service **out, const pat_service_options *opts)
         return rc;
     svc = pat_calloc(1, sizeof(*svc));
     svc->store = opts->store;
-    svc->config = cfg;
-    svc->catalog = &cfg->catalog;
+    atomic_init(&svc->config, cfg);
     memcpy(svc->key, opts->key, PAT_KEY_LEN);
     pat_token_lookup_subkey(svc->lookup_subkey, svc->key);
     if ((rc = pat_text_set(svc->token_prefix, sizeof(svc->token_prefix), cfg->token_prefix)) < 0) {
@@ -150,9 +150,36 @@ void pat_service_free(pat_service *svc)
     pat_jwtcache_free(svc->jwtcache);
     pat_livefilter_free(atomic_load(&svc->live));
     pat_livefilter_free(svc->live_retired);
+    for (size_t i = 0; i < svc->nretired_configs; i++)
+        free(svc->retired_configs[i]);
+    free(svc->retired_configs);
     sodium_memzero(svc->key, sizeof(svc->key));
     sodium_memzero(svc->lookup_subkey, sizeof(svc->lookup_subkey));
     free(svc);
+}
+
+int pat_service_reconfigure(pat_service *svc, pat_config *fresh)
+{
+    const pat_config *old = atomic_load(&svc->config);
+
+    /* What a running service cannot take without a restart. */
+    if (strcmp(fresh->listen, old->listen) != 0 || strcmp(fresh->db, old->db) != 0 ||
+        strcmp(fresh->data_dir, old->data_dir) != 0 ||
+        strcmp(fresh->token_prefix, old->token_prefix) != 0)
+        pat_log_info("reload: listen, db, data_dir and token_prefix change at the next start");
+    memcpy(fresh->listen, old->listen, sizeof(fresh->listen));
+    memcpy(fresh->db, old->db, sizeof(fresh->db));
+    memcpy(fresh->data_dir, old->data_dir, sizeof(fresh->data_dir));
+    memcpy(fresh->token_prefix, old->token_prefix, sizeof(fresh->token_prefix));
+    svc->retired_configs = pat_realloc(svc->retired_configs,
+                                       (svc->nretired_configs + 1) * sizeof(*svc->retired_configs));
+    svc->retired_configs[svc->nretired_configs++] = fresh;
+    atomic_store(&svc->config, fresh);
+    /* Verified JWTs were checked against the old audiences. */
+    pat_jwtcache_bump_all(svc->jwtcache);
+    pat_log_info("reload: configuration applied (%zu scopes, %zu route rules, %zu audiences)",
+                 fresh->catalog.nscopes, fresh->nroutes, fresh->naudiences);
+    return PAT_OK;
 }
 
 const char *pat_service_required_scope(const pat_service *svc, const char *named,
@@ -226,7 +253,7 @@ int64_t pat_service_now(const pat_service *svc)
 
 const pat_catalog *pat_service_catalog(const pat_service *svc)
 {
-    return svc->catalog;
+    return &svc->config->catalog;
 }
 
 void pat_service_hash_secret(const pat_service *svc, const char *secret, uint8_t out[PAT_HASH_LEN])

@@ -40,6 +40,14 @@ int64_t pat_service_now(const pat_service *svc);
 /* The scope catalog (borrowed). */
 const pat_catalog *pat_service_catalog(const pat_service *svc);
 
+/* Puts fresh (a whole configuration, parsed and checked; the service owns
+ * it from now on) in force at once: scopes and sets, route rules,
+ * audiences, limits and intervals read per use. listen, db, data_dir and
+ * token_prefix keep their running values (a restart changes them); the
+ * HTTP server's own settings (threads, trusted proxies, connection limits)
+ * too. Requests under way finish with the configuration they began with. */
+int pat_service_reconfigure(pat_service *svc, pat_config *fresh);
+
 /* PAT_OK if the store answers. */
 int pat_service_ping(pat_service *svc);
 

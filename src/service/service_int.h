@@ -19,8 +19,12 @@ typedef struct pat_keyring pat_keyring;
 
 struct pat_service {
     pat_store *store;
-    const pat_config *config;
-    const pat_catalog *catalog;
+    /* The configuration in force: replaced whole by a reload (SIGHUP), so
+     * every reader loads it once per use; replaced ones are kept until
+     * the service ends, as a request may still hold them. */
+    _Atomic(const pat_config *) config;
+    pat_config **retired_configs;
+    size_t nretired_configs;
     uint8_t key[PAT_KEY_LEN];
     uint8_t lookup_subkey[PAT_LOOKUP_KEY_LEN]; /* keys the verification cache */
     char token_prefix[PAT_TOKEN_PREFIX_MAX + 1];

@@ -84,18 +84,18 @@ static int resolve_scopes(pat_service *svc, const pat_principal *actor, const pa
     if (in->has_scopes && in->scope_set)
         return pat_error_set(PAT_EINVAL, "scope_set", "give scopes or scope_set, not both");
     if (in->scope_set) {
-        const pat_scope_set_def *set = pat_catalog_find_set(svc->catalog, in->scope_set);
+        const pat_scope_set_def *set = pat_catalog_find_set(&svc->config->catalog, in->scope_set);
         if (!set)
             return pat_error_set(PAT_EINVAL, "scope_set", "unknown scope set: %.64s",
                                  in->scope_set);
         if ((rc = pat_text_set(out, PAT_SCOPES_STR_MAX, set->scopes)) < 0)
             return rc;
-    } else if ((rc = pat_scopes_canonical(svc->catalog, in->scopes, in->nscopes, out)) < 0) {
+    } else if ((rc = pat_scopes_canonical(&svc->config->catalog, in->scopes, in->nscopes, out)) < 0) {
         return rc;
     }
     if (!out[0])
         return pat_error_set(PAT_EINVAL, "scopes", "choose at least one scope");
-    if ((rc = pat_scopes_check_role(svc->catalog, out, (unsigned)actor->role)) < 0)
+    if ((rc = pat_scopes_check_role(&svc->config->catalog, out, (unsigned)actor->role)) < 0)
         return rc;
     if (actor->kind == PAT_AUTH_TOKEN)
         return pat_scopes_check_subset(out, actor->scopes);
@@ -241,7 +241,7 @@ static int create_from(pat_service *svc, const pat_principal *actor, const pat_r
         if (in->has_scopes || in->scope_set || !t->scopes[0]) {
             if ((rc = resolve_scopes(svc, actor, in, t->scopes)) < 0)
                 return rc;
-        } else if ((rc = pat_scopes_check_role(svc->catalog, t->scopes, (unsigned)actor->role)) <
+        } else if ((rc = pat_scopes_check_role(&svc->config->catalog, t->scopes, (unsigned)actor->role)) <
                        0 ||
                    (actor->kind == PAT_AUTH_TOKEN &&
                     (rc = pat_scopes_check_subset(t->scopes, actor->scopes)) < 0)) {
@@ -781,7 +781,7 @@ int pat_tokens_issue_signin(pat_service *svc, const pat_principal *actor,
     if (!name)
         return pat_error_set(PAT_EINVAL, "name", "name is required");
     if ((rc = check_name(name)) < 0 || (rc = may_change(svc, actor, &policy)) < 0 ||
-        (rc = pat_scopes_grantable(svc->catalog, (unsigned)actor->role, scopes)) < 0)
+        (rc = pat_scopes_grantable(&svc->config->catalog, (unsigned)actor->role, scopes)) < 0)
         return rc;
     memset(out, 0, sizeof(*out));
     if ((rc = pat_unit_begin(svc)) < 0)
