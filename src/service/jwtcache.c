@@ -8,6 +8,8 @@
 #include "util/mem.h"
 
 #define SLOTS 16384   /* ~8 MiB: JWTs live minutes, few are in use at once */
+#define WAYS 4        /* per set: two JWTs whose keys meet no longer evict each other */
+#define SETS (SLOTS / WAYS)
 #define STRIPES 256
 #define GENS 4096
 
@@ -19,7 +21,8 @@ typedef struct slot {
 
 struct pat_jwtcache {
     pthread_rwlock_t locks[STRIPES];
-    slot *slots;
+    slot *slots;                 /* SETS sets of WAYS slots */
+    _Atomic uint8_t next[SETS];  /* the way a set replaces next */
     _Atomic uint32_t token_gen[GENS];
     _Atomic uint32_t user_gen[GENS];
     _Atomic uint32_t global_gen;
@@ -72,25 +75,27 @@ void pat_jwtcache_snapshot(pat_jwtcache *c, pat_jwt_entry *e)
     e->global_gen = atomic_load(&c->global_gen);
 }
 
-static size_t slot_of(const uint8_t lookup[PAT_LOOKUP_KEY_LEN])
+static size_t set_of(const uint8_t lookup[PAT_LOOKUP_KEY_LEN])
 {
     uint64_t v;
 
     memcpy(&v, lookup, sizeof(v)); /* a keyed hash: its bytes are uniform */
-    return (size_t)(v % SLOTS);
+    return (size_t)(v % SETS);
 }
 
 bool pat_jwtcache_get(pat_jwtcache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
                       pat_jwt_entry *out)
 {
-    size_t i = slot_of(lookup);
-    pthread_rwlock_t *lock = &c->locks[i % STRIPES];
-    bool hit;
+    size_t set = set_of(lookup);
+    pthread_rwlock_t *lock = &c->locks[set % STRIPES];
+    bool hit = false;
 
     pthread_rwlock_rdlock(lock);
-    hit = c->slots[i].used && memcmp(c->slots[i].lookup, lookup, PAT_LOOKUP_KEY_LEN) == 0;
-    if (hit)
-        *out = c->slots[i].e;
+    for (size_t w = 0; w < WAYS && !hit; w++) {
+        const slot *s = &c->slots[set * WAYS + w];
+        if ((hit = s->used && memcmp(s->lookup, lookup, PAT_LOOKUP_KEY_LEN) == 0))
+            *out = s->e;
+    }
     pthread_rwlock_unlock(lock);
     return hit && out->token_gen == atomic_load(&c->token_gen[bucket(out->pat_id)]) &&
            out->user_gen == atomic_load(&c->user_gen[bucket(out->user_id)]) &&
@@ -100,12 +105,25 @@ bool pat_jwtcache_get(pat_jwtcache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
 void pat_jwtcache_put(pat_jwtcache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
                       const pat_jwt_entry *e)
 {
-    size_t i = slot_of(lookup);
-    pthread_rwlock_t *lock = &c->locks[i % STRIPES];
+    size_t set = set_of(lookup), way = WAYS;
+    pthread_rwlock_t *lock = &c->locks[set % STRIPES];
+    slot *s;
 
     pthread_rwlock_wrlock(lock);
-    memcpy(c->slots[i].lookup, lookup, PAT_LOOKUP_KEY_LEN);
-    c->slots[i].e = *e;
-    c->slots[i].used = true;
+    /* Its own slot, else a free one, else the set's next in turn. */
+    for (size_t w = 0; w < WAYS && way == WAYS; w++) {
+        s = &c->slots[set * WAYS + w];
+        if (s->used && memcmp(s->lookup, lookup, PAT_LOOKUP_KEY_LEN) == 0)
+            way = w;
+    }
+    for (size_t w = 0; w < WAYS && way == WAYS; w++)
+        if (!c->slots[set * WAYS + w].used)
+            way = w;
+    if (way == WAYS)
+        way = atomic_fetch_add(&c->next[set], 1) % WAYS;
+    s = &c->slots[set * WAYS + way];
+    memcpy(s->lookup, lookup, PAT_LOOKUP_KEY_LEN);
+    s->e = *e;
+    s->used = true;
     pthread_rwlock_unlock(lock);
 }

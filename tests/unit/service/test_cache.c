@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "service/cache.h"
+#include "service/jwtcache.h"
 #include "service/lastuse.h"
 #include "service/livefilter.h"
 #include "service/ratelimit.h"
@@ -367,6 +368,44 @@ static void test_cache__new_clients_are_reported_once(void **state)
     pat_cache_free(c);
 }
 
+/* JWTs whose keys land in one set keep their entries (a direct-mapped
+ * table made two such JWTs evict each other, checking each signature again
+ * on every other use); a changed token's entries no longer answer. */
+static void test_jwtcache__keys_in_one_set_do_not_evict_each_other(void **state)
+{
+    pat_jwtcache *c = pat_jwtcache_new();
+    uint8_t k[5][PAT_LOOKUP_KEY_LEN];
+    pat_jwt_entry e, got;
+
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        memset(k[i], 0, sizeof(k[i])); /* the same first 8 bytes: one set */
+        k[i][15] = (uint8_t)(i + 1);
+    }
+    for (int i = 0; i < 4; i++) {
+        memset(&e, 0, sizeof(e));
+        e.pat_id = 10 + i;
+        e.user_id = 1;
+        pat_jwtcache_snapshot(c, &e);
+        pat_jwtcache_put(c, k[i], &e);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_true(pat_jwtcache_get(c, k[i], &got));
+        assert_int_equal(got.pat_id, 10 + i);
+    }
+    /* A fifth takes one way; the other three stay. */
+    e.pat_id = 14;
+    pat_jwtcache_put(c, k[4], &e);
+    assert_true(pat_jwtcache_get(c, k[4], &got));
+    int kept = 0;
+    for (int i = 0; i < 4; i++)
+        kept += pat_jwtcache_get(c, k[i], &got);
+    assert_int_equal(kept, 3);
+    pat_jwtcache_bump_token(c, 14);
+    assert_false(pat_jwtcache_get(c, k[4], &got));
+    pat_jwtcache_free(c);
+}
+
 static void test_cache__uses_counted_and_recorded_once_per_granularity(void **state)
 {
     pat_cache *c = pat_cache_new(0);
@@ -486,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_lastuse__reused_slot_has_no_stale_details),
         cmocka_unit_test(test_cache__uses_counted_and_recorded_once_per_granularity),
         cmocka_unit_test(test_cache__new_clients_are_reported_once),
+        cmocka_unit_test(test_jwtcache__keys_in_one_set_do_not_evict_each_other),
         cmocka_unit_test(test_cache__evicted_entries_keep_their_uses),
         cmocka_unit_test(test_livefilter__no_false_no_and_few_false_maybe),
         cmocka_unit_test(test_cache__interned_strings_are_pruned),
