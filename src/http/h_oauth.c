@@ -18,6 +18,7 @@ typedef struct oauth_form {
     const char *names[FORM_FIELDS];
     char *values[FORM_FIELDS];
     size_t lens[FORM_FIELDS];
+    size_t written[FORM_FIELDS]; /* how far each buffer was ever written: what to wipe */
     bool too_long, repeated;
 } oauth_form;
 
@@ -38,15 +39,20 @@ static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char
             continue;
         if (off == 0 && f->values[i] && f->lens[i] > 0)
             f->repeated = true; /* RFC 6749 3.2: parameters must not repeat */
-        if (!f->values[i])
-            f->values[i] = calloc(1, FORM_VALUE_MAX + 1);
-        if (!f->values[i] || off + size > FORM_VALUE_MAX) {
+        /* Not zeroed: what is read is what was written, NUL-terminated. */
+        if (!f->values[i] && (f->values[i] = malloc(FORM_VALUE_MAX + 1))) {
+            f->values[i][0] = '\0';
+            f->written[i] = 1;
+        }
+        if (!f->values[i] || off > f->lens[i] || off + size > FORM_VALUE_MAX) {
             f->too_long = true;
             return MHD_YES;
         }
         memcpy(f->values[i] + off, data, size);
         f->lens[i] = (size_t)(off + size);
         f->values[i][f->lens[i]] = '\0';
+        if (f->lens[i] + 1 > f->written[i])
+            f->written[i] = f->lens[i] + 1;
         return MHD_YES;
     }
     return MHD_YES; /* unknown parameters are ignored (RFC 6749 3.2) */
@@ -56,7 +62,7 @@ static void form_dispose(oauth_form *f)
 {
     for (int i = 0; i < FORM_FIELDS; i++) {
         if (f->values[i])
-            pat_secret_wipe(f->values[i], FORM_VALUE_MAX);
+            pat_secret_wipe(f->values[i], f->written[i]);
         free(f->values[i]);
     }
 }
