@@ -79,7 +79,10 @@ json_t *pat_format_token(const pat_token_rec *t, int64_t now)
     json_object_set_new(o, "canary", json_boolean(t->flags & PAT_TOKEN_FLAG_CANARY));
     json_object_set_new(o, "notify_new_client",
                         json_boolean(!(t->flags & PAT_TOKEN_FLAG_NO_CLIENT_ALERTS)));
-    json_object_set_new(o, "rotation", json_null()); /* the caller's to fill */
+    /* The caller's to fill where it reads them (pat_h_token_json). */
+    json_object_set_new(o, "rotation", json_null());
+    json_object_set_new(o, "scopes_used", json_array());
+    json_object_set_new(o, "unused_scopes", json_array());
     return o;
 }
 

@@ -287,7 +287,7 @@ static int their_token_disabled(pat_req *r, bool disabled)
     if ((rc = pat_json_body(r, &body)) == PAT_OK && (rc = pat_json_only_keys(body, keys)) == PAT_OK &&
         (rc = pat_users_token_set_disabled(pat_req_service(r), &r->who, &info, r->id, r->tid,
                                            disabled, t)) == PAT_OK)
-        pat_respond_json(r, 200, pat_format_token(t, pat_service_now(pat_req_service(r))));
+        pat_respond_json(r, 200, pat_h_token_json(r, t, NULL));
     json_decref(body);
     free(t);
     return rc;

@@ -356,6 +356,9 @@ class Org(PatdTestCase):
         r = self.req('POST', base + '/disable', session=self.admin)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json['status'], 'disabled')
+        # The whole token object, as everywhere else.
+        for field in ('rotation', 'scopes_used', 'unused_scopes', 'canary'):
+            self.assertIn(field, r.json)
         self.assertEqual(self.req('POST', base + '/enable', session=self.admin).json['status'],
                          'active')
         self.assertEqual(self.req('DELETE', base, session=self.admin).status, 204)
