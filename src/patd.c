@@ -158,6 +158,7 @@ static int apply_env(pat_config *cfg)
         {"PATD_NEW_CLIENT_ALERT_INTERVAL_SECONDS", "new_client_alert_interval_seconds"},
         {"PATD_CANARY_ALERT_INTERVAL_SECONDS", "canary_alert_interval_seconds"},
         {"PATD_LEAST_PRIVILEGE_DAYS", "least_privilege_days"},
+        {"PATD_ALERT_ON_NEW_SCOPE", "alert_on_new_scope"},
         {"PATD_LEAST_PRIVILEGE_SECONDS", "least_privilege_seconds"},
     };
     int rc;

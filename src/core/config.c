@@ -230,6 +230,12 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
             cfg->new_client_learning_seconds = (int)n;
         return rc;
     }
+    if (strcmp(key, "alert_on_new_scope") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+            return pat_error_set(PAT_EINVAL, key, "%s must be true or false", key);
+        cfg->alert_on_new_scope = strcmp(value, "true") == 0;
+        return PAT_OK;
+    }
     if (strcmp(key, "least_privilege_days") == 0) {
         if ((rc = set_int(&n, key, value, 1, 3650)) == PAT_OK)
             cfg->least_privilege_seconds = (int)n * 86400;

@@ -70,6 +70,7 @@ typedef struct pat_config {
     int new_client_learning_seconds;    /* clients of a token's first use period are learned,
                                            not alerted about */
     int new_client_alert_interval_seconds; /* at most one new-client alert per token this often */
+    bool alert_on_new_scope;            /* email the owner when a token first uses a scope */
     int least_privilege_seconds;        /* least_privilege_days (or _seconds): a granted scope
                                            unused this long while the token was in use is
                                            reported unused */

@@ -98,17 +98,30 @@ int pat_service_flush(pat_service *svc)
 static void write_scope_uses(pat_service *svc)
 {
     pat_scope_use *uses = NULL;
+    bool *fresh = NULL;
+    bool alert = svc->config->alert_on_new_scope;
     size_t n = 0;
 
     pat_scopeuse_take(svc->scopeuse, &uses, &n);
+    if (alert && n)
+        fresh = pat_calloc(n, sizeof(*fresh));
     for (size_t done = 0; done < n; done += FLUSH_CHUNK) {
         size_t k = n - done < FLUSH_CHUNK ? n - done : FLUSH_CHUNK;
-        if (pat_store_scope_uses_add(svc->store, uses + done, k) < 0) {
+        if (pat_store_scope_uses_add(svc->store, uses + done, k, fresh ? fresh + done : NULL) <
+            0) {
             pat_log_error("scopes used: cannot write %zu records: %s", n - done,
                           pat_error_last()->message);
+            /* Not written: no alert about them either. */
+            for (size_t i = done; fresh && i < n; i++)
+                fresh[i] = false;
             break;
         }
     }
+    for (size_t i = 0; fresh && i < n; i++)
+        if (fresh[i] && pat_service_new_scope(svc, &uses[i]) < 0)
+            pat_log_error("scopes used: cannot alert about token %lld: %s",
+                          (long long)uses[i].token_id, pat_error_last()->message);
+    free(fresh);
     free(uses);
 }
 

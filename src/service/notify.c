@@ -292,3 +292,20 @@ int pat_notify_new_client(pat_service *svc, const pat_user *owner, const pat_tok
              svc->issuer, (long long)t->id);
     return queue(svc, owner, subject, body);
 }
+
+int pat_notify_new_scope(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
+                         const char *scope, int64_t at)
+{
+    char subject[PAT_MAIL_SUBJECT_MAX], when[PAT_TIME_STR], body[PAT_MAIL_BODY_MAX];
+
+    pat_time_format(at, when);
+    snprintf(subject, sizeof(subject), "[patd] Your token \"%.80s\" used the scope %.64s for "
+             "the first time", t->name, scope);
+    snprintf(body, sizeof(body),
+             "Hello %s,\n\nYour personal access token used one of its scopes for the first "
+             "time.\n\n  Token:       %.100s (%s...)\n  Scope:       %.64s\n  When:        "
+             "%s\n\nIf nothing of yours should do that, remove the scope or disable the token:"
+             "\n  %s/#token-%lld\n\n-- patd\n",
+             owner->username, t->name, t->prefix, scope, when, svc->issuer, (long long)t->id);
+    return queue(svc, owner, subject, body);
+}

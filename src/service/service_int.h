@@ -228,6 +228,15 @@ int pat_tokens_retire_now(pat_service *svc, const pat_principal *actor,
  * retire_when_unused_seconds (service/rotations.c; the flusher's). */
 void pat_service_rotations(pat_service *svc, const pat_token_touch *touches, size_t n);
 
+/* Emails the owner of u->token_id that it used u->scope for the first
+ * time (alert_on_new_scope), audited token.new_scope, in a unit of work
+ * of its own; nothing for a token gone or a canary. The flusher's. */
+int pat_service_new_scope(pat_service *svc, const pat_scope_use *u);
+
+/* Queues the owner's email about token t using scope for the first time. */
+int pat_notify_new_scope(pat_service *svc, const pat_user *owner, const pat_token_rec *t,
+                         const char *scope, int64_t at);
+
 /* Counts a use of scope by actor's token (nothing for a person in the
  * console, or a scope the token does not hold): least privilege from
  * observed use. */

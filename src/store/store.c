@@ -346,10 +346,10 @@ int pat_store_rotations_prune(pat_store *s, int64_t now)
     return s->vt->rotations_prune(s, now);
 }
 
-int pat_store_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n)
+int pat_store_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n, bool *fresh)
 {
     pat_metrics_store_write();
-    return s->vt->scope_uses_add(s, u, n);
+    return s->vt->scope_uses_add(s, u, n, fresh);
 }
 
 int pat_store_scope_uses_list(pat_store *s, int64_t user_id, int64_t token_id,

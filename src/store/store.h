@@ -337,8 +337,9 @@ typedef struct pat_scope_use {
 } pat_scope_use;
 
 /* Adds uses of n (token, scope) pairs in one transaction: counts added,
- * the latest time kept. */
-int pat_store_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n);
+ * the latest time kept. fresh (may be NULL) gets, for each, whether the
+ * token had never used that scope before. */
+int pat_store_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n, bool *fresh);
 /* The scope uses of every token of user_id (or of token_id alone when it
  * is not 0), by token then scope, in *out (caller frees). */
 int pat_store_scope_uses_list(pat_store *s, int64_t user_id, int64_t token_id,

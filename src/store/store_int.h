@@ -48,7 +48,7 @@ typedef struct pat_store_vtable {
     int (*rotation_list)(pat_store *s, pat_rotation_rec **out, size_t *n);
     int (*rotation_touch_many)(pat_store *s, const pat_token_touch *touches, size_t n);
     int (*rotations_prune)(pat_store *s, int64_t now);
-    int (*scope_uses_add)(pat_store *s, const pat_scope_use *u, size_t n);
+    int (*scope_uses_add)(pat_store *s, const pat_scope_use *u, size_t n, bool *fresh);
     int (*scope_uses_list)(pat_store *s, int64_t user_id, int64_t token_id, pat_scope_use **out,
                            size_t *n);
     int (*scope_uses_prune)(pat_store *s);

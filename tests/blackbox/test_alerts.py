@@ -217,6 +217,29 @@ class NewClient(AlertsBase):
         self.assertTrue(r.json['notify_new_client'])
 
 
+class NewScope(AlertsBase):
+    env = {'PATD_ALERT_ON_NEW_SCOPE': 'true'}
+
+    def test_the_first_use_of_a_scope_is_emailed_once(self):
+        t = self.patd.create_token(self.admin, name='scoped', scopes=['tokens', 'introspect'])
+        self.assertEqual(self.patd.request('GET', '/auth', headers={
+            'Authorization': 'Bearer ' + t['token'], 'X-Required-Scope': 'tokens'}).status, 204)
+        [m] = self.wait_mails('for the first time', 1)
+        self.assertEqual(subject(m),
+                         '[patd] Your token "scoped" used the scope tokens for the first time')
+        self.assertNotIn(t['token'], m.get_content())
+        for _ in range(3):
+            self.patd.request('GET', '/auth', headers={
+                'Authorization': 'Bearer ' + t['token'], 'X-Required-Scope': 'tokens'})
+        time.sleep(2.5)
+        self.assertEqual(len(self.mails('for the first time')), 1)
+        self.patd.request('GET', '/auth', headers={
+            'Authorization': 'Bearer ' + t['token'], 'X-Required-Scope': 'introspect'})
+        found = self.wait_mails('for the first time', 2)
+        self.assertEqual(len(found), 2)
+        self.assertIn('introspect', subject(found[1]) + subject(found[0]))
+
+
 class NewClientLearning(AlertsBase):
     """Default: clients of a token's first day are learned, not alerted."""
 

@@ -1113,6 +1113,49 @@ static void test_store__rotations(void **state)
     free(t);
 }
 
+/* Scope uses: counts add up, the latest time is kept, fresh tells a first
+ * use, lists are per person (or one token), deleted tokens' go. */
+static void test_store__scope_uses(void **state)
+{
+    fixture *f = *state;
+    pat_token_rec *t = new_token(f->bob, "su", 44), *other = new_token(f->alice, "su2", 45);
+    pat_scope_use u[2], *list = NULL;
+    bool fresh[2] = {false, false};
+    size_t n = 0;
+
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, other), PAT_OK);
+    memset(u, 0, sizeof(u));
+    u[0].token_id = t->id;
+    snprintf(u[0].scope, sizeof(u[0].scope), "projects:read");
+    u[0].last_used_at = 100;
+    u[0].uses = 3;
+    u[1] = u[0];
+    u[1].token_id = other->id;
+    assert_int_equal(pat_store_scope_uses_add(f->s, u, 2, fresh), PAT_OK);
+    assert_true(fresh[0]);
+    assert_true(fresh[1]);
+    u[0].last_used_at = 90; /* older: counted, not kept */
+    u[0].uses = 2;
+    assert_int_equal(pat_store_scope_uses_add(f->s, u, 1, fresh), PAT_OK);
+    assert_false(fresh[0]);
+    assert_int_equal(pat_store_scope_uses_list(f->s, f->bob, 0, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].uses, 5);
+    assert_int_equal(list[0].last_used_at, 100);
+    assert_string_equal(list[0].scope, "projects:read");
+    free(list);
+    assert_int_equal(pat_store_scope_uses_list(f->s, f->bob, other->id, &list, &n), PAT_OK);
+    assert_int_equal(n, 0); /* alice's token, asked under bob */
+    free(list);
+    assert_int_equal(pat_store_token_delete(f->s, f->bob, t->id), PAT_OK);
+    assert_int_equal(pat_store_scope_uses_prune(f->s), PAT_OK);
+    assert_int_equal(pat_store_scope_uses_add(f->s, u, 1, fresh), PAT_OK);
+    assert_true(fresh[0]); /* its old rows are gone */
+    free(t);
+    free(other);
+}
+
 /* pat_store_copy from the backend under test into a fresh SQLite store:
  * every row with its id, hashes, use and version; ids the source handed
  * out to rows deleted since stay used; never into a store with people. */
@@ -1343,6 +1386,7 @@ int main(void)
         T(test_store__token_flags_round_trip_and_edit),
         T(test_store__token_clients),
         T(test_store__rotations),
+        T(test_store__scope_uses),
     };
     int failed;
 

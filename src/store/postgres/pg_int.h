@@ -186,7 +186,7 @@ int pg_rotation_delete(pat_store *s, int64_t token_id);
 int pg_rotation_list(pat_store *s, pat_rotation_rec **out, size_t *n);
 int pg_rotation_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
 int pg_rotations_prune(pat_store *s, int64_t now);
-int pg_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n);
+int pg_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n, bool *fresh);
 int pg_scope_uses_list(pat_store *s, int64_t user_id, int64_t token_id, pat_scope_use **out,
                        size_t *n);
 int pg_scope_uses_prune(pat_store *s);

@@ -15,7 +15,7 @@ static int read_use(const PGresult *res, int row, void *dst)
     return pg_text(res, row, 1, u->scope, sizeof(u->scope));
 }
 
-int pg_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n)
+int pg_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n, bool *fresh)
 {
     pg_store *st = pg_of(s);
     pg_conn *pc = NULL;
@@ -23,13 +23,25 @@ int pg_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n)
 
     if ((rc = pg_tx_enter(st, &pc)) < 0)
         return rc;
-    for (size_t i = 0; i < n && rc == PAT_OK; i++)
+    for (size_t i = 0; i < n && rc == PAT_OK; i++) {
+        if (fresh) {
+            int64_t one = 0;
+            rc = pg_one(st, pg_read_int64, &one,
+                        "SELECT 1 FROM scope_uses WHERE token_id = $1 AND scope = $2", "it",
+                        u[i].token_id, u[i].scope);
+            fresh[i] = rc == PAT_ENOTFOUND;
+            if (rc == PAT_ENOTFOUND)
+                rc = PAT_OK;
+            if (rc < 0)
+                break;
+        }
         rc = pg_run(st, NULL,
                     "INSERT INTO scope_uses (token_id, scope, last_used_at, uses) "
                     "VALUES ($1, $2, $3, $4) ON CONFLICT (token_id, scope) DO UPDATE SET "
                     "uses = scope_uses.uses + excluded.uses, "
                     "last_used_at = GREATEST(scope_uses.last_used_at, excluded.last_used_at)",
                     "itii", u[i].token_id, u[i].scope, u[i].last_used_at, u[i].uses);
+    }
     return pg_tx_leave(pc, rc);
 }
 

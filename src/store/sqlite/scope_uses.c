@@ -17,14 +17,18 @@ static int read_use(sqlite3_stmt *q, void *dst)
     return sq_text(q, 1, u->scope, sizeof(u->scope));
 }
 
-int sq_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n)
+int sq_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n, bool *fresh)
 {
     sqlite_store *st = sq_of(s);
-    sqlite3_stmt *q = NULL;
+    sqlite3_stmt *q = NULL, *seen = NULL;
     int rc;
 
     if ((rc = sq_tx_enter(st)) < 0)
         return rc;
+    if (fresh && (rc = sq_prepare(st, &seen,
+                                  "SELECT 1 FROM scope_uses WHERE token_id = ?1 AND scope = ?2")) <
+                     0)
+        goto out;
     if ((rc = sq_prepare(st, &q,
                          "INSERT INTO scope_uses (token_id, scope, last_used_at, uses) "
                          "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (token_id, scope) DO UPDATE SET "
@@ -32,12 +36,19 @@ int sq_scope_uses_add(pat_store *s, const pat_scope_use *u, size_t n)
                          "last_used_at = MAX(last_used_at, excluded.last_used_at)")) == PAT_OK) {
         for (size_t i = 0; i < n && rc == PAT_OK; i++) {
             int step;
+            if (fresh) {
+                sqlite3_reset(seen);
+                sq_bind(seen, "it", u[i].token_id, u[i].scope);
+                fresh[i] = sqlite3_step(seen) == SQLITE_DONE;
+            }
             sqlite3_reset(q);
             sq_bind(q, "itii", u[i].token_id, u[i].scope, u[i].last_used_at, u[i].uses);
             if ((step = sqlite3_step(q)) != SQLITE_DONE)
                 rc = sq_error(st->db, step, "scope uses");
         }
     }
+out:
+    sqlite3_finalize(seen);
     sqlite3_finalize(q);
     return sq_tx_leave(st, rc);
 }

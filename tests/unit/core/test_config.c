@@ -39,6 +39,10 @@ static void test_config__defaults(void **state)
     assert_int_equal(cfg->new_client_learning_seconds, 0);
     assert_int_equal(pat_config_set(cfg, "new_client_alert_interval_seconds", "-1"), PAT_EINVAL);
     assert_int_equal(pat_config_set(cfg, "canary_alert_interval_seconds", "x"), PAT_EINVAL);
+    assert_false(cfg->alert_on_new_scope);
+    assert_int_equal(pat_config_set(cfg, "alert_on_new_scope", "true"), PAT_OK);
+    assert_true(cfg->alert_on_new_scope);
+    assert_int_equal(pat_config_set(cfg, "alert_on_new_scope", "yes"), PAT_EINVAL);
     free(cfg);
 }
 
