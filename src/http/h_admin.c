@@ -278,17 +278,14 @@ int pat_h_users_revoke_all(pat_req *r)
 /* A superuser disables or enables one token of a person (no body, or {}). */
 static int their_token_disabled(pat_req *r, bool disabled)
 {
-    static const char *const keys[] = {NULL};
     pat_request_info info = pat_req_info(r);
     pat_token_rec *t = pat_calloc(1, sizeof(*t));
-    json_t *body = NULL;
     int rc;
 
-    if ((rc = pat_json_body(r, &body)) == PAT_OK && (rc = pat_json_only_keys(body, keys)) == PAT_OK &&
+    if ((rc = pat_json_no_body(r)) == PAT_OK &&
         (rc = pat_users_token_set_disabled(pat_req_service(r), &r->who, &info, r->id, r->tid,
                                            disabled, t)) == PAT_OK)
         pat_respond_json(r, 200, pat_h_token_json(r, t, NULL));
-    json_decref(body);
     free(t);
     return rc;
 }

@@ -257,36 +257,27 @@ out:
 /* disable and enable take no body; an empty or {} one is fine. */
 static int set_disabled(pat_req *r, bool disabled)
 {
-    static const char *const keys[] = {NULL};
     pat_request_info info = pat_req_info(r);
     pat_token_rec *t = pat_calloc(1, sizeof(*t));
-    json_t *body = NULL;
     int rc;
 
-    if ((rc = pat_json_body(r, &body)) < 0 || (rc = pat_json_only_keys(body, keys)) < 0)
-        goto out;
-    if ((rc = pat_tokens_set_disabled(pat_req_service(r), &r->who, &info, r->id, disabled, t)) <
-        0)
-        goto out;
-    respond_token(r, 200, t, NULL);
-out:
-    json_decref(body);
+    if ((rc = pat_json_no_body(r)) == PAT_OK &&
+        (rc = pat_tokens_set_disabled(pat_req_service(r), &r->who, &info, r->id, disabled, t)) ==
+            PAT_OK)
+        respond_token(r, 200, t, NULL);
     free(t);
     return rc;
 }
 
 int pat_h_tokens_retire_previous(pat_req *r)
 {
-    static const char *const keys[] = {NULL};
     pat_request_info info = pat_req_info(r);
     pat_token_rec *t = pat_calloc(1, sizeof(*t));
-    json_t *body = NULL;
     int rc;
 
-    if ((rc = pat_json_body(r, &body)) == PAT_OK && (rc = pat_json_only_keys(body, keys)) == PAT_OK &&
+    if ((rc = pat_json_no_body(r)) == PAT_OK &&
         (rc = pat_tokens_retire_previous(pat_req_service(r), &r->who, &info, r->id, t)) == PAT_OK)
         respond_token(r, 200, t, NULL);
-    json_decref(body);
     free(t);
     return rc;
 }

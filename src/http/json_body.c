@@ -106,6 +106,18 @@ int pat_json_only_keys(json_t *obj, const char *const *allowed)
     return PAT_OK;
 }
 
+int pat_json_no_body(pat_req *r)
+{
+    static const char *const none[] = {NULL};
+    json_t *body = NULL;
+    int rc;
+
+    if ((rc = pat_json_body(r, &body)) == PAT_OK)
+        rc = pat_json_only_keys(body, none);
+    json_decref(body);
+    return rc;
+}
+
 static json_t *member(json_t *obj, const char *key, bool *present)
 {
     json_t *m = json_object_get(obj, key);

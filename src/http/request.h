@@ -102,6 +102,10 @@ int pat_http_query_param(const char *uri, const char *key, char *out, size_t out
 /* PAT_EINVAL naming the first key of obj not in allowed (NULL-terminated). */
 int pat_json_only_keys(json_t *obj, const char *const *allowed);
 
+/* For actions that take no body: PAT_OK for an empty body or {}, else the
+ * errors of pat_json_body, or PAT_EINVAL naming the first field. */
+int pat_json_no_body(pat_req *r);
+
 /* Optional typed members: *present (may be NULL) tells whether key was
  * there and not null; a wrong type is PAT_EINVAL naming key. Strings are
  * borrowed from obj. */

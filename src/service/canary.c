@@ -38,8 +38,7 @@ static int trip(pat_service *svc, int64_t id, const pat_last_use *use, int64_t c
     memset(&owner, 0, sizeof(owner));
     if ((rc = pat_unit_begin(svc)) < 0)
         goto out;
-    if ((rc = pat_store_token_get(svc->store, id, t)) < 0 ||
-        (rc = pat_store_user_get(svc->store, t->user_id, &owner)) < 0)
+    if ((rc = pat_tokens_load_with_owner(svc, id, t, &owner)) < 0)
         goto end;
     memset(&touch, 0, sizeof(touch));
     touch.token_id = id;

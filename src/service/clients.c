@@ -1,7 +1,9 @@
-/* New-client alerts (#15): the clients each token is used from are
- * recorded off the request path, from what verification noticed (a
- * fingerprint its cache entry had not seen) and from the details of last
- * use; a client new to a token past its learning period emails the owner. */
+/* Alerts about how tokens are used, decided off the request path by the
+ * flusher. New-client alerts (#15): the clients each token is used from are
+ * recorded from what verification noticed (a fingerprint its cache entry
+ * had not seen) and from the details of last use; a client new to a token
+ * past its learning period emails the owner. And alert_on_new_scope (#16):
+ * the first use of a scope by a token. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,12 +29,10 @@ static bool worth_an_alert(pat_service *svc, const pat_client_history *h, int64_
         return false;
     if (h->last_alert_at && at - h->last_alert_at < cfg->new_client_alert_interval_seconds)
         return false;
-    if (pat_store_token_get(svc->store, token_id, t) < 0 ||
-        (t->flags & (PAT_TOKEN_FLAG_CANARY | PAT_TOKEN_FLAG_NO_CLIENT_ALERTS)))
+    if (pat_tokens_load_with_owner(svc, token_id, t, owner) < 0)
         return false;
-    if (pat_store_user_get(svc->store, t->user_id, owner) < 0)
-        return false;
-    return !(owner->notify_off & PAT_NOTIFY_NEW_CLIENT);
+    return !(t->flags & (PAT_TOKEN_FLAG_CANARY | PAT_TOKEN_FLAG_NO_CLIENT_ALERTS)) &&
+           !(owner->notify_off & PAT_NOTIFY_NEW_CLIENT);
 }
 
 /* The client of one use, as the store records it. */
@@ -204,4 +204,26 @@ void pat_service_clients(pat_service *svc, const pat_token_touch *touches, size_
         record_all(svc, list + nrefresh, kept - nrefresh, false);
     }
     free(list);
+}
+
+/* alert_on_new_scope: the first use of a scope by a token. */
+int pat_service_new_scope(pat_service *svc, const pat_scope_use *u)
+{
+    pat_token_rec *t = pat_malloc(sizeof(*t));
+    pat_user owner;
+    int rc;
+
+    memset(&owner, 0, sizeof(owner));
+    if ((rc = pat_unit_begin(svc)) < 0)
+        goto out;
+    if ((rc = pat_tokens_load_with_owner(svc, u->token_id, t, &owner)) == PAT_OK &&
+        !(t->flags & PAT_TOKEN_FLAG_CANARY) &&
+        (rc = pat_notify_new_scope(svc, &owner, t, u->scope, u->last_used_at)) == PAT_OK)
+        rc = pat_audit_record(svc, NULL, NULL, "token.new_scope", "token",
+                              "id=%lld name=%s scope=%s", (long long)t->id, t->name, u->scope);
+    rc = pat_unit_end(svc, rc == PAT_ENOTFOUND ? PAT_OK : rc);
+out:
+    sodium_memzero(&owner, sizeof(owner));
+    free(t);
+    return rc;
 }

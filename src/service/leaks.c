@@ -30,8 +30,7 @@ static int revoke(pat_service *svc, const pat_principal *reporter, const pat_req
     if ((rc = pat_unit_begin(svc)) < 0)
         goto out;
     /* Read again inside the unit: the value must still be the token's. */
-    if ((rc = pat_store_token_get(svc->store, id, t)) < 0 ||
-        (rc = pat_store_user_get(svc->store, t->user_id, &owner)) < 0)
+    if ((rc = pat_tokens_load_with_owner(svc, id, t, &owner)) < 0)
         goto end;
     if (pat_token_hash_equal(t->hash, hash)) {
         rc = pat_store_token_delete(svc->store, t->user_id, t->id);

@@ -217,6 +217,11 @@ int pat_notify_expiry(pat_service *svc, const pat_user *owner, const pat_token_r
 int pat_tokens_apply_disabled(pat_service *svc, const pat_principal *actor,
                               const pat_request_info *info, pat_token_rec *t, bool disabled);
 
+/* Token id and its owner (password hash included: the caller wipes
+ * *owner), read in the caller's unit of work for the flusher's reports
+ * (canary trips, leaks, usage alerts). PAT_ENOTFOUND if either is gone. */
+int pat_tokens_load_with_owner(pat_service *svc, int64_t id, pat_token_rec *t, pat_user *owner);
+
 /* Ends t's previous value now (read in the caller's unit of work) and its
  * rotation, audited token.previous_retired with why; PAT_ECONFLICT when
  * none is alive. actor NULL: patd itself (retired once unused). */

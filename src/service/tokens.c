@@ -618,6 +618,13 @@ int pat_tokens_retire_previous(pat_service *svc, const pat_principal *actor,
     return pat_unit_end(svc, rc);
 }
 
+int pat_tokens_load_with_owner(pat_service *svc, int64_t id, pat_token_rec *t, pat_user *owner)
+{
+    int rc = pat_store_token_get(svc->store, id, t);
+
+    return rc < 0 ? rc : pat_store_user_get(svc->store, t->user_id, owner);
+}
+
 bool pat_tokens_rotating(pat_service *svc, const pat_token_rec *t)
 {
     return t->previous_valid_until > svc->clock();

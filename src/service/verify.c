@@ -385,28 +385,6 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     return PAT_OK;
 }
 
-int pat_service_new_scope(pat_service *svc, const pat_scope_use *u)
-{
-    pat_token_rec *t = pat_malloc(sizeof(*t));
-    pat_user owner;
-    int rc;
-
-    memset(&owner, 0, sizeof(owner));
-    if ((rc = pat_unit_begin(svc)) < 0)
-        goto out;
-    if ((rc = pat_store_token_get(svc->store, u->token_id, t)) == PAT_OK &&
-        !(t->flags & PAT_TOKEN_FLAG_CANARY) &&
-        (rc = pat_store_user_get(svc->store, t->user_id, &owner)) == PAT_OK &&
-        (rc = pat_notify_new_scope(svc, &owner, t, u->scope, u->last_used_at)) == PAT_OK)
-        rc = pat_audit_record(svc, NULL, NULL, "token.new_scope", "token",
-                              "id=%lld name=%s scope=%s", (long long)t->id, t->name, u->scope);
-    rc = pat_unit_end(svc, rc == PAT_ENOTFOUND ? PAT_OK : rc);
-out:
-    sodium_memzero(&owner, sizeof(owner));
-    free(t);
-    return rc;
-}
-
 void pat_service_note_scope(pat_service *svc, const pat_principal *actor, const char *scope)
 {
     if (actor->kind == PAT_AUTH_TOKEN && pat_scopes_has(actor->scopes, scope))
