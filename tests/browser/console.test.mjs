@@ -485,13 +485,13 @@ test('readable at 375 px', async () => {
 });
 
 test('the password confirmation step, when the window has closed', async () => {
-  // Two seconds: time is kept in whole seconds, so a one-second window may
-  // close before the retry that follows a confirmation on a slow machine.
-  const short = await startPatd('confirm_window_seconds = 2\n');
+  // Four seconds: time is kept in whole seconds, so the window lasts 3-4 s,
+  // enough for the retry that follows a confirmation on a loaded machine.
+  const short = await startPatd('confirm_window_seconds = 4\n');
   try {
     const { ctx, p } = await newPage(short.url);
     await signIn(p, short.url);
-    await p.waitForTimeout(2500);
+    await p.waitForTimeout(4500);
     await p.click('#generate');
     await p.fill('#token-name', 'after-confirm');
     await p.check('#scope-list input[value="tokens"]');
