@@ -62,7 +62,8 @@ blackbox: npm
 # on a patd whose store is PostgreSQL (test_scaleout.py runs in blackbox:
 # it always needs PostgreSQL).
 PG_SUITES = test_tokens_api.py test_verify.py test_org.py test_auth.py test_signin_token.py \
-  test_cli.py test_store_contract.py test_alerts.py test_rotation.py test_least_privilege.py
+  test_cli.py test_store_contract.py test_alerts.py test_rotation.py test_least_privilege.py \
+  test_orgs.py
 blackbox-postgres:
 	PATD_BIN=$(CURDIR)/$(TEST_BUILD)/patd PATD_TEST_BACKEND=postgres $(PYTHON) tests/blackbox/run.py \
 	  $(PG_SUITES)

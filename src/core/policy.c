@@ -105,3 +105,15 @@ int pat_expiry_soon(int64_t created_at, int64_t expires_at, int64_t now)
         window = 3 * PAT_DAY;
     return expires_at - now <= window;
 }
+
+void pat_policy_tighten(pat_policy *into, const pat_policy *other)
+{
+    if (other->max_lifetime_days &&
+        (!into->max_lifetime_days || other->max_lifetime_days < into->max_lifetime_days))
+        into->max_lifetime_days = other->max_lifetime_days;
+    into->allow_never_expires = into->allow_never_expires && other->allow_never_expires;
+    if (other->default_expires_in_days < into->default_expires_in_days)
+        into->default_expires_in_days = other->default_expires_in_days;
+    if (into->max_lifetime_days && into->default_expires_in_days > into->max_lifetime_days)
+        into->default_expires_in_days = into->max_lifetime_days;
+}

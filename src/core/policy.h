@@ -24,6 +24,11 @@ void pat_policy_defaults(pat_policy *p);
 /* PAT_OK if the values are in range; PAT_EINVAL naming the field otherwise. */
 int pat_policy_validate(const pat_policy *p);
 
+/* Tightens into by other (an organization's): the shorter maximum
+ * lifetime, never-expiring tokens only if both allow them, the shorter
+ * default duration (and never longer than the maximum). */
+void pat_policy_tighten(pat_policy *into, const pat_policy *other);
+
 /* How a request asks for an expiry. */
 typedef enum pat_expiry_kind {
     PAT_EXPIRY_DEFAULT, /* nothing said: the policy's default duration */

@@ -13,11 +13,16 @@
 int pat_route_rule_parse(const char *line, pat_route_rule *out)
 {
     char method[32], pattern[PAT_ROUTE_PATTERN_MAX + 1], scope[PAT_SCOPE_NAME_MAX + 2];
-    char extra[2];
-    int n = sscanf(line, "%31s %256s %65s %1s", method, pattern, scope, extra);
+    char org[PAT_ORG_SLUG_MAX + 8], extra[2];
+    int n = sscanf(line, "%31s %256s %65s %39s %1s", method, pattern, scope, org, extra);
 
-    if (n != 3)
-        return pat_error_set(PAT_EINVAL, "route", "a route rule is METHOD PATTERN SCOPE");
+    if (n != 3 && n != 4)
+        return pat_error_set(PAT_EINVAL, "route", "a route rule is METHOD PATTERN SCOPE [org=SLUG]");
+    out->org[0] = '\0';
+    if (n == 4 && (strncmp(org, "org=", 4) != 0 || pat_org_slug_check(org + 4, "route") < 0 ||
+                   pat_text_set(out->org, sizeof(out->org), org + 4) < 0))
+        return pat_error_set(PAT_EINVAL, "route",
+                             "a route rule's fourth part is org=SLUG, an organization's slug");
     if (strlen(method) >= sizeof(out->method) || strlen(pattern) >= sizeof(out->pattern) ||
         pattern[0] != '/')
         return pat_error_set(PAT_EINVAL, "route", "a route pattern starts with / and is short");
@@ -30,16 +35,24 @@ int pat_route_rule_parse(const char *line, pat_route_rule *out)
     return PAT_OK;
 }
 
-const char *pat_route_rules_scope(const pat_route_rule *rules, size_t n, const char *method,
-                                  const char *path)
+const pat_route_rule *pat_route_rules_match(const pat_route_rule *rules, size_t n,
+                                            const char *method, const char *path)
 {
     for (size_t i = 0; i < n; i++) {
         if (strcmp(rules[i].method, "*") != 0 && strcmp(rules[i].method, method) != 0)
             continue;
         if (fnmatch(rules[i].pattern, path, 0) == 0)
-            return rules[i].scope;
+            return &rules[i];
     }
     return NULL;
+}
+
+const char *pat_route_rules_scope(const pat_route_rule *rules, size_t n, const char *method,
+                                  const char *path)
+{
+    const pat_route_rule *r = pat_route_rules_match(rules, n, method, path);
+
+    return r ? r->scope : NULL;
 }
 
 static int is_address(const char *s)

@@ -15,6 +15,9 @@ void pat_catalog_init(pat_catalog *c)
                           PAT_ROLES_ALL);
     pat_catalog_add_scope(c, PAT_SCOPE_ADMIN, "Administer people, policy and audit",
                           PAT_ROLE_SUPERUSER);
+    pat_catalog_add_scope(c, PAT_SCOPE_ORGS,
+                          "Administer the organizations you own: members, permission, policy",
+                          PAT_ROLES_ALL);
     pat_catalog_add_scope(c, PAT_SCOPE_LEAK_REPORT,
                           "Report leaked credentials (a secret scanner), limited loosely",
                           PAT_ROLES_ALL);

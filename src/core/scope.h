@@ -18,6 +18,7 @@
 #define PAT_SCOPE_TOKENS "tokens"
 #define PAT_SCOPE_INTROSPECT "introspect"
 #define PAT_SCOPE_ADMIN "admin"
+#define PAT_SCOPE_ORGS "orgs"
 #define PAT_SCOPE_LEAK_REPORT "leak-report"
 
 typedef struct pat_scope_def {

@@ -131,3 +131,20 @@ int pat_text_set(char *out, size_t outsz, const char *s)
     memcpy(out, s, n + 1);
     return PAT_OK;
 }
+
+json_t *pat_format_words(const char *list)
+{
+    json_t *a = json_array();
+    const char *p = list;
+
+    while (*p) {
+        const char *end = strchr(p, ' ');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n)
+            json_array_append_new(a, json_stringn(p, n));
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return a;
+}

@@ -2,6 +2,8 @@
 #define PAT_CORE_TEXT_H
 #include <stddef.h>
 
+#include <jansson.h>
+
 /* PAT_OK if s is valid UTF-8 of min_chars..max_chars code points with no
  * control characters (newline and tab allowed when multiline); otherwise
  * PAT_EINVAL naming field. */
@@ -26,5 +28,9 @@ size_t pat_text_copy_clean(char *out, size_t outsz, const char *s);
 /* Copies all of s into out (outsz bytes with its NUL): PAT_OK, or
  * PAT_EINVAL (out left empty) when it does not fit. Text is never cut. */
 int pat_text_set(char *out, size_t outsz, const char *s);
+
+/* The words of a space-separated list (scopes, organizations) as a JSON
+ * array of strings (a new reference). */
+json_t *pat_format_words(const char *list);
 
 #endif

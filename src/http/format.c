@@ -14,23 +14,6 @@ json_t *pat_format_time(int64_t t)
     return json_string(buf);
 }
 
-json_t *pat_format_words(const char *list)
-{
-    json_t *a = json_array();
-    const char *p = list;
-
-    while (*p) {
-        const char *end = strchr(p, ' ');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n)
-            json_array_append_new(a, json_stringn(p, n));
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return a;
-}
-
 /* A last_used object, or null for a use that never happened. */
 static json_t *format_use(const pat_last_use *u)
 {
@@ -75,6 +58,7 @@ json_t *pat_format_token(const pat_token_rec *t, int64_t now)
     json_object_set_new(o, "last_used", last);
     json_object_set_new(o, "use_count", json_integer(t->use_count));
     json_object_set_new(o, "allowed_cidrs", pat_format_words(t->allowed_cidrs));
+    json_object_set_new(o, "organizations", t->orgs[0] ? pat_format_words(t->orgs) : json_null());
     json_object_set_new(o, "previous_valid_until", pat_format_time(t->previous_valid_until));
     json_object_set_new(o, "canary", json_boolean(t->flags & PAT_TOKEN_FLAG_CANARY));
     json_object_set_new(o, "notify_new_client",

@@ -2,6 +2,7 @@
 #define PAT_HTTP_FORMAT_H
 #include <jansson.h>
 
+#include "core/text.h"
 #include "service/service.h"
 
 /* The token object of API.md for t at now (new reference). Never holds the
@@ -20,9 +21,6 @@ json_t *pat_format_client(const pat_token_client *c);
 /* An RFC 3339 string, or JSON null for 0 (new reference). */
 json_t *pat_format_time(int64_t t);
 
-/* A space-separated word list (scopes, networks) as a JSON array of
- * strings (new reference). */
-json_t *pat_format_words(const char *list);
 
 /* The public view of a signed-in person (new reference). */
 json_t *pat_format_principal(const pat_principal *p);

@@ -11,7 +11,7 @@
 #include "util/mem.h"
 #include "util/time.h"
 
-static json_t *policy_json(const pat_policy *p)
+json_t *pat_h_policy_json(const pat_policy *p)
 {
     return json_pack("{s:i, s:o, s:b, s:b, s:b, s:s}", "default_expires_in_days",
                      p->default_expires_in_days, "max_lifetime_days",
@@ -30,7 +30,7 @@ int pat_h_policy_get(pat_req *r)
      * only the expiry choices that will be accepted. */
     if ((rc = pat_service_policy_get(pat_req_service(r), &p)) < 0)
         return rc;
-    pat_respond_json(r, 200, policy_json(&p));
+    pat_respond_json(r, 200, pat_h_policy_json(&p));
     return PAT_OK;
 }
 
@@ -56,9 +56,7 @@ static int int_field(json_t *body, const char *key, int *out, int allow_null)
     return PAT_OK;
 }
 
-/* A policy body over the policy in force (missing fields keep their
- * value) into *p; *body is the caller's. */
-static int parse_policy(pat_req *r, json_t **body, pat_policy *p)
+int pat_h_policy_parse(pat_req *r, json_t **body, pat_policy *p)
 {
     static const char *const keys[] = {"default_expires_in_days", "max_lifetime_days",
                                        "allow_never_expires",     "require_confirmation",
@@ -67,9 +65,7 @@ static int parse_policy(pat_req *r, json_t **body, pat_policy *p)
     const char *enforcement = NULL;
     int rc;
 
-    if ((rc = pat_service_may_administer(pat_req_service(r), &r->who)) < 0 ||
-        (rc = pat_service_policy_get(pat_req_service(r), p)) < 0 ||
-        (rc = pat_json_body(r, body)) < 0 || (rc = pat_json_only_keys(*body, keys)) < 0 ||
+    if ((rc = pat_json_body(r, body)) < 0 || (rc = pat_json_only_keys(*body, keys)) < 0 ||
         (rc = int_field(*body, "default_expires_in_days", &p->default_expires_in_days, 0)) < 0 ||
         (rc = int_field(*body, "max_lifetime_days", &p->max_lifetime_days, 1)) < 0 ||
         (rc = pat_json_bool(*body, "allow_never_expires", &p->allow_never_expires, NULL)) < 0 ||
@@ -85,6 +81,18 @@ static int parse_policy(pat_req *r, json_t **body, pat_policy *p)
     return PAT_OK;
 }
 
+/* A policy body over the policy in force (missing fields keep their
+ * value) into *p, for a superuser; *body is the caller's. */
+static int parse_policy(pat_req *r, json_t **body, pat_policy *p)
+{
+    int rc;
+
+    if ((rc = pat_service_may_administer(pat_req_service(r), &r->who)) < 0 ||
+        (rc = pat_service_policy_get(pat_req_service(r), p)) < 0)
+        return rc;
+    return pat_h_policy_parse(r, body, p);
+}
+
 int pat_h_policy_put(pat_req *r)
 {
     pat_request_info info = pat_req_info(r);
@@ -94,7 +102,7 @@ int pat_h_policy_put(pat_req *r)
 
     if ((rc = parse_policy(r, &body, &p)) == PAT_OK &&
         (rc = pat_service_policy_set(pat_req_service(r), &r->who, &info, &p)) == PAT_OK)
-        pat_respond_json(r, 200, policy_json(&p));
+        pat_respond_json(r, 200, pat_h_policy_json(&p));
     json_decref(body);
     return rc;
 }
@@ -243,8 +251,7 @@ static json_t *token_list_json(pat_req *r, const pat_token_rec *list, size_t n,
     return arr;
 }
 
-/* Answers {"tokens": [...]} from a list the caller owns and frees here. */
-static int respond_token_list(pat_req *r, int rc, pat_token_rec *list, size_t n,
+int pat_h_respond_token_list(pat_req *r, int rc, pat_token_rec *list, size_t n,
                               int64_t user_id)
 {
     if (rc == PAT_OK)
@@ -260,7 +267,7 @@ int pat_h_users_tokens(pat_req *r)
     size_t n = 0;
     int rc = pat_users_tokens(pat_req_service(r), &r->who, r->id, &list, &n);
 
-    return respond_token_list(r, rc, list, n, r->id);
+    return pat_h_respond_token_list(r, rc, list, n, r->id);
 }
 
 int pat_h_users_revoke_all(pat_req *r)
@@ -316,7 +323,7 @@ int pat_h_policy_violations(pat_req *r)
     size_t n = 0;
     int rc = pat_policy_violations(pat_req_service(r), &r->who, 1000, &list, &n);
 
-    return respond_token_list(r, rc, list, n, 0);
+    return pat_h_respond_token_list(r, rc, list, n, 0);
 }
 
 int pat_h_password_change(pat_req *r)
@@ -350,34 +357,28 @@ out:
 
 /* ---- audit ---- */
 
-int pat_h_audit(pat_req *r)
+int pat_h_audit_filter(pat_req *r, pat_audit_filter *f)
 {
-    pat_service *svc = pat_req_service(r);
     const char *user = pat_req_query(r, "user");
     const char *action = pat_req_query(r, "action");
     const char *since = pat_req_query(r, "since");
     const char *before = pat_req_query(r, "before");
     const char *limit = pat_req_query(r, "limit");
-    pat_audit_filter f;
-    pat_audit_rec *list = NULL;
-    size_t n = 0;
-    json_t *arr, *o;
     char *end;
-    int rc;
 
-    memset(&f, 0, sizeof(f));
+    memset(f, 0, sizeof(*f));
     if (user && *user) {
-        f.user_id = strtoll(user, &end, 10);
-        if (*end || f.user_id <= 0)
+        f->user_id = strtoll(user, &end, 10);
+        if (*end || f->user_id <= 0)
             return pat_error_set(PAT_EINVAL, "user", "user must be a person's id");
     }
     if (action && *action)
-        f.action = action;
-    if (since && *since && pat_time_parse(since, &f.since) < 0)
+        f->action = action;
+    if (since && *since && pat_time_parse(since, &f->since) < 0)
         return pat_error_set(PAT_EINVAL, "since", "since must be an RFC 3339 time");
     if (before && *before) {
-        f.before_id = strtoll(before, &end, 10);
-        if (*end || f.before_id <= 0)
+        f->before_id = strtoll(before, &end, 10);
+        if (*end || f->before_id <= 0)
             return pat_error_set(PAT_EINVAL, "before", "before must be an event id");
     }
     if (limit && *limit) {
@@ -385,11 +386,15 @@ int pat_h_audit(pat_req *r)
         if (*end)
             return pat_error_set(PAT_EINVAL, "limit", "limit must be a number");
         /* The range is the service's: anything below 1 is out of it too. */
-        f.limit = l < 1 ? SIZE_MAX : (size_t)l;
+        f->limit = l < 1 ? SIZE_MAX : (size_t)l;
     }
-    if ((rc = pat_audit_list(svc, &r->who, &f, &list, &n)) < 0)
-        return rc;
-    arr = json_array();
+    return PAT_OK;
+}
+
+void pat_h_audit_respond(pat_req *r, const pat_audit_filter *f, pat_audit_rec *list, size_t n)
+{
+    json_t *arr = json_array(), *o;
+
     for (size_t i = 0; i < n; i++) {
         const pat_audit_rec *e = &list[i];
         json_array_append_new(
@@ -402,9 +407,22 @@ int pat_h_audit(pat_req *r)
                            e->user_agent, "detail", e->detail));
     }
     o = json_pack("{s:o, s:o}", "events", arr, "next_before",
-                  n == f.limit && n ? json_integer(list[n - 1].id) : json_null());
+                  n == f->limit && n ? json_integer(list[n - 1].id) : json_null());
     free(list);
     pat_respond_json(r, 200, o);
+}
+
+int pat_h_audit(pat_req *r)
+{
+    pat_audit_filter f;
+    pat_audit_rec *list = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = pat_h_audit_filter(r, &f)) < 0 ||
+        (rc = pat_audit_list(pat_req_service(r), &r->who, &f, &list, &n)) < 0)
+        return rc;
+    pat_h_audit_respond(r, &f, list, n);
     return PAT_OK;
 }
 

@@ -17,12 +17,14 @@ typedef struct token_body {
     pat_token_input in;
     const char **scopes;
     const char **cidrs;
+    const char **orgs;
 } token_body;
 
 static void token_body_dispose(token_body *tb)
 {
     free(tb->scopes);
     free(tb->cidrs);
+    free(tb->orgs);
     json_decref(tb->body);
 }
 
@@ -33,7 +35,7 @@ static int parse_token_body(pat_req *r, token_body *tb, int is_edit)
     static const char *const keys[] = {
         "name",      "description",   "expires_in_days", "expires_at",        "never_expires",
         "scopes",    "scope_set",     "allowed_cidrs",   "notify_new_client", "canary",
-        NULL};
+        "organizations", NULL};
     pat_token_input *in = &tb->in;
     int64_t days = 0;
     const char *at = NULL;
@@ -55,10 +57,15 @@ static int parse_token_body(pat_req *r, token_body *tb, int is_edit)
                                &in->ncidrs, &in->has_cidrs)) < 0 ||
         (rc = pat_json_bool(tb->body, "canary", &in->canary, &in->has_canary)) < 0 ||
         (rc = pat_json_bool(tb->body, "notify_new_client", &in->notify_new_client,
-                            &in->has_notify_new_client)) < 0)
+                            &in->has_notify_new_client)) < 0 ||
+        (rc = pat_json_strings(tb->body, "organizations", PAT_ORGS_PER_TOKEN, &tb->orgs,
+                               &in->norgs, NULL)) < 0)
         return rc;
     in->scopes = tb->scopes;
     in->cidrs = tb->cidrs;
+    /* null: every organization of the owner's; an array: those named. */
+    in->has_orgs = json_object_get(tb->body, "organizations") != NULL;
+    in->orgs = tb->orgs;
     if (has_days) {
         kinds++;
         in->expiry.kind = PAT_EXPIRY_DAYS;

@@ -35,7 +35,7 @@ int pat_h_auth(pat_req *r)
 {
     pat_service *svc = pat_req_service(r);
     const char *method = pat_req_header(r, "X-Original-Method");
-    const char *token = NULL, *scope;
+    const char *token = NULL, *scope, *org = NULL;
     char path[PAT_PATH_MAX];
     original_query query;
     struct MHD_Response *resp;
@@ -59,10 +59,11 @@ int pat_h_auth(pat_req *r)
     if ((rc = pat_service_credential(svc, pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
                                      original_query_param, &query, &token, &len)) < 0)
         return rc;
-    scope = pat_service_required_scope(svc, pat_req_header(r, "X-Required-Scope"), method, path);
+    scope = pat_service_requirements(svc, pat_req_header(r, "X-Required-Scope"),
+                                     pat_req_header(r, "X-Required-Org"), method, path, &org);
     /* A JWT from the token exchange is accepted too, for the audience the
      * protected service names (else patd's own). */
-    rc = pat_http_verify_gateway(r, token, len, scope, method, path,
+    rc = pat_http_verify_gateway(r, token, len, scope, org, method, path,
                                  pat_jwt_shape(token, len)
                                      ? pat_req_header(r, "X-Required-Audience")
                                      : NULL, /* a header lookup PATs need not pay */
@@ -219,6 +220,7 @@ int pat_h_introspect(pat_req *r)
     /* The same scopes as an array: gateways that match a claim's values
      * one by one (mod_oauth2's Require oauth2_claim scopes:NAME) need it. */
     json_object_set_new(o, "scopes", pat_format_words(subject.scopes));
+    json_object_set_new(o, "orgs", pat_format_words(subject.orgs));
     if (subject.via_jwt) {
         json_object_set_new(o, "aud", json_string(subject.jwt_audience));
         json_object_set_new(o, "iss", json_string(pat_service_issuer(pat_req_service(r))));

@@ -76,11 +76,39 @@ int pat_h_keys_rotate(pat_req *r);
 int pat_h_tokens_exchange(pat_req *r);
 int pat_h_audiences(pat_req *r);
 
+/* Shared by the installation's and organizations' pages (h_admin.c):
+ * the policy as JSON (new reference); a policy body over *p (missing
+ * fields keep their value; *body is the caller's); the audit query's
+ * filter; the audit answer from list (freed here); {"tokens": [...]} from
+ * list (freed here), with each token's extras when user_id is not 0. */
+json_t *pat_h_policy_json(const pat_policy *p);
+int pat_h_policy_parse(pat_req *r, json_t **body, pat_policy *p);
+int pat_h_audit_filter(pat_req *r, pat_audit_filter *f);
+void pat_h_audit_respond(pat_req *r, const pat_audit_filter *f, pat_audit_rec *list, size_t n);
+int pat_h_respond_token_list(pat_req *r, int rc, pat_token_rec *list, size_t n, int64_t user_id);
+
+/* http/h_orgs.c: organizations */
+int pat_h_orgs_list(pat_req *r);
+int pat_h_orgs_create(pat_req *r);
+int pat_h_orgs_get(pat_req *r);
+int pat_h_orgs_update(pat_req *r);
+int pat_h_orgs_members(pat_req *r);
+int pat_h_orgs_member_add(pat_req *r);
+int pat_h_orgs_member_update(pat_req *r);
+int pat_h_orgs_member_remove(pat_req *r);
+int pat_h_orgs_member_tokens(pat_req *r);
+int pat_h_orgs_member_revoke_all(pat_req *r);
+int pat_h_orgs_policy_get(pat_req *r);
+int pat_h_orgs_policy_put(pat_req *r);
+int pat_h_orgs_policy_violations(pat_req *r);
+int pat_h_orgs_audit(pat_req *r);
+
 /* As pat_http_verify, for gateways and introspection: patd's own JWTs are
- * accepted too, for audience (NULL: the issuer; any_audience: any). */
+ * accepted too, for audience (NULL: the issuer; any_audience: any); the
+ * token must be usable in required_org (NULL: anywhere). */
 int pat_http_verify_gateway(pat_req *r, const char *token, size_t len, const char *required_scope,
-                            const char *method, const char *path, const char *audience,
-                            bool any_audience);
+                            const char *required_org, const char *method, const char *path,
+                            const char *audience, bool any_audience);
 
 /* http/h_static.c: the console */
 int pat_h_static(pat_req *r);

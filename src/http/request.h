@@ -32,6 +32,7 @@ typedef struct pat_req {
     pat_principal who;         /* valid when who.kind != PAT_AUTH_NONE */
     int64_t id;                /* {id} of the route, when it has one */
     int64_t tid;               /* {tid} (a token of person {id}), when it has one */
+    char slug[PAT_ORG_SLUG_MAX + 1]; /* {slug} (an organization), when it has one */
     unsigned status;           /* status sent, for the access log */
     struct MHD_Response *resp; /* owned until queued, unless resp_shared */
     bool resp_shared;          /* resp belongs to a cache (http/auth_response.c) */

@@ -54,6 +54,21 @@ static const route routes[] = {
     {"POST", "/api/v1/users/{id}/tokens/{tid}/disable", pat_h_users_token_disable, AUTH},
     {"POST", "/api/v1/users/{id}/tokens/{tid}/enable", pat_h_users_token_enable, AUTH},
     {"DELETE", "/api/v1/users/{id}/tokens/{tid}", pat_h_users_token_delete, AUTH},
+    {"GET", "/api/v1/orgs", pat_h_orgs_list, AUTH},
+    {"POST", "/api/v1/orgs", pat_h_orgs_create, AUTH},
+    {"GET", "/api/v1/orgs/{slug}", pat_h_orgs_get, AUTH},
+    {"PATCH", "/api/v1/orgs/{slug}", pat_h_orgs_update, AUTH},
+    {"GET", "/api/v1/orgs/{slug}/members", pat_h_orgs_members, AUTH},
+    {"POST", "/api/v1/orgs/{slug}/members", pat_h_orgs_member_add, AUTH},
+    {"PATCH", "/api/v1/orgs/{slug}/members/{id}", pat_h_orgs_member_update, AUTH},
+    {"DELETE", "/api/v1/orgs/{slug}/members/{id}", pat_h_orgs_member_remove, AUTH},
+    {"GET", "/api/v1/orgs/{slug}/members/{id}/tokens", pat_h_orgs_member_tokens, AUTH},
+    {"POST", "/api/v1/orgs/{slug}/members/{id}/tokens/revoke-all", pat_h_orgs_member_revoke_all,
+     AUTH},
+    {"GET", "/api/v1/orgs/{slug}/policy", pat_h_orgs_policy_get, AUTH},
+    {"PUT", "/api/v1/orgs/{slug}/policy", pat_h_orgs_policy_put, AUTH},
+    {"GET", "/api/v1/orgs/{slug}/policy/violations", pat_h_orgs_policy_violations, AUTH},
+    {"GET", "/api/v1/orgs/{slug}/audit", pat_h_orgs_audit, AUTH},
     {"GET", "/api/v1/audit", pat_h_audit, AUTH},
     {"GET", "/api/v1/outbox", pat_h_outbox, AUTH},
     {"POST", "/api/v1/outbox/retry", pat_h_outbox_retry, AUTH},
@@ -73,10 +88,22 @@ static const route routes[] = {
 };
 
 /* 1 if path matches pattern; the values of its "{id}" and "{tid}" segments
- * (positive decimal numbers) go to ids[0] and ids[1]. */
-static int match(const char *pattern, const char *path, int64_t ids[2])
+ * (positive decimal numbers) go to ids[0] and ids[1], that of "{slug}"
+ * (an organization's: 1 to PAT_ORG_SLUG_MAX of [a-z0-9-]) to slug. */
+static int match(const char *pattern, const char *path, int64_t ids[2],
+                 char slug[PAT_ORG_SLUG_MAX + 1])
 {
     while (*pattern && *path) {
+        if (strncmp(pattern, "{slug}", 6) == 0) {
+            size_t n = strspn(path, "abcdefghijklmnopqrstuvwxyz0123456789-");
+            if (n == 0 || n > PAT_ORG_SLUG_MAX)
+                return 0;
+            memcpy(slug, path, n);
+            slug[n] = '\0';
+            path += n;
+            pattern += 6;
+            continue;
+        }
         int which = strncmp(pattern, "{id}", 4) == 0 ? 0 : strncmp(pattern, "{tid}", 5) == 0 ? 1
                                                                                            : -1;
         if (which >= 0) {
@@ -100,8 +127,8 @@ static int match(const char *pattern, const char *path, int64_t ids[2])
 }
 
 static int verify(pat_req *r, const char *token, size_t len, const char *required_scope,
-                  const char *method, const char *path, bool allow_jwt, const char *audience,
-                  bool any_audience)
+                  const char *required_org, const char *method, const char *path, bool allow_jwt,
+                  const char *audience, bool any_audience)
 {
     pat_verify_request vr;
 
@@ -113,6 +140,7 @@ static int verify(pat_req *r, const char *token, size_t len, const char *require
     vr.len = len;
     vr.client_ip = r->ip;
     vr.required_scope = required_scope;
+    vr.required_org = required_org;
     vr.method = method;
     vr.path = path;
     vr.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
@@ -122,14 +150,15 @@ static int verify(pat_req *r, const char *token, size_t len, const char *require
 int pat_http_verify(pat_req *r, const char *token, size_t len, const char *required_scope,
                     const char *method, const char *path)
 {
-    return verify(r, token, len, required_scope, method, path, false, NULL, false);
+    return verify(r, token, len, required_scope, NULL, method, path, false, NULL, false);
 }
 
 int pat_http_verify_gateway(pat_req *r, const char *token, size_t len, const char *required_scope,
-                            const char *method, const char *path, const char *audience,
-                            bool any_audience)
+                            const char *required_org, const char *method, const char *path,
+                            const char *audience, bool any_audience)
 {
-    return verify(r, token, len, required_scope, method, path, true, audience, any_audience);
+    return verify(r, token, len, required_scope, required_org, method, path, true, audience,
+                  any_audience);
 }
 
 static int is_safe_method(const char *m)
@@ -175,13 +204,15 @@ void pat_router_dispatch(pat_req *r)
 
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         int64_t ids[2] = {0, 0};
-        if (!match(routes[i].pattern, r->path, ids))
+        char slug[PAT_ORG_SLUG_MAX + 1] = "";
+        if (!match(routes[i].pattern, r->path, ids, slug))
             continue;
         path_known = 1;
         if (strcmp(routes[i].method, r->method) == 0) {
             found = &routes[i];
             r->id = ids[0];
             r->tid = ids[1];
+            memcpy(r->slug, slug, sizeof(r->slug));
             r->route = (int)i;
             r->route_pattern = routes[i].pattern;
             break;

@@ -29,21 +29,45 @@ static void fill(pat_service *svc, pat_audit_rec *r, const pat_principal *actor,
     }
 }
 
-int pat_audit_record(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
-                     const char *action, const char *target, const char *detail_fmt, ...)
+static int record(pat_service *svc, int64_t org_id, const pat_principal *actor,
+                  const pat_request_info *info, const char *action, const char *target,
+                  const char *detail_fmt, va_list ap)
 {
     pat_audit_rec r;
-    va_list ap;
     int rc;
 
     fill(svc, &r, actor, info, action, target);
-    va_start(ap, detail_fmt);
+    r.org_id = org_id;
     vsnprintf(r.detail, sizeof(r.detail), detail_fmt, ap);
-    va_end(ap);
     if ((rc = pat_store_audit_append(svc->store, &r)) < 0) {
         pat_log_error("audit: cannot record %s on %s", action, r.target);
         rc = pat_error_set(PAT_EIO, NULL, "the change could not be recorded; nothing was changed");
     }
+    return rc;
+}
+
+int pat_audit_record(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                     const char *action, const char *target, const char *detail_fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, detail_fmt);
+    rc = record(svc, 0, actor, info, action, target, detail_fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int pat_audit_record_org(pat_service *svc, int64_t org_id, const pat_principal *actor,
+                         const pat_request_info *info, const char *action, const char *target,
+                         const char *detail_fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, detail_fmt);
+    rc = record(svc, org_id, actor, info, action, target, detail_fmt, ap);
+    va_end(ap);
     return rc;
 }
 

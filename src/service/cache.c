@@ -132,6 +132,8 @@ pat_cache *pat_cache_new(size_t max_entries)
     return c;
 }
 
+static void unintern(const char *text);
+
 static void shard_clear(shard *s)
 {
     for (size_t b = 0; b < s->nbuckets; b++) {
@@ -160,6 +162,7 @@ static void users_clear(pat_cache *c)
             user_entry *e = us->buckets[b];
             while (e) {
                 user_entry *next = e->next;
+                unintern(e->u.orgs);
                 free(e);
                 e = next;
             }
@@ -273,6 +276,7 @@ static void drop_entry(pat_cache *c, shard *s, entry *e)
     }
     unintern(e->t.scopes);
     unintern(e->t.cidrs);
+    unintern(e->t.orgs);
     free(e);
     s->count--;
     atomic_fetch_sub(&c->size, 1);
@@ -471,6 +475,7 @@ void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
 
     entry_io->scopes = intern(c, scopes ? scopes : "");
     entry_io->cidrs = intern(c, cidrs ? cidrs : "");
+    entry_io->orgs = intern(c, entry_io->orgs ? entry_io->orgs : "");
     memcpy(fresh->lookup, lookup, PAT_LOOKUP_KEY_LEN);
     memcpy(fresh->hash, hash, PAT_HASH_LEN);
     fresh->cached_at = now;
@@ -486,6 +491,7 @@ void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
          * copy keeps pointing at the strings for this request only. */
         unintern(fresh->t.scopes);
         unintern(fresh->t.cidrs);
+        unintern(fresh->t.orgs);
         free(fresh);
         goto out;
     }
@@ -600,15 +606,17 @@ int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out)
     return found;
 }
 
-void pat_cache_user_put(pat_cache *c, const pat_cached_user *u, uint64_t epoch)
+void pat_cache_user_put(pat_cache *c, pat_cached_user *u, uint64_t epoch)
 {
     user_shard *us = user_shard_for(c, u->id);
     user_entry *fresh = pat_malloc(sizeof(*fresh));
     size_t b = user_bucket(u->id);
 
+    u->orgs = intern(c, u->orgs ? u->orgs : "");
     fresh->u = *u;
     pthread_rwlock_wrlock(&us->lock);
     if (atomic_load(&c->epoch) != epoch) {
+        unintern(fresh->u.orgs);
         free(fresh);
         goto out;
     }
@@ -617,6 +625,7 @@ void pat_cache_user_put(pat_cache *c, const pat_cached_user *u, uint64_t epoch)
             user_entry *old = *p;
             fresh->next = old->next;
             *p = fresh;
+            unintern(old->u.orgs);
             free(old);
             goto out;
         }
@@ -637,6 +646,7 @@ void pat_cache_user_forget(pat_cache *c, int64_t id)
         if ((*p)->u.id == id) {
             user_entry *old = *p;
             *p = old->next;
+            unintern(old->u.orgs);
             free(old);
             break;
         }

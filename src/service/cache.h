@@ -29,6 +29,7 @@ typedef struct pat_cached_token {
     bool watch_clients; /* new clients of this token are reported */
     const char *scopes; /* interned canonical scope string */
     const char *cidrs;  /* interned; "" = anywhere */
+    const char *orgs;   /* interned; the organizations it may be used in, "" = all */
 } pat_cached_token;
 
 typedef struct pat_cached_user {
@@ -37,6 +38,7 @@ typedef struct pat_cached_user {
     int role;
     bool disabled;
     bool can_manage_tokens;
+    const char *orgs; /* interned: where they may use tokens (core/org.h list) */
 } pat_cached_user;
 
 /* A cache of at most max_entries tokens (0 = a default of 2 million). */
@@ -53,8 +55,9 @@ int pat_cache_token_get(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN], 
  * between (so a change racing a miss can never leave a stale entry). */
 uint64_t pat_cache_epoch(pat_cache *c);
 
-/* Interns scopes and cidrs into entry's pointers (valid as long as the
- * cache, whatever happens next), then inserts or replaces the entry for
+/* Interns scopes and cidrs into entry's pointers, and entry->orgs (NULL
+ * = "") in place (valid as long as the cache, whatever happens next),
+ * then inserts or replaces the entry for
  * lookup, remembered also under the stored hash, unless the epoch moved
  * since epoch was read. */
 void pat_cache_token_put(pat_cache *c, const uint8_t lookup[PAT_LOOKUP_KEY_LEN],
@@ -91,7 +94,9 @@ size_t pat_cache_drain_uses(pat_cache *c, int64_t now, int64_t idle, size_t max,
 int64_t pat_cache_token_forget(pat_cache *c, const uint8_t hash[PAT_HASH_LEN]);
 
 int pat_cache_user_get(pat_cache *c, int64_t id, pat_cached_user *out);
-void pat_cache_user_put(pat_cache *c, const pat_cached_user *u, uint64_t epoch);
+/* Interns u->orgs (NULL = "") in place, as pat_cache_token_put does, then
+ * keeps u unless the epoch moved since epoch was read. */
+void pat_cache_user_put(pat_cache *c, pat_cached_user *u, uint64_t epoch);
 void pat_cache_user_forget(pat_cache *c, int64_t id);
 
 /* Frees interned strings no entry has pointed at since the previous call

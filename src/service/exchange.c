@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "core/jwt.h"
+#include "core/text.h"
 #include "service/service_int.h"
 #include "util/error.h"
 #include "util/mem.h"
@@ -208,6 +209,10 @@ static int issue(pat_service *svc, const pat_principal *who, const uint8_t hash[
                        "nbf", (json_int_t)now, "jti", jti, "client_id", "patd", "scope",
                        out->scope, "username", who->username, "pat_id",
                        (json_int_t)who->token_id, "pat_tag", tag);
+    /* Where the PAT may be used, for verifiers that check the JWT alone
+     * (patd itself checks the PAT's organizations and owner anew). */
+    if (claims && who->orgs[0])
+        json_object_set_new(claims, "orgs", pat_format_words(who->orgs));
     if ((rc = pat_keyring_sign_jwt(svc, now, claims, &out->jwt)) < 0)
         goto out;
     out->expires_in = life;
@@ -300,6 +305,12 @@ int pat_service_exchange_own(pat_service *svc, const pat_principal *actor, int64
     who.token_id = t->id;
     memcpy(who.scopes, t->scopes, sizeof(who.scopes));
     who.token_expires_at = t->expires_at;
+    {
+        char mine[PAT_MEMBER_ORGS_MAX];
+        if ((rc = pat_member_orgs(svc, actor->user_id, mine)) < 0)
+            goto out;
+        pat_orgs_usable(mine, t->orgs, who.orgs, sizeof(who.orgs));
+    }
     rc = issue(svc, &who, t->hash, req->scope, aud, info, out);
 out:
     free(t);

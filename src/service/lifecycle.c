@@ -185,9 +185,24 @@ int pat_service_reconfigure(pat_service *svc, pat_config *fresh)
 const char *pat_service_required_scope(const pat_service *svc, const char *named,
                                        const char *method, const char *path)
 {
-    if (named && *named)
-        return named;
-    return pat_route_rules_scope(svc->config->routes, svc->config->nroutes, method, path);
+    const char *org;
+
+    return pat_service_requirements(svc, named, NULL, method, path, &org);
+}
+
+const char *pat_service_requirements(const pat_service *svc, const char *named_scope,
+                                     const char *named_org, const char *method, const char *path,
+                                     const char **org)
+{
+    const pat_config *cfg = svc->config;
+    const pat_route_rule *rule = NULL;
+
+    if ((!named_scope || !*named_scope || !named_org || !*named_org) && cfg->nroutes)
+        rule = pat_route_rules_match(cfg->routes, cfg->nroutes, method, path);
+    *org = named_org && *named_org ? named_org : rule && rule->org[0] ? rule->org : NULL;
+    if (named_scope && *named_scope)
+        return named_scope;
+    return rule ? rule->scope : NULL;
 }
 
 int pat_service_credential(const pat_service *svc, const char *authorization,

@@ -9,53 +9,67 @@
 #define POLICY_KEY "policy"
 #define POLICY_FMT "default=%d max=%d never=%d confirm=%d query=%d warn=%d"
 
-int pat_service_policy_get(pat_service *svc, pat_policy *out)
+int pat_policy_read(pat_service *svc, int64_t org_id, pat_policy *out)
 {
-    char value[128];
+    char key[40], value[128];
     int d, m, n, c, q, w = 0;
-    pat_policy p;
     int rc;
 
-    pat_policy_defaults(&p);
-    rc = pat_store_setting_get(svc->store, POLICY_KEY, value, sizeof(value));
-    if (rc == PAT_OK) {
-        /* Stored before warn mode existed: five fields, enforcing. */
-        if (sscanf(value, POLICY_FMT, &d, &m, &n, &c, &q, &w) < 5)
-            return pat_error_set(PAT_EIO, NULL, "stored policy is unreadable");
-        p.default_expires_in_days = d;
-        p.max_lifetime_days = m;
-        p.allow_never_expires = n != 0;
-        p.require_confirmation = c != 0;
-        p.query_tokens_enabled = q != 0;
-        p.warn_only = w != 0;
-    } else if (rc != PAT_ENOTFOUND) {
+    pat_policy_defaults(out);
+    snprintf(key, sizeof(key), org_id ? "policy.org.%lld" : POLICY_KEY, (long long)org_id);
+    if ((rc = pat_store_setting_get(svc->store, key, value, sizeof(value))) < 0)
         return rc;
-    }
-    *out = p;
+    /* Stored before warn mode existed: five fields, enforcing. */
+    if (sscanf(value, POLICY_FMT, &d, &m, &n, &c, &q, &w) < 5)
+        return pat_error_set(PAT_EIO, NULL, "stored policy is unreadable");
+    out->default_expires_in_days = d;
+    out->max_lifetime_days = m;
+    out->allow_never_expires = n != 0;
+    out->require_confirmation = c != 0;
+    out->query_tokens_enabled = q != 0;
+    out->warn_only = w != 0;
     return PAT_OK;
 }
 
-int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
-                           const pat_request_info *info, const pat_policy *p)
+int pat_policy_write(pat_service *svc, int64_t org_id, const pat_principal *actor,
+                     const pat_request_info *info, const pat_policy *p)
 {
-    char value[128];
+    char key[40], value[128];
     int rc;
 
-    /* Under the policy in force: switching require_confirmation off needs
-     * the password while it is on. */
-    if (actor && (rc = pat_service_may_change_admin(svc, actor)) < 0)
-        return rc;
     if ((rc = pat_policy_validate(p)) < 0)
         return rc;
+    snprintf(key, sizeof(key), org_id ? "policy.org.%lld" : POLICY_KEY, (long long)org_id);
     snprintf(value, sizeof(value), POLICY_FMT, p->default_expires_in_days, p->max_lifetime_days,
              p->allow_never_expires, p->require_confirmation, p->query_tokens_enabled,
              p->warn_only);
     if ((rc = pat_unit_begin(svc)) < 0)
         return rc;
     /* The changes feed carries the new policy to the hot path's flags. */
-    if ((rc = pat_store_setting_set(svc->store, POLICY_KEY, value)) == PAT_OK)
-        rc = pat_audit_record(svc, actor, info, "policy.updated", "policy", "%s", value);
+    if ((rc = pat_store_setting_set(svc->store, key, value)) == PAT_OK)
+        rc = pat_audit_record_org(svc, org_id, actor, info,
+                                  org_id ? "org.policy_updated" : "policy.updated", "policy",
+                                  "%s", value);
     return pat_unit_end(svc, rc);
+}
+
+int pat_service_policy_get(pat_service *svc, pat_policy *out)
+{
+    int rc = pat_policy_read(svc, 0, out);
+
+    return rc == PAT_ENOTFOUND ? PAT_OK : rc;
+}
+
+int pat_service_policy_set(pat_service *svc, const pat_principal *actor,
+                           const pat_request_info *info, const pat_policy *p)
+{
+    int rc;
+
+    /* Under the policy in force: switching require_confirmation off needs
+     * the password while it is on. */
+    if (actor && (rc = pat_service_may_change_admin(svc, actor)) < 0)
+        return rc;
+    return pat_policy_write(svc, 0, actor, info, p);
 }
 
 void pat_service_policy_refresh(pat_service *svc)

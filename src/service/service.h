@@ -74,6 +74,7 @@ typedef struct pat_principal {
     int64_t token_expires_at; /* 0 = never */
     int64_t token_issued_at;
     bool via_jwt;               /* presented as a JWT from the token exchange */
+    char orgs[PAT_MEMBER_ORGS_MAX]; /* the organizations it may be used in now */
     char jwt_audience[256];     /* its aud */
     /* PAT_AUTH_SESSION */
     uint8_t session_hash[PAT_HASH_LEN];
@@ -182,6 +183,7 @@ typedef struct pat_verify_request {
     bool any_audience;          /* introspection: any aud (the caller checks it) */
     const char *client_ip;      /* allowed networks, rate limit, last use */
     const char *required_scope; /* NULL = none */
+    const char *required_org;   /* an organization's slug the token must be usable in; NULL */
     const char *method;         /* recorded as last use; NULL = do not record */
     const char *path;           /* without query */
     const char *user_agent;
@@ -190,9 +192,11 @@ typedef struct pat_verify_request {
 /* The one verification, for the API, GET /auth and introspection alike:
  * rate limit, format and checksum (no lookup for malformed values), HMAC,
  * cache (store on a miss), then known, enabled, not expired at the current
- * second, owner enabled and permitted, address allowed, scope held. Fills
- * *out and records the use in memory. PAT_EAUTH, PAT_ESCOPE (field: the
- * scope needed) or PAT_ERATE (field: seconds to wait) otherwise. */
+ * second, owner enabled and permitted, address allowed, scope held, usable
+ * in the organization required. Fills *out (with the organizations the
+ * token is usable in) and records the use in memory. PAT_EAUTH, PAT_ESCOPE
+ * (field: the scope needed, or "org:SLUG") or PAT_ERATE (field: seconds to
+ * wait) otherwise. */
 int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out);
 
 /* ---- token exchange (service/exchange.c, keyring.c) ---- */
@@ -298,6 +302,13 @@ int pat_service_credential(const pat_service *svc, const char *authorization,
 const char *pat_service_required_scope(const pat_service *svc, const char *named,
                                        const char *method, const char *path);
 
+/* pat_service_required_scope, and the organization it needs in *org: the
+ * one named (X-Required-Org) when given, else the matching route rule's
+ * org=, else NULL (borrowed). */
+const char *pat_service_requirements(const pat_service *svc, const char *named_scope,
+                                     const char *named_org, const char *method, const char *path,
+                                     const char **org);
+
 /* The client's address given the peer and forwarding headers, trusting the
  * headers only from configured proxies. */
 void pat_service_client_ip(const pat_service *svc, char *out, size_t outsz, const char *peer,
@@ -344,6 +355,9 @@ typedef struct pat_token_input {
     bool canary;
     bool has_notify_new_client;
     bool notify_new_client;
+    bool has_orgs; /* organizations given: orgs[0..norgs), or orgs NULL (null: all) */
+    const char *const *orgs;
+    size_t norgs;
     /* Where a policy in warn mode notes what it let through (may be NULL:
      * then nobody is told, but it is still audited). */
     pat_policy_warning *warning;
@@ -547,6 +561,109 @@ int pat_policy_preview(pat_service *svc, const pat_principal *actor, const pat_p
 /* Superuser: tokens the current policy would not allow (at most limit). */
 int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t limit,
                           pat_token_rec **out, size_t *n);
+
+/* ---- organizations (service/orgs.c) ---- */
+
+#define PAT_ORG_DEFAULT "default" /* the organization an installation migrated into */
+
+/* An organization as the caller sees it, with the caller's membership. */
+typedef struct pat_org_view {
+    pat_org org;
+    bool member; /* the caller is a member (else a superuser looking) */
+    int role;    /* PAT_ORG_OWNER | PAT_ORG_MEMBER, when member */
+    bool can_manage_tokens;
+} pat_org_view;
+
+/* A membership request; user_id or username names the person (add). */
+typedef struct pat_member_input {
+    int64_t user_id;
+    const char *username;
+    bool has_role;
+    int role;
+    bool has_can_manage_tokens;
+    bool can_manage_tokens;
+} pat_member_input;
+
+/* Who may do what: every organization is visible to a superuser (with the
+ * admin scope through a token) and to its members; anything else is
+ * PAT_ENOTFOUND, as for an unknown slug. Its members, policy, audit log
+ * and members' tokens are for its owners and superusers (a member gets
+ * PAT_EFORBIDDEN); a token caller who is not a superuser needs the orgs
+ * scope for them. Changes through the console need a recent password
+ * (PAT_ECONFIRM) as token changes do. */
+
+/* The caller's organizations (a superuser: all of them), by slug; *out
+ * caller-freed. */
+int pat_orgs_list(pat_service *svc, const pat_principal *actor, pat_org_view **out, size_t *n);
+
+/* Superuser: a new organization (slug per pat_org_slug_check, name 1..100
+ * characters); PAT_EEXISTS (field "slug") if taken. Audited org.created. */
+int pat_orgs_create(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                    const char *slug, const char *name, pat_org_view *out);
+
+int pat_orgs_get(pat_service *svc, const pat_principal *actor, const char *slug,
+                 pat_org_view *out);
+
+/* Owner or superuser: renames it (audited org.updated). */
+int pat_orgs_rename(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                    const char *slug, const char *name, pat_org_view *out);
+
+/* Owner or superuser: the members by username; *out caller-freed. */
+int pat_orgs_members(pat_service *svc, const pat_principal *actor, const char *slug,
+                     pat_membership **out, size_t *n);
+
+/* Owner or superuser: adds a person (role member and the permission on
+ * unless given); PAT_EEXISTS if a member already, PAT_EINVAL (field
+ * "username"/"user_id") for nobody by that name or id. Audited
+ * org.member_added. Takes effect on verification at once. */
+int pat_orgs_member_add(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                        const char *slug, const pat_member_input *in, pat_membership *out);
+
+/* Owner or superuser: role and/or the token permission (withdrawing it
+ * blocks the person's tokens in this organization only; restoring it
+ * makes them usable there again). Audited org.member_updated. */
+int pat_orgs_member_update(pat_service *svc, const pat_principal *actor,
+                           const pat_request_info *info, const char *slug, int64_t user_id,
+                           const pat_member_input *in, pat_membership *out);
+
+/* Owner or superuser: removes the member (their tokens stop being usable
+ * here). Audited org.member_removed. */
+int pat_orgs_member_remove(pat_service *svc, const pat_principal *actor,
+                           const pat_request_info *info, const char *slug, int64_t user_id);
+
+/* Owner or superuser: a member's tokens (metadata); *out caller-freed. */
+int pat_orgs_member_tokens(pat_service *svc, const pat_principal *actor, const char *slug,
+                           int64_t user_id, pat_token_rec **out, size_t *n);
+
+/* Owner or superuser: ends a member's tokens in this organization, and
+ * only here: tokens usable only here are deleted (*deleted), the others
+ * usable here lose it from their organizations (*narrowed; one usable
+ * everywhere keeps the member's other organizations). One unit of work,
+ * audited org.member_tokens_revoked, the owner emailed about those
+ * deleted. */
+int pat_orgs_member_revoke_all(pat_service *svc, const pat_principal *actor,
+                               const pat_request_info *info, const char *slug, int64_t user_id,
+                               size_t *deleted, size_t *narrowed);
+
+/* Owner or superuser: the organization's policy (one never set: no limits
+ * of its own, the installation's default duration). */
+int pat_orgs_policy_get(pat_service *svc, const pat_principal *actor, const char *slug,
+                        pat_policy *out);
+
+/* Owner or superuser: sets it; tokens made or changed later must satisfy
+ * it where usable here (the strictest of the installation's and theirs). */
+int pat_orgs_policy_set(pat_service *svc, const pat_principal *actor,
+                        const pat_request_info *info, const char *slug, const pat_policy *p);
+
+/* Owner or superuser: tokens usable here that its policy would not allow
+ * (at most limit); *out caller-freed. */
+int pat_orgs_policy_violations(pat_service *svc, const pat_principal *actor, const char *slug,
+                               size_t limit, pat_token_rec **out, size_t *n);
+
+/* Owner or superuser: the organization's audit events (its own
+ * administration, and what its members did), filtered as pat_audit_list. */
+int pat_orgs_audit(pat_service *svc, const pat_principal *actor, const char *slug,
+                   pat_audit_filter *f, pat_audit_rec **out, size_t *n);
 
 #define PAT_AUDIT_PAGE_MAX 500
 #define PAT_AUDIT_PAGE_DEFAULT 100

@@ -95,6 +95,60 @@ int pat_audit_record(pat_service *svc, const pat_principal *actor, const pat_req
                      const char *action, const char *target, const char *detail_fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* pat_audit_record for an event of organization org_id's administration
+ * (0 = the installation's): its owners see it in their audit log. */
+int pat_audit_record_org(pat_service *svc, int64_t org_id, const pat_principal *actor,
+                         const pat_request_info *info, const char *action, const char *target,
+                         const char *detail_fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* ---- policies (service/policy.c) and organizations (service/orgs.c) ---- */
+
+/* The stored policy of org_id (0 = the installation) into *out:
+ * PAT_ENOTFOUND (*out the defaults) when none was ever set. */
+int pat_policy_read(pat_service *svc, int64_t org_id, pat_policy *out);
+
+/* Validates and stores p as org_id's policy (0 = the installation),
+ * audited (policy.updated / org.policy_updated), in a unit of work of its
+ * own. The caller has checked who may. */
+int pat_policy_write(pat_service *svc, int64_t org_id, const pat_principal *actor,
+                     const pat_request_info *info, const pat_policy *p);
+
+/* The tokens policy p puts out of bounds at now, canaries aside (they
+ * grant nothing), among all tokens (org_id 0) or those usable in org_id:
+ * at most limit, in *out (caller frees). */
+int pat_policy_violations_in(pat_service *svc, int64_t org_id, const pat_policy *p, size_t limit,
+                             pat_token_rec **out, size_t *n);
+
+/* The organizations where person user_id may use tokens (a member with
+ * the permission), as a sorted list into out. */
+int pat_member_orgs(pat_service *svc, int64_t user_id, char out[PAT_MEMBER_ORGS_MAX]);
+
+/* Makes u a member of the organization "default", when it exists (an
+ * owner if a superuser; the token permission as u's), in the caller's
+ * unit of work: what an installation of one organization had. */
+int pat_orgs_join_default(pat_service *svc, const pat_user *u);
+
+/* The organizations' token policy for a token of user_id that may be used
+ * in token_orgs ("" = all of the owner's): inst (the installation's)
+ * tightened by the enforcing policy of each organization the owner is a
+ * member of that the token names, into *out. */
+int pat_orgs_token_policy(pat_service *svc, int64_t user_id, const char *token_orgs,
+                          const pat_policy *inst, pat_policy *out);
+
+/* PAT_OK if req (with the caller's ceiling, as pat_expiry_resolve) is
+ * within the enforcing policy of every organization a token of user_id's
+ * with token_orgs may be used in; else PAT_EPOLICY naming the first
+ * organization whose limit it breaks. */
+int pat_orgs_check(pat_service *svc, int64_t user_id, const char *token_orgs,
+                   const pat_expiry_request *req, int64_t ceiling);
+
+/* Checks the organizations a token asks for (names[0..n), or has_orgs
+ * false / null: all its owner's) into out: each a slug of an organization
+ * user_id is a member of, at most PAT_ORGS_PER_TOKEN. PAT_EINVAL (field
+ * "organizations") otherwise. */
+int pat_orgs_resolve(pat_service *svc, int64_t user_id, const char *const *names, size_t n,
+                     char out[PAT_TOKEN_ORGS_MAX]);
+
 /* An audit event of something that changes nothing in the store (a token
  * exchange): queued and written by the flusher within a second, a batch
  * per transaction, so such events cost no commit each. A full queue

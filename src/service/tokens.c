@@ -166,6 +166,60 @@ static int resolve_expiry_or_warn(pat_service *svc, const pat_principal *actor,
     return PAT_OK;
 }
 
+/* pat_orgs_check with actor's own ceiling. */
+static int orgs_check(pat_service *svc, const pat_principal *actor, const char *token_orgs,
+                      const pat_expiry_request *req)
+{
+    int64_t ceiling = 0;
+
+    if (actor->kind == PAT_AUTH_TOKEN)
+        ceiling = actor->token_expires_at ? actor->token_expires_at : -1;
+    return pat_orgs_check(svc, actor->user_id, token_orgs, req, ceiling);
+}
+
+/* resolve_expiry_or_warn under the strictest of policy (the
+ * installation's) and the policies of the organizations a token of
+ * actor's with token_orgs may be used in; a refusal names the
+ * organization whose limit it is. */
+static int resolve_expiry_in_orgs(pat_service *svc, const pat_principal *actor,
+                                  const pat_request_info *info, const pat_policy *policy,
+                                  const char *token_orgs, const pat_expiry_request *req,
+                                  int64_t *expires_at, pat_policy_warning *w)
+{
+    pat_policy eff;
+    pat_error first;
+    int rc;
+
+    if ((rc = pat_orgs_token_policy(svc, actor->user_id, token_orgs, policy, &eff)) < 0)
+        return rc;
+    rc = resolve_expiry_or_warn(svc, actor, info, &eff, req, expires_at, w);
+    if (rc != PAT_EPOLICY)
+        return rc;
+    /* Whose limit: an organization's, named, or else the installation's. */
+    first = *pat_error_last();
+    if ((rc = orgs_check(svc, actor, token_orgs, req)) == PAT_OK) {
+        *(pat_error *)pat_error_last() = first;
+        rc = PAT_EPOLICY;
+    }
+    return rc;
+}
+
+/* A token keeping its expiry but changing where it may be used (or
+ * regenerated): that expiry within the policy of every organization it is
+ * usable in (the installation's was checked when it was set). */
+static int expiry_fits_orgs(pat_service *svc, const pat_principal *actor, const pat_token_rec *t)
+{
+    pat_expiry_request req = {PAT_EXPIRY_NEVER, 0, 0};
+
+    if (t->flags & PAT_TOKEN_FLAG_CANARY || pat_expiry_passed(t->expires_at, svc->clock()))
+        return PAT_OK;
+    if (t->expires_at) {
+        req.kind = PAT_EXPIRY_AT;
+        req.at = t->expires_at;
+    }
+    return orgs_check(svc, actor, t->orgs, &req);
+}
+
 /* Fills a new token's value, hash and prefix. */
 static void new_secret(pat_service *svc, pat_token_rec *t, char value[PAT_TOKEN_BUF])
 {
@@ -249,11 +303,14 @@ static int create_from(pat_service *svc, const pat_principal *actor, const pat_r
         }
         if (in->has_cidrs && (rc = resolve_cidrs(in, t->allowed_cidrs)) < 0)
             return rc;
+        if (in->has_orgs &&
+            (rc = pat_orgs_resolve(svc, actor->user_id, in->orgs, in->norgs, t->orgs)) < 0)
+            return rc;
         pat_expiry_request req = in->expiry;
         if (!in->has_expiry)
             req.kind = PAT_EXPIRY_DEFAULT;
-        if ((rc = resolve_expiry_or_warn(svc, actor, info, policy, &req, &t->expires_at,
-                                         in->warning)) < 0)
+        if ((rc = resolve_expiry_in_orgs(svc, actor, info, policy, t->orgs, &req,
+                                         &t->expires_at, in->warning)) < 0)
             return rc;
     }
     t->user_id = actor->user_id;
@@ -460,11 +517,23 @@ int pat_tokens_update(pat_service *svc, const pat_principal *actor, const pat_re
             goto out;
         fields |= PAT_TOKEN_F_CIDRS;
     }
+    if (in->has_orgs) {
+        if ((out->flags & PAT_TOKEN_FLAG_CANARY) && in->orgs) {
+            rc = pat_error_set(PAT_EINVAL, "organizations",
+                               "a canary token is never valid, in any organization");
+            goto out;
+        }
+        if ((rc = pat_orgs_resolve(svc, actor->user_id, in->orgs, in->norgs, out->orgs)) < 0)
+            goto out;
+        fields |= PAT_TOKEN_F_ORGS;
+    }
     if (in->has_expiry) {
-        if ((rc = resolve_expiry_or_warn(svc, actor, info, &policy, &in->expiry,
+        if ((rc = resolve_expiry_in_orgs(svc, actor, info, &policy, out->orgs, &in->expiry,
                                          &out->expires_at, in->warning)) < 0)
             goto out;
         fields |= PAT_TOKEN_F_EXPIRES;
+    } else if (in->has_orgs && (rc = expiry_fits_orgs(svc, actor, out)) < 0) {
+        goto out;
     }
     out->updated_at = svc->clock();
     rc = pat_store_token_update(svc->store, out, fields);
@@ -551,9 +620,12 @@ int pat_tokens_regenerate(pat_service *svc, const pat_principal *actor,
     }
     if (pat_expiry_passed(out->expires_at, now)) {
         pat_expiry_request req = {PAT_EXPIRY_DEFAULT, 0, 0};
-        if ((rc = resolve_expiry(svc, actor, &policy, &req, &out->expires_at)) < 0)
+        if ((rc = resolve_expiry_in_orgs(svc, actor, info, &policy, out->orgs, &req,
+                                         &out->expires_at, NULL)) < 0)
             goto out;
         fields |= PAT_TOKEN_F_EXPIRES;
+    } else if ((rc = expiry_fits_orgs(svc, actor, out)) < 0) {
+        goto out;
     }
     /* The version read above guards the write: a regenerate that raced
      * another change fails whole, so the value it returns always works. */

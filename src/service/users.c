@@ -84,7 +84,8 @@ int pat_service_bootstrap(pat_service *svc, const char *password, char generated
         rc = pat_unit_end(svc, PAT_OK);
         goto out;
     }
-    if (rc == PAT_OK && (rc = pat_store_user_create(svc->store, &u)) == PAT_OK)
+    if (rc == PAT_OK && (rc = pat_store_user_create(svc->store, &u)) == PAT_OK &&
+        (rc = pat_orgs_join_default(svc, &u)) == PAT_OK)
         rc = pat_audit_record(svc, NULL, NULL, "user.created", "user",
                               "id=%lld username=admin role=superuser", (long long)u.id);
     if ((rc = pat_unit_end(svc, rc)) == PAT_OK)
@@ -172,6 +173,8 @@ int pat_users_create(pat_service *svc, const pat_principal *actor, const pat_req
     rc = pat_store_user_create(svc->store, &u);
     if (rc == PAT_EEXISTS)
         rc = pat_error_set(PAT_EEXISTS, "username", "the username is taken");
+    if (rc == PAT_OK)
+        rc = pat_orgs_join_default(svc, &u);
     if (rc == PAT_OK)
         rc = pat_audit_record(svc, actor, info, "user.created", "user",
                               "id=%lld username=%s role=%s can_manage_tokens=%d", (long long)u.id,
@@ -409,10 +412,8 @@ out:
     return rc;
 }
 
-/* The tokens policy p puts out of bounds at now, canaries aside (they
- * grant nothing): at most limit, in *out (caller frees). */
-static int violations_of(pat_service *svc, const pat_policy *p, size_t limit,
-                         pat_token_rec **out, size_t *n)
+int pat_policy_violations_in(pat_service *svc, int64_t org_id, const pat_policy *p, size_t limit,
+                             pat_token_rec **out, size_t *n)
 {
     int64_t latest = 0;
     size_t kept = 0;
@@ -424,8 +425,11 @@ static int violations_of(pat_service *svc, const pat_policy *p, size_t limit,
         latest = svc->clock() + (int64_t)p->max_lifetime_days * PAT_DAY;
     if (p->allow_never_expires && !p->max_lifetime_days)
         return PAT_OK;
-    if ((rc = pat_store_token_list_exceeding(svc->store, !p->allow_never_expires || latest, latest,
-                                             limit, out, n)) < 0)
+    if ((rc = org_id ? pat_store_token_list_exceeding_in(svc->store, org_id,
+                                                         !p->allow_never_expires || latest,
+                                                         latest, limit, out, n)
+                     : pat_store_token_list_exceeding(svc->store, !p->allow_never_expires || latest,
+                                                      latest, limit, out, n)) < 0)
         return rc;
     for (size_t i = 0; i < *n; i++)
         if (!((*out)[i].flags & PAT_TOKEN_FLAG_CANARY))
@@ -442,7 +446,7 @@ int pat_policy_violations(pat_service *svc, const pat_principal *actor, size_t l
 
     if ((rc = pat_service_may_administer(svc, actor)) < 0 || (rc = pat_service_policy_get(svc, &p)) < 0)
         return rc;
-    return violations_of(svc, &p, limit, out, n);
+    return pat_policy_violations_in(svc, 0, &p, limit, out, n);
 }
 
 int pat_policy_preview(pat_service *svc, const pat_principal *actor, const pat_policy *p,
@@ -456,7 +460,7 @@ int pat_policy_preview(pat_service *svc, const pat_principal *actor, const pat_p
     *out = NULL;
     *n = *people = 0;
     if ((rc = pat_service_may_administer(svc, actor)) < 0 || (rc = pat_policy_validate(p)) < 0 ||
-        (rc = violations_of(svc, p, limit, &list, &count)) < 0)
+        (rc = pat_policy_violations_in(svc, 0, p, limit, &list, &count)) < 0)
         return rc;
     v = pat_calloc(count + 1, sizeof(*v));
     for (size_t i = 0; i < count; i++) {

@@ -111,6 +111,7 @@ static int load_token(pat_service *svc, const pat_verify_request *req,
         out->canary = (t->flags & PAT_TOKEN_FLAG_CANARY) != 0;
         out->watch_clients =
             !(t->flags & (PAT_TOKEN_FLAG_CANARY | PAT_TOKEN_FLAG_NO_CLIENT_ALERTS));
+        out->orgs = t->orgs; /* interned by the put */
         pat_cache_token_put(svc->cache, lookup, hash, out, t->scopes, t->allowed_cidrs, now, epoch);
     }
     free(t);
@@ -119,6 +120,7 @@ static int load_token(pat_service *svc, const pat_verify_request *req,
 
 static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
 {
+    char orgs[PAT_MEMBER_ORGS_MAX];
     pat_user u;
     uint64_t epoch;
     int rc;
@@ -126,7 +128,7 @@ static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
     if (pat_service_cache_trusted(svc) && pat_cache_user_get(svc->cache, id, out))
         return PAT_OK;
     epoch = pat_cache_epoch(svc->cache);
-    if ((rc = pat_store_user_get(svc->store, id, &u)) < 0)
+    if ((rc = pat_store_user_get(svc->store, id, &u)) < 0 || (rc = pat_member_orgs(svc, id, orgs)) < 0)
         return rc;
     memset(out, 0, sizeof(*out));
     out->id = u.id;
@@ -134,9 +136,26 @@ static int load_user(pat_service *svc, int64_t id, pat_cached_user *out)
     out->role = u.role;
     out->disabled = u.disabled;
     out->can_manage_tokens = u.can_manage_tokens;
+    out->orgs = orgs; /* interned by the put */
     memset(u.password_hash, 0, sizeof(u.password_hash));
     pat_cache_user_put(svc->cache, out, epoch);
     return PAT_OK;
+}
+
+/* Fills out->orgs: where a token of token_orgs ("" = all) owned by u may
+ * be used now; then refuses it when the request needs another one. */
+static int orgs_and_required(const pat_verify_request *req, const pat_cached_user *u,
+                             const char *token_orgs, pat_principal *out)
+{
+    char field[PAT_ORG_SLUG_MAX + 8];
+
+    pat_orgs_usable(u->orgs, token_orgs, out->orgs, sizeof(out->orgs));
+    if (!req->required_org || pat_orgs_has(out->orgs, req->required_org))
+        return PAT_OK;
+    pat_metrics_verify(PAT_VERIFY_SCOPE);
+    snprintf(field, sizeof(field), "org:%.*s", PAT_ORG_SLUG_MAX, req->required_org);
+    return pat_error_set(PAT_ESCOPE, field, "the token may not be used in the organization %.*s",
+                         PAT_ORG_SLUG_MAX, req->required_org);
 }
 
 /* What every token, PAT or JWT, must also pass: an owner who exists, is
@@ -234,6 +253,7 @@ static int check_jwt(pat_service *svc, const pat_verify_request *req, const char
         goto out;
     }
     e->pat_expires_at = t->expires_at;
+    memcpy(e->pat_orgs, t->orgs, sizeof(e->pat_orgs));
     if (t->allowed_cidrs[0]) {
         *cacheable = false;
         if (!req->client_ip || !pat_cidr_list_allows(t->allowed_cidrs, req->client_ip)) {
@@ -298,6 +318,8 @@ static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_princ
     out->token_issued_at = e.iat;
     pat_text_copy(out->jwt_audience, sizeof(out->jwt_audience), e.aud, strlen(e.aud));
     out->via_jwt = true;
+    if ((rc = orgs_and_required(req, &u, e.pat_orgs, out)) < 0)
+        return rc;
     pat_metrics_verify(PAT_VERIFY_OK);
     if (req->required_scope && req->method)
         pat_scopeuse_record(svc->scopeuse, e.pat_id, req->required_scope, now);
@@ -353,6 +375,10 @@ int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_prin
     pat_text_copy(out->scopes, sizeof(out->scopes), t.scopes, strlen(t.scopes));
     out->token_expires_at = t.expires_at;
     out->token_issued_at = t.created_at;
+    out->via_jwt = false;
+    out->jwt_audience[0] = '\0';
+    if ((rc = orgs_and_required(req, &u, t.orgs, out)) < 0)
+        return rc;
     pat_metrics_verify(PAT_VERIFY_OK);
     /* The scope this request needed and got: least privilege from use. */
     if (req->required_scope && req->method)

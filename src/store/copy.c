@@ -36,6 +36,30 @@ out:
     return rc;
 }
 
+/* After the people: the organizations (replacing the target's own
+ * 'default', made by its migration) and every membership. */
+static int copy_orgs(pat_store *from, pat_store *to)
+{
+    pat_org *orgs = NULL;
+    size_t norgs = 0;
+    int rc;
+
+    if ((rc = pat_store_org_list(from, &orgs, &norgs)) < 0 ||
+        (rc = to->vt->put_orgs(to, orgs, norgs)) < 0)
+        goto out;
+    for (size_t i = 0; i < norgs && rc == PAT_OK; i++) {
+        pat_membership *m = NULL;
+        size_t n = 0;
+        if ((rc = pat_store_member_list(from, orgs[i].id, 0, &m, &n)) == PAT_OK)
+            for (size_t j = 0; j < n && rc == PAT_OK; j++)
+                rc = pat_store_member_add(to, &m[j]);
+        free(m);
+    }
+out:
+    free(orgs);
+    return rc;
+}
+
 static int copy_sessions_settings_and_keys(pat_store *from, pat_store *to)
 {
     pat_session_rec *sessions = NULL;
@@ -65,7 +89,7 @@ out:
 /* Newest first, a page at a time. */
 static int copy_audit(pat_store *from, pat_store *to)
 {
-    pat_audit_filter f = {0, NULL, 0, 0, AUDIT_PAGE};
+    pat_audit_filter f = {.limit = AUDIT_PAGE};
     int rc;
 
     for (;;) {
@@ -93,7 +117,7 @@ int pat_store_copy(pat_store *from, pat_store *to, pat_store_counts *copied)
                              "the target store already holds people; copy into an empty one");
     if ((rc = pat_store_count_rows(from, &want)) < 0 || (rc = pat_store_begin(to)) < 0)
         return rc;
-    if ((rc = copy_people_and_tokens(from, to)) == PAT_OK &&
+    if ((rc = copy_people_and_tokens(from, to)) == PAT_OK && (rc = copy_orgs(from, to)) == PAT_OK &&
         (rc = copy_sessions_settings_and_keys(from, to)) == PAT_OK &&
         (rc = copy_audit(from, to)) == PAT_OK)
         rc = to->vt->ids_reset(to, &want);
@@ -108,14 +132,17 @@ int pat_store_copy(pat_store *from, pat_store *to, pat_store_counts *copied)
     /* The target may hold settings of its own (none are written before a
      * service starts on it); every other table must match exactly. */
     if (got.users != want.users || got.tokens != want.tokens || got.sessions != want.sessions ||
-        got.audit != want.audit || got.settings < want.settings)
+        got.audit != want.audit || got.settings < want.settings || got.orgs != want.orgs ||
+        got.members != want.members)
         return pat_error_set(PAT_EIO, NULL,
                              "the copy does not add up: %lld/%lld people, %lld/%lld tokens, "
-                             "%lld/%lld sessions, %lld/%lld audit events",
+                             "%lld/%lld sessions, %lld/%lld audit events, %lld/%lld "
+                             "organizations, %lld/%lld memberships",
                              (long long)got.users, (long long)want.users, (long long)got.tokens,
                              (long long)want.tokens, (long long)got.sessions,
                              (long long)want.sessions, (long long)got.audit,
-                             (long long)want.audit);
+                             (long long)want.audit, (long long)got.orgs, (long long)want.orgs,
+                             (long long)got.members, (long long)want.members);
     if (copied)
         *copied = got;
     return PAT_OK;

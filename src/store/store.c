@@ -387,3 +387,62 @@ pat_mail_status pat_mail_status_parse(const char *name)
            : strcmp(name, "failed") == 0 ? PAT_MAIL_FAILED
                                          : PAT_MAIL_PENDING;
 }
+
+/* ---- organizations ---- */
+
+int pat_store_org_create(pat_store *s, pat_org *o)
+{
+    pat_metrics_store_write();
+    return s->vt->org_create(s, o);
+}
+
+int pat_store_org_get(pat_store *s, const char *slug, pat_org *out)
+{
+    return s->vt->org_get(s, slug, out);
+}
+
+int pat_store_org_list(pat_store *s, pat_org **out, size_t *n)
+{
+    return s->vt->org_list(s, out, n);
+}
+
+int pat_store_org_update(pat_store *s, pat_org *o)
+{
+    pat_metrics_store_write();
+    return s->vt->org_update(s, o);
+}
+
+int pat_store_member_add(pat_store *s, const pat_membership *m)
+{
+    pat_metrics_store_write();
+    return s->vt->member_add(s, m);
+}
+
+int pat_store_member_update(pat_store *s, const pat_membership *m)
+{
+    pat_metrics_store_write();
+    return s->vt->member_update(s, m);
+}
+
+int pat_store_member_remove(pat_store *s, int64_t org_id, int64_t user_id)
+{
+    pat_metrics_store_write();
+    return s->vt->member_remove(s, org_id, user_id);
+}
+
+int pat_store_member_get(pat_store *s, int64_t org_id, int64_t user_id, pat_membership *out)
+{
+    return s->vt->member_get(s, org_id, user_id, out);
+}
+
+int pat_store_member_list(pat_store *s, int64_t org_id, int64_t user_id, pat_membership **out,
+                          size_t *n)
+{
+    return s->vt->member_list(s, org_id, user_id, out, n);
+}
+
+int pat_store_token_list_exceeding_in(pat_store *s, int64_t org_id, int never_too, int64_t latest,
+                                      size_t limit, pat_token_rec **out, size_t *n)
+{
+    return s->vt->token_list_exceeding_in(s, org_id, never_too, latest, limit, out, n);
+}

@@ -6,6 +6,7 @@
 
 #include "core/cidr.h"
 #include "core/client.h"
+#include "core/org.h"
 #include "core/scope.h"
 #include "core/token.h"
 
@@ -86,6 +87,7 @@ typedef struct pat_token_rec {
     int64_t use_count;
     unsigned flags;  /* PAT_TOKEN_FLAG_* */
     int64_t version; /* bumped by every edit; an edit names the one it replaces */
+    char orgs[PAT_TOKEN_ORGS_MAX]; /* organizations it may be used in; "" = all its owner's */
 } pat_token_rec;
 
 /* Token flags. */
@@ -115,6 +117,7 @@ typedef struct pat_audit_rec {
     char ip[PAT_IP_MAX];
     char user_agent[PAT_UA_MAX];
     char detail[512];
+    int64_t org_id; /* the organization whose administration it records; 0 = none */
 } pat_audit_rec;
 
 /* Opens the store named by url: "sqlite:PATH" or a plain path (SQLite),
@@ -170,6 +173,58 @@ int pat_store_user_list(pat_store *s, pat_user **out, size_t *n);
  * version mismatch, PAT_ENOTFOUND if absent. Appends a 'user' change. */
 int pat_store_user_update(pat_store *s, pat_user *u);
 
+/* ---- organizations and their members ---- */
+
+typedef struct pat_org {
+    int64_t id;
+    char slug[PAT_ORG_SLUG_MAX + 1]; /* never changes */
+    char name[PAT_NAME_BUF];
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t version; /* bumped by every write; an edit names the one it replaces */
+} pat_org;
+
+/* A person's membership of an organization, with the names a list shows. */
+typedef struct pat_membership {
+    int64_t org_id;
+    int64_t user_id;
+    int role; /* PAT_ORG_OWNER | PAT_ORG_MEMBER */
+    bool can_manage_tokens;
+    int64_t created_at;
+    int64_t updated_at;
+    /* read only (joined): */
+    char slug[PAT_ORG_SLUG_MAX + 1];
+    char org_name[PAT_NAME_BUF];
+    char username[PAT_USERNAME_MAX + 1];
+} pat_membership;
+
+/* Fills o->id (never one used before) and o->version; PAT_EEXISTS on a
+ * slug taken. */
+int pat_store_org_create(pat_store *s, pat_org *o);
+/* PAT_ENOTFOUND if no organization has slug. */
+int pat_store_org_get(pat_store *s, const char *slug, pat_org *out);
+/* Every organization by slug, in *out (caller frees). */
+int pat_store_org_list(pat_store *s, pat_org **out, size_t *n);
+/* Writes o->name and o->updated_at if the row still has version
+ * o->version (then sets the new one): PAT_ECONFLICT otherwise,
+ * PAT_ENOTFOUND if absent. */
+int pat_store_org_update(pat_store *s, pat_org *o);
+
+/* Adds m (its org_id, user_id, role, permission and times): PAT_EEXISTS
+ * if the person is a member already, PAT_ENOTFOUND if the organization or
+ * the person does not exist. Every membership write appends a 'user'
+ * change for the person: where their tokens are usable changed. */
+int pat_store_member_add(pat_store *s, const pat_membership *m);
+/* Writes m's role, permission and updated_at; PAT_ENOTFOUND if absent. */
+int pat_store_member_update(pat_store *s, const pat_membership *m);
+/* PAT_ENOTFOUND if user_id is not a member of org_id. */
+int pat_store_member_remove(pat_store *s, int64_t org_id, int64_t user_id);
+int pat_store_member_get(pat_store *s, int64_t org_id, int64_t user_id, pat_membership *out);
+/* The members of org_id by username (user_id 0), or the memberships of
+ * user_id by slug (org_id 0), in *out (caller frees). */
+int pat_store_member_list(pat_store *s, int64_t org_id, int64_t user_id, pat_membership **out,
+                          size_t *n);
+
 /* ---- tokens ---- */
 
 /* Which fields a token edit writes (updated_at always). */
@@ -182,6 +237,7 @@ enum {
     PAT_TOKEN_F_DISABLED = 1 << 5,
     PAT_TOKEN_F_SECRET = 1 << 6, /* hash, prefix, previous hash and its deadline */
     PAT_TOKEN_F_FLAGS = 1 << 7,
+    PAT_TOKEN_F_ORGS = 1 << 8,
 };
 
 /* Fills t->id (never one used before) and t->version; PAT_EEXISTS on a
@@ -245,6 +301,11 @@ int pat_store_token_touch_many(pat_store *s, const pat_token_touch *touches, siz
  * in *out (caller frees). */
 int pat_store_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t limit,
                                    pat_token_rec **out, size_t *n);
+
+/* pat_store_token_list_exceeding among the tokens of org_id's members
+ * that may be used there (organizations all or naming it). */
+int pat_store_token_list_exceeding_in(pat_store *s, int64_t org_id, int never_too, int64_t latest,
+                                      size_t limit, pat_token_rec **out, size_t *n);
 
 /* ---- the clients a token was used from ---- */
 
@@ -518,14 +579,15 @@ typedef struct pat_setting {
 /* How many rows each table holds, and the largest id each id sequence
  * has handed out (also of rows deleted since). */
 typedef struct pat_store_counts {
-    int64_t users, tokens, sessions, audit, settings;
-    int64_t last_user_id, last_token_id, last_audit_id;
+    int64_t users, tokens, sessions, audit, settings, orgs, members;
+    int64_t last_user_id, last_token_id, last_audit_id, last_org_id;
 } pat_store_counts;
 
 int pat_store_count_rows(pat_store *s, pat_store_counts *out);
 
-/* Copies every person, token (with its hashes, last use, use count and
- * version), session, audit event, setting and signing key of from into to, keeping
+/* Copies every person, organization and membership, token (with its
+ * hashes, last use, use count and version), session, audit event, setting
+ * and signing key of from into to, keeping
  * their ids, in one unit of work on to; then checks that both hold as many
  * rows of each. to must hold no people (PAT_ECONFLICT otherwise): copying
  * never merges. The changes feed is not copied (every cache reading the
@@ -545,6 +607,7 @@ typedef struct pat_audit_filter {
     int64_t since;     /* at >= since */
     int64_t before_id; /* id < before_id: the next page */
     size_t limit;
+    int64_t org_id; /* events of this organization's administration or by its members */
 } pat_audit_filter;
 
 /* Events matching f, newest first, in *out (caller frees). */

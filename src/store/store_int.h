@@ -19,6 +19,16 @@ typedef struct pat_store_vtable {
     int (*user_count)(pat_store *s, int64_t *out);
     int (*user_list)(pat_store *s, pat_user **out, size_t *n);
     int (*user_update)(pat_store *s, pat_user *u);
+    int (*org_create)(pat_store *s, pat_org *o);
+    int (*org_get)(pat_store *s, const char *slug, pat_org *out);
+    int (*org_list)(pat_store *s, pat_org **out, size_t *n);
+    int (*org_update)(pat_store *s, pat_org *o);
+    int (*member_add)(pat_store *s, const pat_membership *m);
+    int (*member_update)(pat_store *s, const pat_membership *m);
+    int (*member_remove)(pat_store *s, int64_t org_id, int64_t user_id);
+    int (*member_get)(pat_store *s, int64_t org_id, int64_t user_id, pat_membership *out);
+    int (*member_list)(pat_store *s, int64_t org_id, int64_t user_id, pat_membership **out,
+                       size_t *n);
     int (*token_insert)(pat_store *s, pat_token_rec *t);
     int (*token_get)(pat_store *s, int64_t id, pat_token_rec *out);
     int (*token_insert_many)(pat_store *s, pat_token_rec *t, size_t n);
@@ -34,6 +44,8 @@ typedef struct pat_store_vtable {
                              int64_t *deleted, size_t *ndeleted);
     int (*token_list_exceeding)(pat_store *s, int never_too, int64_t latest, size_t limit,
                                 pat_token_rec **out, size_t *n);
+    int (*token_list_exceeding_in)(pat_store *s, int64_t org_id, int never_too, int64_t latest,
+                                   size_t limit, pat_token_rec **out, size_t *n);
     int (*token_touch_many)(pat_store *s, const pat_token_touch *touches, size_t n);
     int (*clients_seen)(pat_store *s, const pat_token_client *c, size_t n,
                         pat_client_history *before);
@@ -90,6 +102,8 @@ typedef struct pat_store_vtable {
     int (*put_users)(pat_store *s, const pat_user *u, size_t n);
     int (*put_tokens)(pat_store *s, const pat_token_rec *t, size_t n);
     int (*put_audit)(pat_store *s, const pat_audit_rec *r, size_t n);
+    /* replaces the target's organizations (it has no members yet) */
+    int (*put_orgs)(pat_store *s, const pat_org *o, size_t n);
     int (*ids_reset)(pat_store *s, const pat_store_counts *from);
 } pat_store_vtable;
 

@@ -527,7 +527,7 @@ static void test_store__unit_of_work_commits_whole(void **state)
     fixture *f = *state;
     pat_token_rec *t = new_token(f->bob, "ci", 17), *got = calloc(1, sizeof(*got));
     pat_audit_rec r, *list = NULL;
-    pat_audit_filter filter = {0, "token.created", 0, 0, 10};
+    pat_audit_filter filter = {.action = "token.created", .limit = 10};
     size_t n = 0;
 
     memset(&r, 0, sizeof(r));
@@ -732,8 +732,8 @@ static void test_store__audit_filters_pages_and_prunes(void **state)
 {
     fixture *f = *state;
     pat_audit_rec r, *list = NULL;
-    pat_audit_filter all = {0, NULL, 0, 0, 100};
-    pat_audit_filter bobs = {0, NULL, 0, 0, 100};
+    pat_audit_filter all = {.limit = 100};
+    pat_audit_filter bobs = {.limit = 100};
     size_t n = 0;
 
     for (int i = 0; i < 6; i++) {

@@ -24,6 +24,9 @@ static int read_counts(const PGresult *res, int row, void *dst)
     c->last_user_id = pg_int(res, row, 5);
     c->last_token_id = pg_int(res, row, 6);
     c->last_audit_id = pg_int(res, row, 7);
+    c->orgs = pg_int(res, row, 8);
+    c->members = pg_int(res, row, 9);
+    c->last_org_id = pg_int(res, row, 10);
     return PAT_OK;
 }
 
@@ -33,7 +36,8 @@ int pg_count_rows(pat_store *s, pat_store_counts *out)
                   "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM tokens), "
                   "(SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM audit), "
                   "(SELECT COUNT(*) FROM settings), " LAST_ID("users") ", " LAST_ID("tokens")
-                  ", " LAST_ID("audit"),
+                  ", " LAST_ID("audit") ", (SELECT COUNT(*) FROM orgs), "
+                  "(SELECT COUNT(*) FROM org_members), " LAST_ID("orgs"),
                   "");
 }
 
@@ -96,16 +100,16 @@ int pg_put_tokens(pat_store *s, const pat_token_rec *t, size_t n)
                     "previous_hash, previous_valid_until, scopes, allowed_cidrs, created_at, "
                     "updated_at, expires_at, disabled_at, last_used_at, last_used_ip, "
                     "last_used_method, last_used_path, last_used_user_agent, use_count, version, "
-                    "flags) "
+                    "flags, organizations) "
                     "OVERRIDING SYSTEM VALUE VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
-                    "$14,$15,$16,$17,$18,$19,$20,$21,$22)",
-                    "iittthhnttiinnnttttiii", k->id, k->user_id, k->name, k->description,
+                    "$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)",
+                    "iittthhnttiinnnttttiiit", k->id, k->user_id, k->name, k->description,
                     k->prefix, k->hash, k->previous_valid_until ? k->previous_hash : NULL,
                     k->previous_valid_until, k->scopes, k->allowed_cidrs, k->created_at,
                     k->updated_at, k->expires_at, k->disabled_at, k->last_use.at,
                     used ? k->last_use.ip : NULL, used ? k->last_use.method : NULL,
                     used ? k->last_use.path : NULL, used ? k->last_use.user_agent : NULL,
-                    k->use_count, k->version, (int64_t)k->flags);
+                    k->use_count, k->version, (int64_t)k->flags, k->orgs);
     }
     return pg_tx_leave(pc, rc);
 }
@@ -121,10 +125,11 @@ int pg_put_audit(pat_store *s, const pat_audit_rec *r, size_t n)
     for (size_t i = 0; i < n && rc == PAT_OK; i++)
         rc = pg_run(st, NULL,
                     "INSERT INTO audit (id, at, actor_user_id, actor_token_id, action, target, ip, "
-                    "user_agent, detail) OVERRIDING SYSTEM VALUE VALUES ($1,$2,$3,$4,$5,$6,$7,$8,"
-                    "$9)",
-                    "iinnttttt", r[i].id, r[i].at, r[i].actor_user_id, r[i].actor_token_id,
-                    r[i].action, r[i].target, r[i].ip, r[i].user_agent, r[i].detail);
+                    "user_agent, detail, org_id) OVERRIDING SYSTEM VALUE VALUES ($1,$2,$3,$4,$5,$6,"
+                    "$7,$8,$9,$10)",
+                    "iinnttttti", r[i].id, r[i].at, r[i].actor_user_id, r[i].actor_token_id,
+                    r[i].action, r[i].target, r[i].ip, r[i].user_agent, r[i].detail,
+                    r[i].org_id);
     return pg_tx_leave(pc, rc);
 }
 
@@ -137,6 +142,26 @@ int pg_ids_reset(pat_store *s, const pat_store_counts *from)
                   "SELECT setval(pg_get_serial_sequence(t, 'id'), GREATEST(m, 1), m > 0) "
                   "FROM (VALUES ('users', GREATEST($1, (SELECT MAX(id) FROM users))), "
                   "('tokens', GREATEST($2, (SELECT MAX(id) FROM tokens))), "
-                  "('audit', GREATEST($3, (SELECT MAX(id) FROM audit)))) AS v(t, m)",
-                  "iii", from->last_user_id, from->last_token_id, from->last_audit_id);
+                  "('audit', GREATEST($3, (SELECT MAX(id) FROM audit))), "
+                  "('orgs', GREATEST($4, (SELECT MAX(id) FROM orgs)))) AS v(t, m)",
+                  "iiii", from->last_user_id, from->last_token_id, from->last_audit_id,
+                  from->last_org_id);
+}
+
+int pg_put_orgs(pat_store *s, const pat_org *o, size_t n)
+{
+    pg_store *st = pg_of(s);
+    pg_conn *pc = NULL;
+    int rc;
+
+    if ((rc = pg_tx_enter(st, &pc)) < 0)
+        return rc;
+    rc = pg_run(st, NULL, "DELETE FROM orgs", "");
+    for (size_t i = 0; i < n && rc == PAT_OK; i++)
+        rc = pg_run(st, NULL,
+                    "INSERT INTO orgs (id, slug, name, created_at, updated_at, version) "
+                    "OVERRIDING SYSTEM VALUE VALUES ($1,$2,$3,$4,$5,$6)",
+                    "ittiii", o[i].id, o[i].slug, o[i].name, o[i].created_at, o[i].updated_at,
+                    o[i].version);
+    return pg_tx_leave(pc, rc);
 }

@@ -121,7 +121,20 @@ int pg_token_delete_many(pat_store *s, int64_t user_id, const int64_t *ids, size
                          int64_t *deleted, size_t *ndeleted);
 int pg_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t limit,
                             pat_token_rec **out, size_t *n);
+int pg_token_list_exceeding_in(pat_store *s, int64_t org_id, int never_too, int64_t latest,
+                               size_t limit, pat_token_rec **out, size_t *n);
 int pg_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
+
+int pg_org_create(pat_store *s, pat_org *o);
+int pg_org_get(pat_store *s, const char *slug, pat_org *out);
+int pg_org_list(pat_store *s, pat_org **out, size_t *n);
+int pg_org_update(pat_store *s, pat_org *o);
+int pg_member_add(pat_store *s, const pat_membership *m);
+int pg_member_update(pat_store *s, const pat_membership *m);
+int pg_member_remove(pat_store *s, int64_t org_id, int64_t user_id);
+int pg_member_get(pat_store *s, int64_t org_id, int64_t user_id, pat_membership *out);
+int pg_member_list(pat_store *s, int64_t org_id, int64_t user_id, pat_membership **out, size_t *n);
+int pg_put_orgs(pat_store *s, const pat_org *o, size_t n);
 /* Prepares the lookups by hash on a new connection. */
 int pg_token_prepare(PGconn *c);
 

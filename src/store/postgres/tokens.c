@@ -18,7 +18,7 @@
     "id, user_id, name, description, prefix, secret_hash, previous_hash, previous_valid_until, "   \
     "scopes, allowed_cidrs, created_at, updated_at, expires_at, disabled_at, last_used_at, "       \
     "last_used_ip, last_used_method, last_used_path, last_used_user_agent, use_count, version, "    \
-    "flags"
+    "flags, organizations"
 
 static int read_token(const PGresult *res, int row, void *dst)
 {
@@ -49,7 +49,7 @@ static int read_token(const PGresult *res, int row, void *dst)
     t->use_count = pg_int(res, row, 19);
     t->version = pg_int(res, row, 20);
     t->flags = (unsigned)pg_int(res, row, 21);
-    return PAT_OK;
+    return pg_text(res, row, 22, t->orgs, sizeof(t->orgs));
 }
 
 static int not_found(int rc)
@@ -80,12 +80,12 @@ static int insert_one(pg_store *st, pat_token_rec *t)
     int rc = pg_one(st, pg_read_int64, &id,
                     "INSERT INTO tokens (name, description, prefix, secret_hash, previous_hash, "
                     "previous_valid_until, scopes, allowed_cidrs, updated_at, expires_at, "
-                    "disabled_at, user_id, created_at, flags, version) "
-                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1) RETURNING id",
-                    "ttthhnttinniii", t->name, t->description, t->prefix, t->hash,
+                    "disabled_at, user_id, created_at, flags, organizations, version) "
+                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1) RETURNING id",
+                    "ttthhnttinniiit", t->name, t->description, t->prefix, t->hash,
                     t->previous_valid_until ? t->previous_hash : NULL, t->previous_valid_until,
                     t->scopes, t->allowed_cidrs, t->updated_at, t->expires_at, t->disabled_at,
-                    t->user_id, t->created_at, (int64_t)t->flags);
+                    t->user_id, t->created_at, (int64_t)t->flags, t->orgs);
 
     if (rc < 0)
         return rc;
@@ -260,6 +260,18 @@ int pg_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t 
                    "bii", never_too != 0, latest, (int64_t)limit);
 }
 
+int pg_token_list_exceeding_in(pat_store *s, int64_t org_id, int never_too, int64_t latest,
+                               size_t limit, pat_token_rec **out, size_t *n)
+{
+    return pg_list(pg_of(s), read_token, sizeof(pat_token_rec), (void **)out, n,
+                   "SELECT " TOKEN_COLS " FROM tokens WHERE (($1 AND expires_at IS NULL) "
+                   "OR ($2 > 0 AND expires_at > $2)) AND user_id IN "
+                   "(SELECT user_id FROM org_members WHERE org_id = $4) AND "
+                   "(organizations = '' OR (SELECT slug FROM orgs WHERE id = $4) = "
+                   "ANY (string_to_array(organizations, ' '))) ORDER BY id LIMIT $3",
+                   "biii", never_too != 0, latest, (int64_t)limit, org_id);
+}
+
 /* One statement for every narrow edit, as in the SQLite backend. */
 #define TOKEN_UPDATE_SQL                                                                           \
     "UPDATE tokens SET "                                                                           \
@@ -274,6 +286,7 @@ int pg_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t 
     "previous_hash = CASE WHEN $1 & 64 <> 0 THEN $10 ELSE previous_hash END, "                     \
     "previous_valid_until = CASE WHEN $1 & 64 <> 0 THEN $11 ELSE previous_valid_until END, "       \
     "flags = CASE WHEN $1 & 128 <> 0 THEN $15 ELSE flags END, "                                    \
+    "organizations = CASE WHEN $1 & 256 <> 0 THEN $16 ELSE organizations END, "                    \
     "updated_at = $12, version = version + 1 WHERE id = $13 AND version = $14"
 
 int pg_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
@@ -286,17 +299,18 @@ int pg_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
     _Static_assert(PAT_TOKEN_F_NAME == 1 && PAT_TOKEN_F_DESCRIPTION == 2 &&
                        PAT_TOKEN_F_SCOPES == 4 && PAT_TOKEN_F_CIDRS == 8 &&
                        PAT_TOKEN_F_EXPIRES == 16 && PAT_TOKEN_F_DISABLED == 32 &&
-                       PAT_TOKEN_F_SECRET == 64 && PAT_TOKEN_F_FLAGS == 128,
+                       PAT_TOKEN_F_SECRET == 64 && PAT_TOKEN_F_FLAGS == 128 &&
+                       PAT_TOKEN_F_ORGS == 256,
                    "TOKEN_UPDATE_SQL spells the field bits out");
     if ((rc = pg_tx_enter(st, &pc)) < 0)
         return rc;
     if ((rc = note_hashes(st, t->id)) < 0)
         goto out;
-    if ((rc = pg_run(st, &changed, TOKEN_UPDATE_SQL, "ittttnnhthniiii", (int64_t)fields, t->name,
+    if ((rc = pg_run(st, &changed, TOKEN_UPDATE_SQL, "ittttnnhthniiiit", (int64_t)fields, t->name,
                      t->description, t->scopes, t->allowed_cidrs, t->expires_at, t->disabled_at,
                      t->hash, t->prefix, t->previous_valid_until ? t->previous_hash : NULL,
                      t->previous_valid_until, t->updated_at, t->id, t->version,
-                     (int64_t)t->flags)) < 0)
+                     (int64_t)t->flags, t->orgs)) < 0)
         goto out;
     if (changed == 0) {
         rc = pg_one(st, pg_read_int64, &version, "SELECT version FROM tokens WHERE id = $1", "i",

@@ -8,7 +8,7 @@
 #include "store/sqlite/sqlite_int.h"
 #include "util/error.h"
 
-static int read_count5(sqlite3_stmt *q, void *dst)
+static int read_counts(sqlite3_stmt *q, void *dst)
 {
     pat_store_counts *c = dst;
 
@@ -20,18 +20,23 @@ static int read_count5(sqlite3_stmt *q, void *dst)
     c->last_user_id = sqlite3_column_int64(q, 5);
     c->last_token_id = sqlite3_column_int64(q, 6);
     c->last_audit_id = sqlite3_column_int64(q, 7);
+    c->orgs = sqlite3_column_int64(q, 8);
+    c->members = sqlite3_column_int64(q, 9);
+    c->last_org_id = sqlite3_column_int64(q, 10);
     return PAT_OK;
 }
 
 int sq_count_rows(pat_store *s, pat_store_counts *out)
 {
-    return sq_one(sq_of(s), read_count5, out,
+    return sq_one(sq_of(s), read_counts, out,
                   "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM tokens), "
                   "(SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM audit), "
                   "(SELECT COUNT(*) FROM settings), "
                   "(SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'users'), "
                   "(SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'tokens'), "
-                  "(SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'audit')",
+                  "(SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'audit'), "
+                  "(SELECT COUNT(*) FROM orgs), (SELECT COUNT(*) FROM org_members), "
+                  "(SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'orgs')",
                   "");
 }
 
@@ -93,15 +98,15 @@ int sq_put_tokens(pat_store *s, const pat_token_rec *t, size_t n)
                     "previous_hash, previous_valid_until, scopes, allowed_cidrs, created_at, "
                     "updated_at, expires_at, disabled_at, last_used_at, last_used_ip, "
                     "last_used_method, last_used_path, last_used_user_agent, use_count, version, "
-                    "flags) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    "iittthhnttiinnnttttiii", k->id, k->user_id, k->name, k->description,
+                    "flags, organizations) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "iittthhnttiinnnttttiiit", k->id, k->user_id, k->name, k->description,
                     k->prefix, k->hash, k->previous_valid_until ? k->previous_hash : NULL,
                     k->previous_valid_until, k->scopes, k->allowed_cidrs, k->created_at,
                     k->updated_at, k->expires_at, k->disabled_at, k->last_use.at,
                     used ? k->last_use.ip : NULL, used ? k->last_use.method : NULL,
                     used ? k->last_use.path : NULL, used ? k->last_use.user_agent : NULL,
-                    k->use_count, k->version, (int64_t)k->flags);
+                    k->use_count, k->version, (int64_t)k->flags, k->orgs);
     }
     return sq_tx_leave(st, rc);
 }
@@ -116,9 +121,10 @@ int sq_put_audit(pat_store *s, const pat_audit_rec *r, size_t n)
     for (size_t i = 0; i < n && rc == PAT_OK; i++)
         rc = sq_run(st, NULL, NULL,
                     "INSERT INTO audit (id, at, actor_user_id, actor_token_id, action, target, ip, "
-                    "user_agent, detail) VALUES (?,?,?,?,?,?,?,?,?)",
-                    "iinnttttt", r[i].id, r[i].at, r[i].actor_user_id, r[i].actor_token_id,
-                    r[i].action, r[i].target, r[i].ip, r[i].user_agent, r[i].detail);
+                    "user_agent, detail, org_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "iinnttttti", r[i].id, r[i].at, r[i].actor_user_id, r[i].actor_token_id,
+                    r[i].action, r[i].target, r[i].ip, r[i].user_agent, r[i].detail,
+                    r[i].org_id);
     return sq_tx_leave(st, rc);
 }
 
@@ -146,7 +152,8 @@ int sq_ids_reset(pat_store *s, const pat_store_counts *from)
     if ((rc = sq_tx_enter(st)) < 0)
         return rc;
     if ((rc = raise_sequence(st, "users", from->last_user_id)) == PAT_OK &&
-        (rc = raise_sequence(st, "tokens", from->last_token_id)) == PAT_OK)
+        (rc = raise_sequence(st, "tokens", from->last_token_id)) == PAT_OK &&
+        (rc = raise_sequence(st, "orgs", from->last_org_id)) == PAT_OK)
         rc = raise_sequence(st, "audit", from->last_audit_id);
     return sq_tx_leave(st, rc);
 }

@@ -116,7 +116,20 @@ int sq_token_delete_many(pat_store *s, int64_t user_id, const int64_t *ids, size
                          int64_t *deleted, size_t *ndeleted);
 int sq_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t limit,
                             pat_token_rec **out, size_t *n);
+int sq_token_list_exceeding_in(pat_store *s, int64_t org_id, int never_too, int64_t latest,
+                               size_t limit, pat_token_rec **out, size_t *n);
 int sq_token_touch_many(pat_store *s, const pat_token_touch *touches, size_t n);
+
+int sq_org_create(pat_store *s, pat_org *o);
+int sq_org_get(pat_store *s, const char *slug, pat_org *out);
+int sq_org_list(pat_store *s, pat_org **out, size_t *n);
+int sq_org_update(pat_store *s, pat_org *o);
+int sq_member_add(pat_store *s, const pat_membership *m);
+int sq_member_update(pat_store *s, const pat_membership *m);
+int sq_member_remove(pat_store *s, int64_t org_id, int64_t user_id);
+int sq_member_get(pat_store *s, int64_t org_id, int64_t user_id, pat_membership *out);
+int sq_member_list(pat_store *s, int64_t org_id, int64_t user_id, pat_membership **out, size_t *n);
+int sq_put_orgs(pat_store *s, const pat_org *o, size_t n);
 void sq_readers_close(sqlite_store *st);
 /* Finalizes the kept statements (before the connection closes). */
 void sq_cache_clear(sqlite_store *st);

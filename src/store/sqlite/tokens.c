@@ -13,7 +13,7 @@
     "id, user_id, name, description, prefix, secret_hash, previous_hash, previous_valid_until, "   \
     "scopes, allowed_cidrs, created_at, updated_at, expires_at, disabled_at, last_used_at, "       \
     "last_used_ip, last_used_method, last_used_path, last_used_user_agent, use_count, version, "    \
-    "flags"
+    "flags, organizations"
 
 static int read_token(sqlite3_stmt *q, void *dst)
 {
@@ -44,7 +44,7 @@ static int read_token(sqlite3_stmt *q, void *dst)
     t->use_count = sqlite3_column_int64(q, 19);
     t->version = sqlite3_column_int64(q, 20);
     t->flags = (unsigned)sqlite3_column_int64(q, 21);
-    return PAT_OK;
+    return sq_text(q, 22, t->orgs, sizeof(t->orgs));
 }
 
 static int not_found(int rc)
@@ -71,12 +71,12 @@ static int insert_one(sqlite_store *st, pat_token_rec *t)
     int rc = sq_run(st, NULL, &id,
                     "INSERT INTO tokens (name, description, prefix, secret_hash, previous_hash, "
                     "previous_valid_until, scopes, allowed_cidrs, updated_at, expires_at, "
-                    "disabled_at, user_id, created_at, flags, version) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
-                    "ttthhnttinniii", t->name, t->description, t->prefix, t->hash,
+                    "disabled_at, user_id, created_at, flags, organizations, version) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
+                    "ttthhnttinniiit", t->name, t->description, t->prefix, t->hash,
                     t->previous_valid_until ? t->previous_hash : NULL, t->previous_valid_until,
                     t->scopes, t->allowed_cidrs, t->updated_at, t->expires_at, t->disabled_at,
-                    t->user_id, t->created_at, (int64_t)t->flags);
+                    t->user_id, t->created_at, (int64_t)t->flags, t->orgs);
 
     if (rc < 0)
         return rc;
@@ -266,6 +266,19 @@ int sq_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t 
                    "iii", (int64_t)(never_too != 0), latest, (int64_t)limit);
 }
 
+int sq_token_list_exceeding_in(pat_store *s, int64_t org_id, int never_too, int64_t latest,
+                               size_t limit, pat_token_rec **out, size_t *n)
+{
+    /* organizations is '' (all) or slugs separated by single spaces. */
+    return sq_list(sq_of(s), read_token, sizeof(pat_token_rec), (void **)out, n,
+                   "SELECT " TOKEN_COLS " FROM tokens t WHERE ((?1 AND expires_at IS NULL) "
+                   "OR (?2 > 0 AND expires_at > ?2)) AND user_id IN "
+                   "(SELECT user_id FROM org_members WHERE org_id = ?4) AND "
+                   "(organizations = '' OR ' ' || organizations || ' ' LIKE "
+                   "'% ' || (SELECT slug FROM orgs WHERE id = ?4) || ' %') ORDER BY id LIMIT ?3",
+                   "iiii", (int64_t)(never_too != 0), latest, (int64_t)limit, org_id);
+}
+
 /* One statement for every narrow edit: a column takes its new value only
  * when its bit is in ?1, so the statement is fixed and the write touches
  * nothing it was not asked to. */
@@ -282,6 +295,7 @@ int sq_token_list_exceeding(pat_store *s, int never_too, int64_t latest, size_t 
     "previous_hash = CASE WHEN ?1 & 64 THEN ?10 ELSE previous_hash END, "                          \
     "previous_valid_until = CASE WHEN ?1 & 64 THEN ?11 ELSE previous_valid_until END, "            \
     "flags = CASE WHEN ?1 & 128 THEN ?15 ELSE flags END, "                                         \
+    "organizations = CASE WHEN ?1 & 256 THEN ?16 ELSE organizations END, "                         \
     "updated_at = ?12, version = version + 1 WHERE id = ?13 AND version = ?14"
 
 int sq_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
@@ -293,18 +307,19 @@ int sq_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
     _Static_assert(PAT_TOKEN_F_NAME == 1 && PAT_TOKEN_F_DESCRIPTION == 2 &&
                        PAT_TOKEN_F_SCOPES == 4 && PAT_TOKEN_F_CIDRS == 8 &&
                        PAT_TOKEN_F_EXPIRES == 16 && PAT_TOKEN_F_DISABLED == 32 &&
-                       PAT_TOKEN_F_SECRET == 64 && PAT_TOKEN_F_FLAGS == 128,
+                       PAT_TOKEN_F_SECRET == 64 && PAT_TOKEN_F_FLAGS == 128 &&
+                       PAT_TOKEN_F_ORGS == 256,
                    "TOKEN_UPDATE_SQL spells the field bits out");
     if ((rc = sq_tx_enter(st)) < 0)
         return rc;
     /* The hashes before the edit, then (below) those after it. */
     if ((rc = note_hashes(st, t->id)) < 0)
         goto out;
-    if ((rc = sq_run(st, &changed, NULL, TOKEN_UPDATE_SQL, "ittttnnhthniiii", (int64_t)fields,
+    if ((rc = sq_run(st, &changed, NULL, TOKEN_UPDATE_SQL, "ittttnnhthniiiit", (int64_t)fields,
                      t->name, t->description, t->scopes, t->allowed_cidrs, t->expires_at,
                      t->disabled_at, t->hash, t->prefix,
                      t->previous_valid_until ? t->previous_hash : NULL, t->previous_valid_until,
-                     t->updated_at, t->id, t->version, (int64_t)t->flags)) < 0)
+                     t->updated_at, t->id, t->version, (int64_t)t->flags, t->orgs)) < 0)
         goto out;
     if (changed == 0) {
         rc = sq_one(st, sq_read_int64, &version, "SELECT version FROM tokens WHERE id = ?", "i",

@@ -530,7 +530,7 @@ static void test_verify__a_canary_answers_as_unknown_and_is_reported(void **stat
     pat_token_rec t, got;
     pat_principal p;
     pat_verify_request vr;
-    pat_audit_filter af = {0, "token.canary_tripped", 0, 0, 10};
+    pat_audit_filter af = {.action = "token.canary_tripped", .limit = 10};
     pat_audit_rec *events = NULL;
     pat_token_client *clients = NULL;
     size_t n = 0;
