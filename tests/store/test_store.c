@@ -827,6 +827,19 @@ static void test_store__upgrade_from_v1_keeps_rows(void **state)
     assert_int_equal(pat_store_token_get(s, 7, got), PAT_OK);
     assert_string_equal(got->name, "old");
     assert_int_equal(got->version, 1);
+    assert_string_equal(got->orgs, ""); /* usable in every organization of its owner */
+    {
+        /* The installation became the organization 'default', the
+         * superuser its owner, with their permission. */
+        pat_membership *m = NULL;
+        size_t nm = 0;
+        assert_int_equal(pat_store_member_list(s, 0, 1, &m, &nm), PAT_OK);
+        assert_int_equal(nm, 1);
+        assert_string_equal(m[0].slug, "default");
+        assert_int_equal(m[0].role, PAT_ORG_OWNER);
+        assert_true(m[0].can_manage_tokens);
+        free(m);
+    }
     assert_int_equal(pat_store_token_insert(s, t), PAT_OK);
     /* 8 was deleted before the upgrade: v1 could not know, so the floor is
      * the largest id present (7); from here on nothing is reused. */
@@ -1156,6 +1169,131 @@ static void test_store__scope_uses(void **state)
     free(other);
 }
 
+/* Organizations and memberships: slugs once, versioned renames, members
+ * by org and by person, every membership write fed as a change of the
+ * person; tokens' organizations round trip; the policy's and the audit
+ * log's views of one organization. */
+static void test_store__orgs_and_members(void **state)
+{
+    fixture *f = *state;
+    pat_org acme, got, *orgs = NULL;
+    pat_membership m, *list = NULL;
+    pat_token_rec *t = new_token(f->bob, "org-tok", 70), *u = new_token(f->bob, "other", 71);
+    pat_token_rec *out = NULL, *back = calloc(1, sizeof(*back));
+    pat_audit_rec r, *events = NULL;
+    pat_audit_filter af = {.limit = 100};
+    int64_t seq = 0;
+    size_t n = 0;
+
+    memset(&acme, 0, sizeof(acme));
+    snprintf(acme.slug, sizeof(acme.slug), "acme");
+    snprintf(acme.name, sizeof(acme.name), "Acme");
+    acme.created_at = acme.updated_at = 100;
+    assert_int_equal(pat_store_org_create(f->s, &acme), PAT_OK);
+    assert_true(acme.id > 0);
+    assert_int_equal(acme.version, 1);
+    got = acme;
+    assert_int_equal(pat_store_org_create(f->s, &got), PAT_EEXISTS);
+    assert_int_equal(pat_store_org_get(f->s, "acme", &got), PAT_OK);
+    assert_int_equal(got.id, acme.id);
+    assert_int_equal(pat_store_org_get(f->s, "nosuch", &got), PAT_ENOTFOUND);
+    snprintf(acme.name, sizeof(acme.name), "Acme Corp");
+    assert_int_equal(pat_store_org_update(f->s, &acme), PAT_OK);
+    assert_int_equal(acme.version, 2);
+    got.version = 1;
+    assert_int_equal(pat_store_org_update(f->s, &got), PAT_ECONFLICT);
+    assert_int_equal(pat_store_org_get(f->s, "acme", &got), PAT_OK);
+    assert_string_equal(got.name, "Acme Corp");
+    /* The migration made the installation's own organization. */
+    assert_int_equal(pat_store_org_list(f->s, &orgs, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(orgs[0].slug, "acme");
+    assert_string_equal(orgs[1].slug, "default");
+    free(orgs);
+
+    memset(&m, 0, sizeof(m));
+    m.org_id = acme.id;
+    m.user_id = f->bob;
+    m.role = PAT_ORG_MEMBER;
+    m.can_manage_tokens = false;
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_member_add(f->s, &m), PAT_OK);
+    assert_int_equal(count_changes(f->s, seq, PAT_CHANGE_USER, f->bob), 1);
+    assert_int_equal(pat_store_member_add(f->s, &m), PAT_EEXISTS);
+    m.user_id = 999999;
+    assert_int_equal(pat_store_member_add(f->s, &m), PAT_ENOTFOUND);
+    m.user_id = f->alice;
+    m.role = PAT_ORG_OWNER;
+    m.can_manage_tokens = true;
+    assert_int_equal(pat_store_member_add(f->s, &m), PAT_OK);
+    assert_int_equal(pat_store_member_list(f->s, acme.id, 0, &list, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].username, "alice");
+    assert_int_equal(list[0].role, PAT_ORG_OWNER);
+    assert_string_equal(list[1].username, "bob");
+    assert_false(list[1].can_manage_tokens);
+    assert_string_equal(list[1].slug, "acme");
+    assert_string_equal(list[1].org_name, "Acme Corp");
+    free(list);
+    assert_int_equal(pat_store_member_list(f->s, 0, f->bob, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].org_id, acme.id);
+    free(list);
+    assert_int_equal(pat_store_member_get(f->s, acme.id, f->bob, &m), PAT_OK);
+    m.can_manage_tokens = true;
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_member_update(f->s, &m), PAT_OK);
+    assert_int_equal(count_changes(f->s, seq, PAT_CHANGE_USER, f->bob), 1);
+    assert_int_equal(pat_store_member_get(f->s, acme.id, f->bob, &m), PAT_OK);
+    assert_true(m.can_manage_tokens);
+
+    /* A token's organizations; those the policy of acme looks at. */
+    t->expires_at = 0;
+    snprintf(t->orgs, sizeof(t->orgs), "acme");
+    u->expires_at = 0;
+    snprintf(u->orgs, sizeof(u->orgs), "acmeish other");
+    assert_int_equal(pat_store_token_insert(f->s, t), PAT_OK);
+    assert_int_equal(pat_store_token_insert(f->s, u), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, t->id, back), PAT_OK);
+    assert_string_equal(back->orgs, "acme");
+    assert_int_equal(pat_store_token_list_exceeding_in(f->s, acme.id, 1, 0, 10, &out, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].id, t->id);
+    free(out);
+    back->orgs[0] = '\0';
+    assert_int_equal(pat_store_token_update(f->s, back, PAT_TOKEN_F_ORGS), PAT_OK);
+    assert_int_equal(pat_store_token_get(f->s, t->id, back), PAT_OK);
+    assert_string_equal(back->orgs, "");
+    assert_string_equal(back->name, "org-tok");
+
+    /* acme's audit log: its own events and its members'. */
+    memset(&r, 0, sizeof(r));
+    snprintf(r.action, sizeof(r.action), "org.updated");
+    r.org_id = acme.id;
+    assert_int_equal(pat_store_audit_append(f->s, &r), PAT_OK);
+    memset(&r, 0, sizeof(r));
+    snprintf(r.action, sizeof(r.action), "token.created");
+    r.actor_user_id = f->bob;
+    assert_int_equal(pat_store_audit_append(f->s, &r), PAT_OK);
+    memset(&r, 0, sizeof(r));
+    snprintf(r.action, sizeof(r.action), "elsewhere");
+    assert_int_equal(pat_store_audit_append(f->s, &r), PAT_OK);
+    af.org_id = acme.id;
+    assert_int_equal(pat_store_audit_list(f->s, &af, &events, &n), PAT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(events[0].action, "token.created");
+    assert_string_equal(events[1].action, "org.updated");
+    assert_int_equal(events[1].org_id, acme.id);
+    free(events);
+
+    assert_int_equal(pat_store_member_remove(f->s, acme.id, f->bob), PAT_OK);
+    assert_int_equal(pat_store_member_remove(f->s, acme.id, f->bob), PAT_ENOTFOUND);
+    assert_int_equal(pat_store_member_get(f->s, acme.id, f->bob, &m), PAT_ENOTFOUND);
+    free(t);
+    free(u);
+    free(back);
+}
+
 /* pat_store_copy from the backend under test into a fresh SQLite store:
  * every row with its id, hashes, use and version; ids the source handed
  * out to rows deleted since stay used; never into a store with people. */
@@ -1168,6 +1306,8 @@ static void test_store__copy_keeps_every_row_and_never_merges(void **state)
     pat_session_rec sess;
     pat_audit_rec r;
     pat_store_counts n;
+    pat_org org;
+    pat_membership mem;
     pat_store *to = NULL;
     char url[200], value[32];
     int prev = 0;
@@ -1186,6 +1326,15 @@ static void test_store__copy_keeps_every_row_and_never_merges(void **state)
     snprintf(r.action, sizeof(r.action), "token.created");
     assert_int_equal(pat_store_audit_append(f->s, &r), PAT_OK);
     assert_int_equal(pat_store_setting_set(f->s, "policy", "default=9"), PAT_OK);
+    memset(&org, 0, sizeof(org));
+    snprintf(org.slug, sizeof(org.slug), "copied");
+    snprintf(org.name, sizeof(org.name), "Copied");
+    assert_int_equal(pat_store_org_create(f->s, &org), PAT_OK);
+    memset(&mem, 0, sizeof(mem));
+    mem.org_id = org.id;
+    mem.user_id = f->bob;
+    mem.role = PAT_ORG_OWNER;
+    assert_int_equal(pat_store_member_add(f->s, &mem), PAT_OK);
 
     snprintf(url, sizeof(url), "sqlite:%s/copy.db", f->dir);
     assert_int_equal(pat_store_open(&to, url), PAT_OK);
@@ -1194,6 +1343,11 @@ static void test_store__copy_keeps_every_row_and_never_merges(void **state)
     assert_int_equal(n.tokens, 1);
     assert_int_equal(n.sessions, 1);
     assert_int_equal(n.audit, 1);
+    assert_int_equal(n.orgs, 2); /* with the source's 'default' */
+    assert_int_equal(n.members, 1);
+    assert_int_equal(pat_store_member_get(to, org.id, f->bob, &mem), PAT_OK);
+    assert_string_equal(mem.slug, "copied");
+    assert_int_equal(mem.role, PAT_ORG_OWNER);
     assert_int_equal(pat_store_token_get_by_hash(to, a->hash, 0, got, &prev), PAT_OK);
     assert_int_equal(got->id, a->id);
     assert_int_equal(got->use_count, 7);
@@ -1387,6 +1541,7 @@ int main(void)
         T(test_store__token_clients),
         T(test_store__rotations),
         T(test_store__scope_uses),
+        T(test_store__orgs_and_members),
     };
     int failed;
 

@@ -150,6 +150,35 @@ static void test_policy__expiring_soon_is_a_share_of_the_life(void **state)
     assert_int_equal(pat_expiry_soon(t0, t0, t0 - 1), 0);
 }
 
+/* The strictest of two policies: an organization's on the installation's. */
+static void test_policy__tighten_takes_the_strictest(void **state)
+{
+    pat_policy inst, org, p;
+
+    (void)state;
+    pat_policy_defaults(&inst);
+    inst.default_expires_in_days = 30;
+    inst.allow_never_expires = true;
+    org = inst;
+    org.max_lifetime_days = 14;
+    p = inst;
+    pat_policy_tighten(&p, &org);
+    assert_int_equal(p.max_lifetime_days, 14);
+    assert_int_equal(p.default_expires_in_days, 14); /* never beyond the maximum */
+    assert_true(p.allow_never_expires);
+    org.allow_never_expires = false;
+    org.max_lifetime_days = 0;
+    org.default_expires_in_days = 60;
+    pat_policy_tighten(&p, &org);
+    assert_int_equal(p.max_lifetime_days, 14); /* a longer one does not loosen */
+    assert_int_equal(p.default_expires_in_days, 14);
+    assert_false(p.allow_never_expires);
+    org.max_lifetime_days = 7;
+    pat_policy_tighten(&p, &org);
+    assert_int_equal(p.max_lifetime_days, 7);
+    assert_int_equal(p.default_expires_in_days, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_policy__token_ceiling),
         cmocka_unit_test(test_policy__expired_at_exact_second),
         cmocka_unit_test(test_policy__validate),
+        cmocka_unit_test(test_policy__tighten_takes_the_strictest),
         cmocka_unit_test(test_policy__expiring_soon_is_a_share_of_the_life),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,6 +77,29 @@ static void test_client_ip__trusted_proxy_headers(void **state)
     assert_string_equal(ip, "198.51.100.8");
 }
 
+/* org=SLUG: the organization a route needs, with the scope. */
+static void test_rules__org(void **state)
+{
+    pat_route_rule rules[2];
+    const pat_route_rule *r;
+
+    (void)state;
+    assert_int_equal(pat_route_rule_parse("GET /api/acme/* projects:read org=acme", &rules[0]),
+                     PAT_OK);
+    assert_string_equal(rules[0].org, "acme");
+    assert_int_equal(pat_route_rule_parse("GET /api/* projects:read", &rules[1]), PAT_OK);
+    assert_string_equal(rules[1].org, "");
+    r = pat_route_rules_match(rules, 2, "GET", "/api/acme/1");
+    assert_ptr_equal(r, &rules[0]);
+    r = pat_route_rules_match(rules, 2, "GET", "/api/globex/1");
+    assert_ptr_equal(r, &rules[1]);
+    assert_null(pat_route_rules_match(rules, 2, "POST", "/api/acme/1"));
+    assert_int_equal(pat_route_rule_parse("GET /x s org=", &rules[0]), PAT_EINVAL);
+    assert_int_equal(pat_route_rule_parse("GET /x s org=Bad", &rules[0]), PAT_EINVAL);
+    assert_int_equal(pat_route_rule_parse("GET /x s team=acme", &rules[0]), PAT_EINVAL);
+    assert_int_equal(pat_route_rule_parse("GET /x s org=acme extra", &rules[0]), PAT_EINVAL);
+}
+
 static void test_cidr_set__parse_errors(void **state)
 {
     pat_cidr_set s;
@@ -92,6 +115,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules__first_match_wins),
         cmocka_unit_test(test_rules__bad_lines),
+        cmocka_unit_test(test_rules__org),
         cmocka_unit_test(test_client_ip__untrusted_peer_cannot_spoof),
         cmocka_unit_test(test_client_ip__trusted_proxy_headers),
         cmocka_unit_test(test_cidr_set__parse_errors),

@@ -237,6 +237,20 @@ static void test_cache__users(void **state)
     pat_cache_user_put(c, &u, pat_cache_epoch(c));
     assert_true(pat_cache_user_get(c, 5, &got));
     assert_string_equal(got.username, "mia");
+    assert_string_equal(got.orgs, ""); /* NULL: in no organization */
+    /* The organizations are kept with the owner, the caller's copy of the
+     * text not needed after the put. */
+    {
+        char orgs[16] = "acme globex";
+        u.orgs = orgs;
+        pat_cache_user_forget(c, 5); /* a membership changed */
+        pat_cache_user_put(c, &u, pat_cache_epoch(c));
+        memset(orgs, 0, sizeof(orgs));
+        assert_string_equal(u.orgs, "acme globex");
+        assert_true(pat_cache_user_get(c, 5, &got));
+        assert_string_equal(got.orgs, "acme globex");
+        u.orgs = NULL;
+    }
     pat_cache_user_forget(c, 5);
     assert_false(pat_cache_user_get(c, 5, &got));
     /* What this thread remembers of a user (user_memo) never outlives a
