@@ -104,6 +104,8 @@ int pat_cli_cmd_scopes(pat_cli *c, int argc, char **argv);
 /* pat completion bash|zsh: prints a completion script (cli/completion.c). */
 int pat_cli_cmd_completion(pat_cli *c, int argc, char **argv);
 int pat_cli_cmd_admin(pat_cli *c, int argc, char **argv);
+/* pat org list|members|add|grant|withdraw (src/cli/cmd_org.c). */
+int pat_cli_cmd_org(pat_cli *c, int argc, char **argv);
 
 /* pat scan [--prefix P] [--revoke] [PATH...] (src/cli/cmd_scan.c). */
 int pat_cli_cmd_scan(pat_cli *c, int argc, char **argv);

@@ -24,6 +24,8 @@ static void usage(FILE *to)
           "                         copy, delete, self (pat token --help)\n"
           "  scopes                 the scopes and scope sets tokens can get\n"
           "  admin COMMAND          users, policy, audit (superusers; pat admin --help)\n"
+          "  org COMMAND            organizations, their members and token permission\n"
+          "                         (pat org --help)\n"
           "  completion bash|zsh    a shell completion script: source <(pat completion bash)\n"
           "  scan [--revoke] [PATH] find tokens in files or stdin (offline); --revoke reports\n"
           "                         them so they stop working (pat scan --help)\n"
@@ -96,6 +98,8 @@ int main(int argc, char **argv)
         rc = pat_cli_cmd_scopes(&c, argc, argv);
     else if (strcmp(cmd, "admin") == 0)
         rc = pat_cli_cmd_admin(&c, argc, argv);
+    else if (strcmp(cmd, "org") == 0)
+        rc = pat_cli_cmd_org(&c, argc, argv);
     else if (strcmp(cmd, "completion") == 0)
         rc = pat_cli_cmd_completion(&c, argc, argv);
     else if (strcmp(cmd, "scan") == 0)

@@ -301,6 +301,36 @@ class Cli(unittest.TestCase):
         out = self.pat('admin', 'users', 'disable', '999999')
         self.assertEqual(out.returncode, 4)
 
+    def test_org_commands(self):
+        s = self.patd.login()
+        r = self.patd.request('POST', '/api/v1/session/confirm', {'password': ADMIN_PASSWORD},
+                              session=s)
+        r = self.patd.request('POST', '/api/v1/orgs', {'slug': 'cliorg', 'name': 'CLI Org'},
+                              session=s)
+        self.assertEqual(r.status, 201, r)
+        r = self.patd.request('POST', '/api/v1/users', {'username': 'oz',
+                                                         'password': 'a-long-password-1'},
+                              session=s)
+        self.assertEqual(r.status, 201, r)
+        out = self.ok('org', 'list')
+        self.assertIn('cliorg', out.stdout)
+        self.assertIn('default', out.stdout)
+        out = self.ok('org', 'add', 'cliorg', 'oz')
+        self.assertIn('oz in cliorg: member, tokens allowed', out.stdout)
+        out = self.ok('org', 'members', 'cliorg')
+        self.assertIn('oz', out.stdout)
+        out = self.ok('org', 'withdraw', 'cliorg', 'oz')
+        self.assertIn('tokens withdrawn', out.stdout)
+        members = json.loads(self.ok('org', 'members', 'cliorg', '--json').stdout)['members']
+        self.assertEqual([m['can_manage_tokens'] for m in members if m['username'] == 'oz'],
+                         [False])
+        out = self.ok('org', 'grant', 'cliorg', 'oz')
+        self.assertIn('tokens allowed', out.stdout)
+        self.assertEqual(self.pat('org', 'grant', 'cliorg', 'nobody').returncode, 4)
+        self.assertEqual(self.pat('org', 'members', 'nosuch').returncode, 4)
+        self.assertEqual(self.pat('org', 'members', 'Bad/Slug').returncode, 2)
+        self.assertEqual(self.pat('org', 'frobnicate', 'cliorg').returncode, 2)
+
     def test_help(self):
         out = self.ok('--help', server=False)
         self.assertIn('login', out.stdout)
@@ -308,6 +338,8 @@ class Cli(unittest.TestCase):
         self.assertIn('regenerate', out.stdout)
         out = self.ok('admin', '--help', server=False)
         self.assertIn('revoke-all', out.stdout)
+        out = self.ok('org', '--help', server=False)
+        self.assertIn('withdraw SLUG USER', out.stdout)
 
 
 class BrokenServer(http.server.BaseHTTPRequestHandler):
