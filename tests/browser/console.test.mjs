@@ -700,3 +700,67 @@ test('row actions are one button and a compact menu; the table fits 1280 px', as
   });
   assert.equal(fits, true);
 });
+
+// ---- organizations (issue #17) ----
+
+test('the Team page toggles the token permission, and the token fails in that organization only', async () => {
+  const op = await startPatd('');
+  try {
+    const s = await op.adminSession();
+    await op.api('POST', '/api/v1/session/confirm', { ...s, body: { password: ADMIN_PASSWORD } });
+    assert.equal((await op.api('POST', '/api/v1/orgs', { ...s, body: { slug: 'acme', name: 'Acme' } })).status, 201);
+    assert.equal((await op.api('POST', '/api/v1/orgs/acme/members', { ...s, body: { username: 'admin', role: 'owner' } })).status, 201);
+    assert.equal((await op.api('POST', '/api/v1/users', { ...s, body: { username: 'tina', password: 'tina-password-123' } })).status, 201);
+    const login = await fetch(`${op.url}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'tina', password: 'tina-password-123' }) });
+    const tina = { cookie: login.headers.get('set-cookie').split(';')[0], csrf: (await login.json()).csrf_token };
+
+    const { ctx, p } = await newPage(op.url);
+    await signIn(p, op.url);
+    await p.waitForSelector('#org-switch:not([hidden])');
+    await p.selectOption('#org-switcher', 'acme');
+    await p.waitForSelector('#nav a[data-page=team]:not([hidden])');
+    await p.click('#nav a[data-page=team]');
+    await p.waitForSelector('#page-team:not([hidden])');
+    await p.locator('#team-title', { hasText: 'Team: Acme' }).waitFor();
+    await p.fill('#team-add-username', 'tina');
+    await p.click('#team-add button[type=submit]');
+    const member = p.locator('#team-table tbody tr[data-user="tina"]');
+    await member.locator('.permission', { hasText: 'Allowed' }).waitFor();
+
+    const t = (await op.api('POST', '/api/v1/tokens', { ...tina, body: { name: 'tina-ci', scopes: ['tokens'] } })).json;
+    const auth = (org) => fetch(`${op.url}/auth`, { headers: { Authorization: `Bearer ${t.token}`, 'X-Required-Org': org } });
+    assert.equal((await auth('acme')).status, 204);
+
+    await member.locator('button.toggle-permission').click();
+    await member.locator('.permission', { hasText: 'Withdrawn' }).waitFor();
+    assert.equal((await auth('acme')).status, 403);
+    assert.equal((await auth('default')).status, 204); // elsewhere nothing changed
+    await p.screenshot({ path: join(shots, 'team.png') });
+    await member.locator('button.toggle-permission').click();
+    await member.locator('.permission', { hasText: 'Allowed' }).waitFor();
+    assert.equal((await auth('acme')).status, 204);
+
+    // The token list is the same in every organization; the Generate
+    // dialog offers all of them or a selection.
+    await p.click('#nav a[data-page=tokens]');
+    await p.waitForSelector('#page-tokens:not([hidden])');
+    await p.click('#generate');
+    await p.waitForSelector('#orgs-block:not([hidden])');
+    await p.fill('#token-name', 'acme-only');
+    await p.check('#scope-list input[value="tokens"]');
+    await p.check('#token-org-list input[value="acme"]');
+    assert.equal(await p.isChecked('#token-orgs-some'), true);
+    await p.click('#token-submit');
+    await p.waitForSelector('#value-dialog[open]');
+    await closeValue(p);
+    await (await rowByName(p, 'acme-only')).locator('.orgs', { hasText: 'only in acme' }).waitFor();
+    await p.selectOption('#org-switcher', 'default');
+    await rowByName(p, 'acme-only');
+    const mine = (await op.api('GET', '/api/v1/tokens', s)).json.tokens;
+    assert.deepEqual(mine.find((x) => x.name === 'acme-only').organizations, ['acme']);
+    await ctx.close();
+  } finally {
+    await op.stop();
+  }
+});

@@ -10,8 +10,10 @@ import * as policy from './pages/policy.js';
 import * as audit from './pages/audit.js';
 import * as settings from './pages/settings.js';
 import * as email from './pages/email.js';
+import * as team from './pages/team.js';
+import { forgetOrgs, initOrgs, loadOrgs, onOrgChange, ownsCurrent } from './orgs.js';
 
-const pages = { tokens, people, policy, audit, settings, email };
+const pages = { tokens, people, policy, audit, settings, email, team };
 const superuserPages = ['people', 'policy', 'email'];
 let user = null;
 
@@ -26,6 +28,7 @@ function go(page) {
 
 function signedOut() {
   user = null;
+  forgetOrgs();
   setCsrf('');
   $('#nav').hidden = true;
   $('#menu').hidden = true;
@@ -38,6 +41,7 @@ function signedIn() {
   $('#menu').hidden = false;
   $('#whoami').textContent = user.username;
   for (const a of $$('[data-superuser]')) a.hidden = user.role !== 'superuser';
+  $('#nav a[data-page=team]').hidden = !ownsCurrent(user);
 }
 
 async function route() {
@@ -48,10 +52,17 @@ async function route() {
       return signedOut();
     }
   }
+  try {
+    await loadOrgs();
+  } catch (e) {
+    if (e.status === 401) return signedOut();
+    failed('Loading your organizations', e);
+  }
   signedIn();
   $('#menu').open = false; // a choice made in the menu closes it
   const page = (location.hash.replace('#/', '') || 'tokens').split('?')[0];
-  if (!pages[page] || (superuserPages.includes(page) && user.role !== 'superuser')) return go('tokens');
+  if (!pages[page] || (superuserPages.includes(page) && user.role !== 'superuser')
+      || (page === 'team' && !ownsCurrent(user))) return go('tokens');
   show(page);
   try {
     await pages[page].load();
@@ -85,5 +96,14 @@ $('#signout').addEventListener('click', async () => {
 });
 
 for (const p of Object.values(pages)) p.init();
+initOrgs();
+// Another organization: the token list stays (it is one list); the Team
+// page follows, and is offered only where the person may administer.
+onOrgChange(() => {
+  if (!user) return;
+  signedIn();
+  const page = (location.hash.replace('#/', '') || 'tokens').split('?')[0];
+  if (page === 'team') route();
+});
 window.addEventListener('hashchange', route);
 route();

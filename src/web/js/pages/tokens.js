@@ -5,6 +5,7 @@ import { api, change } from '../api.js';
 import { confirmAction, askName, inform } from '../dialogs.js';
 import { failed } from '../notify.js';
 import { exchangeToken } from '../exchange.js';
+import { myOrgs } from '../orgs.js';
 
 let tokens = [];
 let catalog = { scopes: [], sets: [] };
@@ -83,7 +84,8 @@ function render() {
       el('td', {}, el('strong', { class: 'token-name' }, t.name),
         t.description ? el('div', { class: 'muted' }, t.description) : null,
         t.rotation ? rotationPanel(t) : null,
-        t.allowed_cidrs.length ? el('div', { class: 'muted' }, `only from ${t.allowed_cidrs.join(', ')}`) : null),
+        t.allowed_cidrs.length ? el('div', { class: 'muted' }, `only from ${t.allowed_cidrs.join(', ')}`) : null,
+        t.organizations ? el('div', { class: 'muted orgs' }, `only in ${t.organizations.join(', ')}`) : null),
       el('td', {}, el('code', {}, `${t.prefix}…`)),
       el('td', {}, t.scopes.join(', '), t.unused_scopes.length ? unusedNote(t) : null),
       el('td', {}, when(t.created_at)),
@@ -351,6 +353,7 @@ async function openDialog(t) {
   $('#token-canary').checked = false;
   $('#canary-block').hidden = !!t;
   $('#token-notify-new-client').checked = t ? t.notify_new_client : true;
+  renderOrgChoices(t ? t.organizations : null);
   const never = $('#token-duration option[value="never"]');
   never.hidden = never.disabled = !policy.allow_never_expires;
   const dur = $('#token-duration');
@@ -398,6 +401,10 @@ function fillAccess(body) {
   if (set) body.scope_set = set;
   else body.scopes = $$('#scope-list input:checked').map((c) => c.value);
   body.allowed_cidrs = $('#token-cidrs').value.split(/[\s,]+/).filter(Boolean);
+  if (!$('#orgs-block').hidden) {
+    body.organizations = $('#token-orgs-all').checked ? null
+      : $$('#token-org-list input:checked').map((c) => c.value);
+  }
   // What the person chose, as the API takes it on create and edit alike:
   // the server applies presets from its own clock and decides the rules.
   const v = $('#token-duration').value;
@@ -410,6 +417,19 @@ function fillAccess(body) {
     body.expires_at = $('#token-date').value;
   } else body.expires_in_days = Number(v);
   return true;
+}
+
+// Where the token may be used: all of the person's organizations, or a
+// selection (offered when they belong to any).
+function renderOrgChoices(chosen) {
+  const mine = myOrgs();
+  $('#orgs-block').hidden = mine.length === 0;
+  $('#token-orgs-all').checked = !chosen;
+  $('#token-orgs-some').checked = !!chosen;
+  $('#token-org-list').replaceChildren(...mine.map((o) => el('li', {},
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', value: o.slug,
+      checked: !!chosen && chosen.includes(o.slug),
+      onchange: () => { $('#token-orgs-some').checked = true; } }), ` ${o.name} (${o.slug})`))));
 }
 
 // A server error next to its field, or under the form.
