@@ -9,7 +9,7 @@ int pat_h_credentials_revoke(pat_req *r)
 {
     static const char *const keys[] = {"credentials", "source", "url", NULL};
     pat_request_info info = pat_req_info(r);
-    const char *authz = pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *authz = r->hdr.authorization;
     const char **values = NULL, *source = NULL, *url = NULL;
     bool has_values = false;
     json_t *body = NULL;

@@ -129,7 +129,7 @@ int pat_h_oauth_token(pat_req *r)
     client.client_ip = r->ip;
     client.method = r->method;
     client.path = r->path;
-    client.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
+    client.user_agent = r->hdr.user_agent;
     if ((rc = pat_service_exchange(svc, &req, &client, &info, &res)) < 0) {
         const pat_error *e = pat_error_last();
         if (rc == PAT_EINVAL) {

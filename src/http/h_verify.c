@@ -34,7 +34,8 @@ static const char *original_query_param(void *ctx, const char *name)
 int pat_h_auth(pat_req *r)
 {
     pat_service *svc = pat_req_service(r);
-    const char *method = pat_req_header(r, "X-Original-Method");
+    const pat_req_headers *h = &r->hdr;
+    const char *method = h->x_original_method;
     const char *token = NULL, *scope, *org = NULL;
     char path[PAT_PATH_MAX];
     original_query query;
@@ -45,29 +46,26 @@ int pat_h_auth(pat_req *r)
 
     /* nginx names the original request X-Original-*, Caddy and Traefik
      * X-Forwarded-*. */
-    query.uri = pat_req_header(r, "X-Original-URI");
+    query.uri = h->x_original_uri;
     if (!query.uri || !*query.uri)
-        query.uri = pat_req_header(r, "X-Forwarded-Uri");
+        query.uri = h->x_forwarded_uri;
     if (!method || !*method)
-        method = pat_req_header(r, "X-Forwarded-Method");
+        method = h->x_forwarded_method;
     if (!method || !*method)
         method = "GET";
     /* The original path without its query: the query may hold a credential. */
     if (!query.uri || !*query.uri)
         query.uri = "/";
     pat_text_copy(path, sizeof(path), query.uri, strcspn(query.uri, "?#"));
-    if ((rc = pat_service_credential(svc, pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
-                                     original_query_param, &query, &token, &len)) < 0)
+    if ((rc = pat_service_credential(svc, h->authorization, original_query_param, &query, &token,
+                                     &len)) < 0)
         return rc;
-    scope = pat_service_requirements(svc, pat_req_header(r, "X-Required-Scope"),
-                                     pat_req_header(r, "X-Required-Org"), method, path, &org);
+    scope = pat_service_requirements(svc, h->x_required_scope, h->x_required_org, method, path,
+                                     &org);
     /* A JWT from the token exchange is accepted too, for the audience the
      * protected service names (else patd's own). */
     rc = pat_http_verify_gateway(r, token, len, scope, org, method, path,
-                                 pat_jwt_shape(token, len)
-                                     ? pat_req_header(r, "X-Required-Audience")
-                                     : NULL, /* a header lookup PATs need not pay */
-                                 false);
+                                 pat_jwt_shape(token, len) ? h->x_required_audience : NULL, false);
     pat_secret_wipe(query.value, sizeof(query.value));
     if (rc < 0)
         return rc;
@@ -170,7 +168,7 @@ static int caller_token(const char *authz, char *buf, size_t bufsz, const char *
 
 int pat_h_introspect(pat_req *r)
 {
-    const char *authz = pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *authz = r->hdr.authorization;
     const char *caller = NULL;
     char basic[PAT_TOKEN_BUF + 256];
     size_t caller_len = 0;

@@ -28,7 +28,7 @@ pat_request_info pat_req_info(const pat_req *r)
     pat_request_info info;
 
     info.ip = r->ip;
-    info.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
+    info.user_agent = r->hdr.user_agent;
     info.method = r->method;
     info.path = r->path;
     return info;

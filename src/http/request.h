@@ -16,6 +16,18 @@
 /* One request. Allocated once per connection and reset for each request
  * on it, so keep-alive traffic allocates nothing of ours; the completion
  * callback wipes what the request held. */
+/* The headers every verification reads, found in the one pass over the
+ * header section that also checks its framing (http/server.c): the first
+ * of each, or NULL. Borrowed from libmicrohttpd for the request. */
+typedef struct pat_req_headers {
+    const char *authorization;
+    const char *user_agent;
+    const char *x_real_ip, *x_forwarded_for;
+    const char *x_original_uri, *x_original_method;
+    const char *x_forwarded_uri, *x_forwarded_method;
+    const char *x_required_scope, *x_required_org, *x_required_audience;
+} pat_req_headers;
+
 typedef struct pat_req {
     pat_service *svc;       /* borrowed from the server, for the connection's life */
     const char *public_url; /* likewise */
@@ -38,6 +50,7 @@ typedef struct pat_req {
     bool resp_shared;          /* resp belongs to a cache (http/auth_response.c) */
     pat_guard_conn guard;      /* the connection's deadline and address count */
     int framing_error;         /* < 0: answer it and close (http/server.c) */
+    pat_req_headers hdr;       /* the verification's headers */
 } pat_req;
 
 /* Server facts a handler may need. */

@@ -143,7 +143,7 @@ static int verify(pat_req *r, const char *token, size_t len, const char *require
     vr.required_org = required_org;
     vr.method = method;
     vr.path = path;
-    vr.user_agent = pat_req_header(r, MHD_HTTP_HEADER_USER_AGENT);
+    vr.user_agent = r->hdr.user_agent;
     return pat_service_verify(pat_req_service(r), &vr, &r->who);
 }
 
@@ -178,8 +178,7 @@ static int authenticate(pat_req *r)
     size_t len = 0;
     int rc;
 
-    rc = pat_service_credential(svc, pat_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
-                                request_query, r, &token, &len);
+    rc = pat_service_credential(svc, r->hdr.authorization, request_query, r, &token, &len);
     if (rc == PAT_OK)
         return pat_http_verify(r, token, len, NULL, r->method, r->path);
     if (rc != PAT_EUNAUTH)

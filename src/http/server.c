@@ -60,19 +60,70 @@ static void request_begin(pat_req *r, const char *url, const char *method)
     r->who.kind = PAT_AUTH_NONE;
     r->who.user_id = 0;
     r->who.token_id = 0;
-    pat_service_client_ip(r->svc, r->ip, sizeof(r->ip), r->peer,
-                          pat_req_header(r, "X-Real-IP"), pat_req_header(r, "X-Forwarded-For"));
 }
 
 /* What a request's header section says about its framing, gathered in one
  * pass over the headers. */
 typedef struct framing {
+    pat_req_headers *hdr; /* the verification's headers, taken on the way */
     unsigned authorization, host, content_length, transfer_encoding;
     bool nul_in_authorization;
     bool lengths_differ;
     const char *first_length;
     size_t first_length_size;
 } framing;
+
+/* Keeps value in *slot if it is the first of its name. */
+static void take(const char **slot, const char *value)
+{
+    if (!*slot)
+        *slot = value;
+}
+
+/* The verification's headers, by length first: most headers are none. */
+static void hot_header(pat_req_headers *h, const char *key, size_t key_size, const char *value)
+{
+    switch (key_size) {
+    case 9:
+        if (strncasecmp(key, "X-Real-IP", 9) == 0)
+            take(&h->x_real_ip, value);
+        break;
+    case 10:
+        if (strncasecmp(key, "User-Agent", 10) == 0)
+            take(&h->user_agent, value);
+        break;
+    case 14:
+        if (strncasecmp(key, "X-Original-URI", 14) == 0)
+            take(&h->x_original_uri, value);
+        else if (strncasecmp(key, "X-Required-Org", 14) == 0)
+            take(&h->x_required_org, value);
+        break;
+    case 15:
+        if (strncasecmp(key, "X-Forwarded-For", 15) == 0)
+            take(&h->x_forwarded_for, value);
+        else if (strncasecmp(key, "X-Forwarded-Uri", 15) == 0)
+            take(&h->x_forwarded_uri, value);
+        break;
+    case 16:
+        if (strncasecmp(key, "X-Required-Scope", 16) == 0)
+            take(&h->x_required_scope, value);
+        break;
+    case 17:
+        if (strncasecmp(key, "X-Original-Method", 17) == 0)
+            take(&h->x_original_method, value);
+        break;
+    case 18:
+        if (strncasecmp(key, "X-Forwarded-Method", 18) == 0)
+            take(&h->x_forwarded_method, value);
+        break;
+    case 19:
+        if (strncasecmp(key, "X-Required-Audience", 19) == 0)
+            take(&h->x_required_audience, value);
+        break;
+    default:
+        break;
+    }
+}
 
 static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                       size_t key_size, const char *value, size_t value_size)
@@ -81,6 +132,7 @@ static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const 
 
     (void)kind;
     if (key_size == 13 && strncasecmp(key, "Authorization", 13) == 0) {
+        take(&f->hdr->authorization, value);
         f->authorization++;
         /* A NUL would cut "VALID\0junk" to a valid token. libmicrohttpd
          * 0.9.75 measures the value up to it, so this only catches what
@@ -99,6 +151,8 @@ static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const 
         }
     } else if (key_size == 17 && strncasecmp(key, "Transfer-Encoding", 17) == 0) {
         f->transfer_encoding++;
+    } else {
+        hot_header(f->hdr, key, key_size, value);
     }
     return MHD_YES;
 }
@@ -111,6 +165,8 @@ static int check_framing(pat_req *r, const char *version)
     framing f;
 
     memset(&f, 0, sizeof(f));
+    memset(&r->hdr, 0, sizeof(r->hdr));
+    f.hdr = &r->hdr;
     MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, framing_header, &f);
     if (f.content_length > 1 && f.lengths_differ)
         return pat_error_set(PAT_EINVAL, NULL, "conflicting Content-Length headers");
@@ -142,6 +198,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r = ci->socket_context;
         request_begin(r, url, method);
         r->framing_error = check_framing(r, version);
+        pat_service_client_ip(r->svc, r->ip, sizeof(r->ip), r->peer, r->hdr.x_real_ip,
+                              r->hdr.x_forwarded_for);
         *con_cls = r;
         /* Answering on this first call would make MHD close the connection. */
         return MHD_YES;

@@ -10,12 +10,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/org.h"
 
 #include "core/token.h"
 
 #define PAT_JWTCACHE_SCOPES 256
 #define PAT_JWTCACHE_AUD 256
+#define PAT_JWTCACHE_ORGS 128 /* a PAT naming more is checked in full each time */
 
 typedef struct pat_jwtcache pat_jwtcache;
 
@@ -27,7 +27,7 @@ typedef struct pat_jwt_entry {
     int64_t pat_expires_at; /* 0 = never */
     char scopes[PAT_JWTCACHE_SCOPES];
     char aud[PAT_JWTCACHE_AUD];
-    char pat_orgs[PAT_TOKEN_ORGS_MAX]; /* the PAT's organizations ("" = all) */
+    char pat_orgs[PAT_JWTCACHE_ORGS]; /* the PAT's organizations ("" = all) */
     uint32_t token_gen, user_gen, global_gen; /* filled by the cache */
 } pat_jwt_entry;
 

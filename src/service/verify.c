@@ -209,7 +209,8 @@ static bool tag_matches(const pat_service *svc, const pat_token_rec *t, const ch
  * e may be kept (not when the PAT is bound to networks: those are checked
  * per request). Failures go through fail(). */
 static int check_jwt(pat_service *svc, const pat_verify_request *req, const char *aud,
-                     int64_t now, pat_jwt_entry *e, bool *cacheable)
+                     int64_t now, pat_jwt_entry *e, bool *cacheable,
+                     char pat_orgs[PAT_TOKEN_ORGS_MAX])
 {
     pat_token_rec *t = NULL;
     pat_jwt_claims c;
@@ -253,7 +254,9 @@ static int check_jwt(pat_service *svc, const pat_verify_request *req, const char
         goto out;
     }
     e->pat_expires_at = t->expires_at;
-    memcpy(e->pat_orgs, t->orgs, sizeof(e->pat_orgs));
+    memcpy(pat_orgs, t->orgs, PAT_TOKEN_ORGS_MAX);
+    if (pat_text_set(e->pat_orgs, sizeof(e->pat_orgs), t->orgs) < 0)
+        *cacheable = false;
     if (t->allowed_cidrs[0]) {
         *cacheable = false;
         if (!req->client_ip || !pat_cidr_list_allows(t->allowed_cidrs, req->client_ip)) {
@@ -280,6 +283,7 @@ static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_princ
 {
     const char *aud = req->any_audience ? NULL : req->audience ? req->audience : svc->issuer;
     uint8_t lookup[PAT_LOOKUP_KEY_LEN];
+    char pat_orgs[PAT_TOKEN_ORGS_MAX];
     pat_cached_user u;
     pat_jwt_entry e;
     bool cacheable = false;
@@ -294,9 +298,10 @@ static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_princ
             return fail(svc, req, PAT_VERIFY_EXPIRED, "the token has expired", now);
         if (aud && strcmp(e.aud, aud) != 0)
             return fail(svc, req, PAT_VERIFY_UNKNOWN, "the token is not for this audience", now);
+        memcpy(pat_orgs, e.pat_orgs, sizeof(e.pat_orgs));
     } else {
         pat_metrics_cache(0);
-        if ((rc = check_jwt(svc, req, aud, now, &e, &cacheable)) < 0)
+        if ((rc = check_jwt(svc, req, aud, now, &e, &cacheable, pat_orgs)) < 0)
             return rc;
         if (cacheable)
             pat_jwtcache_put(svc->jwtcache, lookup, &e);
@@ -318,7 +323,7 @@ static int verify_jwt(pat_service *svc, const pat_verify_request *req, pat_princ
     out->token_issued_at = e.iat;
     pat_text_copy(out->jwt_audience, sizeof(out->jwt_audience), e.aud, strlen(e.aud));
     out->via_jwt = true;
-    if ((rc = orgs_and_required(req, &u, e.pat_orgs, out)) < 0)
+    if ((rc = orgs_and_required(req, &u, pat_orgs, out)) < 0)
         return rc;
     pat_metrics_verify(PAT_VERIFY_OK);
     if (req->required_scope && req->method)
