@@ -411,6 +411,79 @@ static void test_tokens__permission_withdrawn(void **state)
     assert_int_equal(create(f, &no, "x", &t, v), PAT_EFORBIDDEN);
 }
 
+/* Organizations (service/orgs.c): where a token is usable follows its
+ * owner's memberships and its own list, at once; the strictest policy
+ * applies and a refusal names the organization; owners reach their own
+ * organization only. */
+static void test_orgs__usable_where_permitted_and_policies_combine(void **state)
+{
+    fixture *f = *state;
+    pat_principal who, owner = f->member;
+    pat_org_view acme, globex;
+    pat_member_input mi;
+    pat_membership m;
+    pat_token_input in;
+    pat_policy p;
+    pat_token_rec t;
+    pat_verify_request vr;
+    char v[PAT_TOKEN_BUF], v2[PAT_TOKEN_BUF];
+    const char *only_globex[] = {"globex"};
+
+    assert_int_equal(pat_orgs_create(f->svc, &f->admin, NULL, "acme", "Acme", &acme), PAT_OK);
+    assert_int_equal(pat_orgs_create(f->svc, &f->admin, NULL, "globex", "Globex", &globex), PAT_OK);
+    assert_int_equal(pat_orgs_create(f->svc, &owner, NULL, "mine", "Mine", &acme), PAT_EFORBIDDEN);
+    memset(&mi, 0, sizeof(mi));
+    mi.username = "mia";
+    assert_int_equal(pat_orgs_member_add(f->svc, &f->admin, NULL, "acme", &mi, &m), PAT_OK);
+    assert_int_equal(pat_orgs_member_add(f->svc, &f->admin, NULL, "globex", &mi, &m), PAT_OK);
+    assert_true(m.can_manage_tokens);
+    assert_int_equal(create(f, &f->member, "everywhere", &t, v), PAT_OK);
+
+    memset(&vr, 0, sizeof(vr));
+    vr.token = v;
+    vr.len = strlen(v);
+    vr.required_org = "acme";
+    assert_int_equal(pat_service_verify(f->svc, &vr, &who), PAT_OK);
+    assert_string_equal(who.orgs, "acme globex");
+    /* Withdrawn in acme: refused there at once, still good in globex. */
+    mi.has_can_manage_tokens = true;
+    mi.can_manage_tokens = false;
+    assert_int_equal(
+        pat_orgs_member_update(f->svc, &f->admin, NULL, "acme", f->member.user_id, &mi, &m),
+        PAT_OK);
+    assert_int_equal(pat_service_verify(f->svc, &vr, &who), PAT_ESCOPE);
+    assert_string_equal(pat_error_last()->field, "org:acme");
+    vr.required_org = "globex";
+    assert_int_equal(pat_service_verify(f->svc, &vr, &who), PAT_OK);
+    assert_string_equal(who.orgs, "globex");
+    /* A member is not an owner: no reach into the team's settings. */
+    assert_int_equal(pat_orgs_policy_get(f->svc, &f->member, "acme", &p), PAT_EFORBIDDEN);
+    assert_int_equal(pat_orgs_policy_get(f->svc, &f->member, "nosuch", &p), PAT_ENOTFOUND);
+
+    /* acme caps at 30 days: a 60-day token usable there is refused,
+     * naming acme; one usable only in globex is not. */
+    assert_int_equal(pat_orgs_policy_get(f->svc, &f->admin, "acme", &p), PAT_OK);
+    p.max_lifetime_days = 30;
+    assert_int_equal(pat_orgs_policy_set(f->svc, &f->admin, NULL, "acme", &p), PAT_OK);
+    memset(&in, 0, sizeof(in));
+    in.name = "long";
+    in.has_scopes = true;
+    in.scopes = TOKENS_SCOPE;
+    in.nscopes = 1;
+    in.has_expiry = true;
+    in.expiry.kind = PAT_EXPIRY_DAYS;
+    in.expiry.days = 60;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v2), PAT_EPOLICY);
+    assert_non_null(strstr(pat_error_last()->message, "acme"));
+    in.has_orgs = true;
+    in.orgs = only_globex;
+    in.norgs = 1;
+    assert_int_equal(pat_tokens_create(f->svc, &f->member, NULL, &in, &t, v2), PAT_OK);
+    assert_string_equal(t.orgs, "globex");
+    pat_secret_wipe(v2, sizeof(v2));
+    pat_secret_wipe(v, sizeof(v));
+}
+
 static void test_tokens__list_filters(void **state)
 {
     fixture *f = *state;
@@ -1087,6 +1160,7 @@ int main(void)
         T(test_tokens__confirmation_required_for_session_changes),
         T(test_tokens__permission_withdrawn),
         T(test_tokens__list_filters),
+        T(test_orgs__usable_where_permitted_and_policies_combine),
         T(test_tokens__name_limits),
         T(test_verify__revocation_effective_on_next_request),
         T(test_verify__edit_changes_scopes_at_once),
