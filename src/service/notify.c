@@ -116,6 +116,25 @@ int pat_notify_tokens(pat_service *svc, const pat_principal *actor, const pat_re
     return rc;
 }
 
+/* Queues the email to user_id about their account: subject, then text
+ * with who did it, when and from where. */
+static int account_mail(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                        int64_t user_id, const char *subject, const char *text)
+{
+    pat_user u;
+    char ctx[1024], body[PAT_MAIL_BODY_MAX];
+    int rc;
+
+    if ((rc = pat_store_user_get(svc->store, user_id, &u)) < 0)
+        return rc;
+    context(svc, actor, info, user_id, ctx, sizeof(ctx));
+    snprintf(body, sizeof(body), "Hello %s,\n\n%s\n\n%s\nThe console: %s/\n\n-- patd\n",
+             u.username, text, ctx, svc->issuer);
+    rc = queue(svc, &u, subject, body);
+    sodium_memzero(&u, sizeof(u));
+    return rc;
+}
+
 int pat_notify_account(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                        pat_account_note what, int64_t user_id)
 {
@@ -132,18 +151,26 @@ int pat_notify_account(pat_service *svc, const pat_principal *actor, const pat_r
         "Your account was disabled: you cannot sign in, and none of your tokens works.",
         "Every personal access token of your account was deleted.",
     };
-    pat_user u;
-    char ctx[1024], body[PAT_MAIL_BODY_MAX];
-    int rc;
 
-    if ((rc = pat_store_user_get(svc->store, user_id, &u)) < 0)
-        return rc;
-    context(svc, actor, info, user_id, ctx, sizeof(ctx));
-    snprintf(body, sizeof(body), "Hello %s,\n\n%s\n\n%s\nThe console: %s/\n\n-- patd\n",
-             u.username, texts[what], ctx, svc->issuer);
-    rc = queue(svc, &u, subjects[what], body);
-    sodium_memzero(&u, sizeof(u));
-    return rc;
+    return account_mail(svc, actor, info, user_id, subjects[what], texts[what]);
+}
+
+int pat_notify_org_permission(pat_service *svc, const pat_principal *actor,
+                              const pat_request_info *info, int64_t user_id, const char *org_name,
+                              bool allowed)
+{
+    char subject[PAT_MAIL_SUBJECT_MAX], text[512];
+
+    snprintf(subject, sizeof(subject), "[patd] Your personal access tokens %s in %.100s",
+             allowed ? "work again" : "were switched off", org_name);
+    snprintf(text, sizeof(text),
+             allowed ? "You may use personal access tokens in the organization %.100s again: "
+                       "your tokens usable there work there as before."
+                     : "You may no longer use personal access tokens in the organization %.100s: "
+                       "your tokens are refused there until the permission is given back (they "
+                       "are kept, and work as before in your other organizations).",
+             org_name);
+    return account_mail(svc, actor, info, user_id, subject, text);
 }
 
 int pat_service_outbox(pat_service *svc, const pat_principal *actor, size_t limit,

@@ -279,6 +279,10 @@ int pat_orgs_member_update(pat_service *svc, const pat_principal *actor,
             "user", "org=%s id=%lld username=%s role=%s can_manage_tokens=%d", o.org.slug,
             (long long)user_id, out->username, pat_org_role_name(out->role),
             out->can_manage_tokens);
+    /* The person hears of it, as of the installation-wide permission. */
+    if (rc == PAT_OK && was != out->can_manage_tokens)
+        rc = pat_notify_org_permission(svc, actor, info, user_id, o.org.name,
+                                       out->can_manage_tokens);
 out:
     return pat_unit_end(svc, rc);
 }

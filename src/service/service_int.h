@@ -260,6 +260,12 @@ int pat_notify_tokens(pat_service *svc, const pat_principal *actor, const pat_re
 int pat_notify_account(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                        pat_account_note what, int64_t user_id);
 
+/* Queues the email to user_id that their token permission in the
+ * organization org_name was withdrawn (allowed false) or given back. */
+int pat_notify_org_permission(pat_service *svc, const pat_principal *actor,
+                              const pat_request_info *info, int64_t user_id, const char *org_name,
+                              bool allowed);
+
 /* Queues owner's digest of tokens[0..n) that crossed thresholds[i]
  * (days; 0 = expired), in the caller's unit of work. */
 int pat_notify_expiry(pat_service *svc, const pat_user *owner, const pat_token_rec *tokens,

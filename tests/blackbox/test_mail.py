@@ -175,6 +175,28 @@ class Mail(unittest.TestCase):
         self.assertIn('the superuser admin', off)
         self.assertNoValues(msgs)
 
+    def test_an_organizations_permission_is_emailed(self):
+        r = self.patd.request('POST', '/api/v1/users', {
+            'username': 'orla', 'password': 'orla-password-123', 'email': 'orla@example.com'},
+            session=self.admin)
+        orla_id = r.json['id']
+        self.patd.request('POST', '/api/v1/orgs', {'slug': 'acme', 'name': 'Acme'},
+                          session=self.admin)
+        r = self.patd.request('POST', '/api/v1/orgs/acme/members', {'username': 'orla'},
+                              session=self.admin)
+        self.assertEqual(r.status, 201, r)
+        base = '/api/v1/orgs/acme/members/%d' % orla_id
+        for change in ({'can_manage_tokens': False}, {'role': 'owner'},
+                       {'can_manage_tokens': True}):
+            r = self.patd.request('PATCH', base, change, session=self.admin)
+            self.assertEqual(r.status, 200, r)
+        msgs = [m for m in self.smtp.wait(2) if m['To'] == 'orla@example.com']
+        self.assertEqual([subject(m) for m in msgs],
+                         ['[patd] Your personal access tokens were switched off in Acme',
+                          '[patd] Your personal access tokens work again in Acme'])
+        self.assertIn('your other organizations', msgs[0].get_content())
+        self.assertIn('the superuser admin', msgs[0].get_content())
+
     def test_a_superuser_hand_on_one_token(self):
         r = self.patd.request('POST', '/api/v1/users', {
             'username': 'omar', 'password': 'omar-password-123', 'email': 'omar@example.com'},
