@@ -113,7 +113,7 @@ fuzz:
 	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true \
 	  -Dtests=disabled -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	@ninja -C build-fuzz >/dev/null
-	@for t in token config text http request; do \
+	@for t in token config text http request bodies; do \
 	  mkdir -p build-fuzz/corpus-$$t && cp -n fuzz/corpus/$$t/* build-fuzz/corpus-$$t/ ; \
 	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$t || exit 1; \
 	done

@@ -1,0 +1,15 @@
+#ifndef PAT_FUZZ_SERVER_H
+#define PAT_FUZZ_SERVER_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* pat_ + 32 base62 + the CRC32 of those in 6 base62 (DESIGN.md): a token
+ * of the fuzz server's superuser, with every scope. */
+#define FUZZ_TOKEN "pat_FuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzz0SisDX"
+
+/* Sends data (one or more HTTP requests, as bytes) to the fuzz server on a
+ * new connection, started on first use and stopped at exit, and reads its
+ * answers until they are all there or it closes. */
+void fuzz_server_send(const uint8_t *data, size_t size);
+
+#endif
