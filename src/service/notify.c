@@ -145,8 +145,8 @@ int pat_notify_account(pat_service *svc, const pat_principal *actor, const pat_r
         "[patd] All your personal access tokens were revoked",
     };
     static const char *const texts[] = {
-        "You may no longer use personal access tokens: every token of yours is refused until "
-        "the permission is given back (the tokens are kept).",
+        ("You may no longer use personal access tokens: every token of yours is refused until "
+         "the permission is given back (the tokens are kept)."),
         "You may use personal access tokens again: your tokens work as before.",
         "Your account was disabled: you cannot sign in, and none of your tokens works.",
         "Every personal access token of your account was deleted.",
