@@ -760,6 +760,17 @@ test('the Team page toggles the token permission, and the token fails in that or
     const mine = (await op.api('GET', '/api/v1/tokens', s)).json.tokens;
     assert.deepEqual(mine.find((x) => x.name === 'acme-only').organizations, ['acme']);
     await ctx.close();
+
+    // A member who owns no organization is not offered the Team page, and
+    // cannot reach it by its address either.
+    const other = await newPage(op.url);
+    await signIn(other.p, op.url, 'tina', 'tina-password-123');
+    await other.p.selectOption('#org-switcher', 'acme');
+    assert.equal(await other.p.isHidden('#nav a[data-page=team]'), true);
+    await other.p.goto(`${op.url}/#/team`);
+    await other.p.waitForSelector('#page-tokens:not([hidden])');
+    assert.equal(await other.p.isHidden('#page-team'), true);
+    await other.ctx.close();
   } finally {
     await op.stop();
   }
