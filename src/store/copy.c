@@ -15,23 +15,70 @@ int pat_store_count_rows(pat_store *s, pat_store_counts *out)
     return s->vt->count_rows(s, out);
 }
 
+/* The clients token_id was used from, each with its first and latest
+ * sighting and whether it was alerted about. */
+static int copy_clients(pat_store *from, pat_store *to, int64_t token_id)
+{
+    pat_token_client *list = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = pat_store_client_list(from, token_id, PAT_CLIENTS_KEPT, &list, &n)) < 0)
+        return rc;
+    for (size_t i = 0; i < n && rc == PAT_OK; i++) {
+        /* A new client is recorded as first seen at the sighting's time:
+         * first its first sighting, then its latest. */
+        pat_token_client first = list[i];
+        first.last_seen = first.first_seen;
+        if ((rc = pat_store_clients_seen(to, &first, 1, NULL)) == PAT_OK)
+            rc = pat_store_clients_seen(to, &list[i], 1, NULL);
+        if (rc == PAT_OK && list[i].alerted_at)
+            rc = pat_store_client_alerted(to, token_id, list[i].network, list[i].product,
+                                          list[i].alerted_at);
+    }
+    free(list);
+    return rc;
+}
+
+/* A person's tokens, their clients and the scopes they used. */
+static int copy_tokens_of(pat_store *from, pat_store *to, int64_t user_id)
+{
+    pat_token_rec *tokens = NULL;
+    pat_scope_use *uses = NULL;
+    size_t n = 0, nuses = 0;
+    int rc;
+
+    if ((rc = pat_store_token_list(from, user_id, &tokens, &n)) == PAT_OK)
+        rc = to->vt->put_tokens(to, tokens, n);
+    for (size_t i = 0; i < n && rc == PAT_OK; i++)
+        rc = copy_clients(from, to, tokens[i].id);
+    /* Added to none: the counts and times as they were. */
+    if (rc == PAT_OK && (rc = pat_store_scope_uses_list(from, user_id, 0, &uses, &nuses)) == PAT_OK &&
+        nuses)
+        rc = pat_store_scope_uses_add(to, uses, nuses, NULL);
+    free(uses);
+    free(tokens);
+    return rc;
+}
+
 static int copy_people_and_tokens(pat_store *from, pat_store *to)
 {
+    pat_rotation_rec *rots = NULL;
     pat_user *users = NULL;
-    size_t nusers = 0;
+    size_t nusers = 0, nrots = 0;
     int rc;
 
     if ((rc = pat_store_user_list(from, &users, &nusers)) < 0 ||
         (rc = to->vt->put_users(to, users, nusers)) < 0)
         goto out;
-    for (size_t i = 0; i < nusers && rc == PAT_OK; i++) {
-        pat_token_rec *tokens = NULL;
-        size_t n = 0;
-        if ((rc = pat_store_token_list(from, users[i].id, &tokens, &n)) == PAT_OK)
-            rc = to->vt->put_tokens(to, tokens, n);
-        free(tokens);
-    }
+    for (size_t i = 0; i < nusers && rc == PAT_OK; i++)
+        rc = copy_tokens_of(from, to, users[i].id);
+    /* Rotations in progress keep retiring their old values by themselves. */
+    if (rc == PAT_OK && (rc = pat_store_rotation_list(from, &rots, &nrots)) == PAT_OK)
+        for (size_t i = 0; i < nrots && rc == PAT_OK; i++)
+            rc = pat_store_rotation_put(to, &rots[i]);
 out:
+    free(rots);
     free(users);
     return rc;
 }

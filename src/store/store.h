@@ -586,7 +586,8 @@ typedef struct pat_store_counts {
 int pat_store_count_rows(pat_store *s, pat_store_counts *out);
 
 /* Copies every person, organization and membership, token (with its
- * hashes, last use, use count and version), session, audit event, setting
+ * hashes, last use, use count and version, its recent clients, the scopes
+ * it used and its rotation in progress), session, audit event, setting
  * and signing key of from into to, keeping
  * their ids, in one unit of work on to; then checks that both hold as many
  * rows of each. to must hold no people (PAT_ECONFLICT otherwise): copying

@@ -1308,6 +1308,9 @@ static void test_store__copy_keeps_every_row_and_never_merges(void **state)
     pat_store_counts n;
     pat_org org;
     pat_membership mem;
+    pat_token_client client;
+    pat_scope_use use;
+    pat_rotation_rec rot;
     pat_store *to = NULL;
     char url[200], value[32];
     int prev = 0;
@@ -1335,6 +1338,30 @@ static void test_store__copy_keeps_every_row_and_never_merges(void **state)
     mem.user_id = f->bob;
     mem.role = PAT_ORG_OWNER;
     assert_int_equal(pat_store_member_add(f->s, &mem), PAT_OK);
+    /* What use taught about a: a client, a scope, a rotation. */
+    memset(&client, 0, sizeof(client));
+    client.token_id = a->id;
+    snprintf(client.network, sizeof(client.network), "10.0.0.0/24");
+    snprintf(client.product, sizeof(client.product), "curl");
+    snprintf(client.ip, sizeof(client.ip), "10.0.0.7");
+    client.first_seen = client.last_seen = 500;
+    assert_int_equal(pat_store_clients_seen(f->s, &client, 1, NULL), PAT_OK);
+    client.last_seen = 900;
+    snprintf(client.ip, sizeof(client.ip), "10.0.0.8");
+    assert_int_equal(pat_store_clients_seen(f->s, &client, 1, NULL), PAT_OK);
+    assert_int_equal(pat_store_client_alerted(f->s, a->id, "10.0.0.0/24", "curl", 700), PAT_OK);
+    memset(&use, 0, sizeof(use));
+    use.token_id = a->id;
+    snprintf(use.scope, sizeof(use.scope), "tokens");
+    use.last_used_at = 800;
+    use.uses = 41;
+    assert_int_equal(pat_store_scope_uses_add(f->s, &use, 1, NULL), PAT_OK);
+    memset(&rot, 0, sizeof(rot));
+    rot.token_id = a->id;
+    rot.started_at = 600;
+    rot.retire_when_unused = 3600;
+    rot.previous_uses = 5;
+    assert_int_equal(pat_store_rotation_put(f->s, &rot), PAT_OK);
 
     snprintf(url, sizeof(url), "sqlite:%s/copy.db", f->dir);
     assert_int_equal(pat_store_open(&to, url), PAT_OK);
@@ -1348,6 +1375,26 @@ static void test_store__copy_keeps_every_row_and_never_merges(void **state)
     assert_int_equal(pat_store_member_get(to, org.id, f->bob, &mem), PAT_OK);
     assert_string_equal(mem.slug, "copied");
     assert_int_equal(mem.role, PAT_ORG_OWNER);
+    {
+        pat_token_client *clients = NULL;
+        pat_scope_use *uses = NULL;
+        size_t nc = 0, nu = 0;
+        assert_int_equal(pat_store_client_list(to, a->id, 10, &clients, &nc), PAT_OK);
+        assert_int_equal(nc, 1);
+        assert_int_equal(clients[0].first_seen, 500);
+        assert_int_equal(clients[0].last_seen, 900);
+        assert_int_equal(clients[0].alerted_at, 700);
+        assert_string_equal(clients[0].ip, "10.0.0.8");
+        free(clients);
+        assert_int_equal(pat_store_scope_uses_list(to, f->bob, 0, &uses, &nu), PAT_OK);
+        assert_int_equal(nu, 1);
+        assert_int_equal(uses[0].uses, 41);
+        assert_int_equal(uses[0].last_used_at, 800);
+        free(uses);
+        assert_int_equal(pat_store_rotation_get(to, a->id, &rot), PAT_OK);
+        assert_int_equal(rot.retire_when_unused, 3600);
+        assert_int_equal(rot.previous_uses, 5);
+    }
     assert_int_equal(pat_store_token_get_by_hash(to, a->hash, 0, got, &prev), PAT_OK);
     assert_int_equal(got->id, a->id);
     assert_int_equal(got->use_count, 7);
