@@ -82,6 +82,24 @@ class ScaleOut(unittest.TestCase):
             # not have heard yet, and must ask before refusing.
             self.assertEqual(auth(self.b, t['token']), OK)
 
+    def test_over_its_failure_limit_a_client_still_gets_a_token_made_elsewhere(self):
+        # B's client is over its failure limit: its unknown values are
+        # settled by reading the feed, not one store query each; a token
+        # made on A a moment ago is in it, and is served.
+        a, b = instances(2, env={'PATD_AUTH_FAIL_LIMIT': '5'})
+        try:
+            admin = a.login()
+            codes = [auth(b, well_formed_token()) for _ in range(8)]
+            self.assertEqual(codes[:5], [401] * 5)
+            self.assertEqual(codes[-1], 429)
+            for _ in range(5):
+                t = a.create_token(admin, name=fresh())
+                self.assertEqual(auth(b, t['token']), OK)
+            self.assertEqual(auth(b, well_formed_token()), 429)
+        finally:
+            a.stop()
+            b.stop()
+
     def test_every_revocation_on_a_is_refused_by_b_within_a_second(self):
         member = self.req('POST', '/api/v1/users',
                           {'username': 'rita', 'password': 'rita-password-1234'}).json
