@@ -49,21 +49,15 @@ static int fail(pat_service *svc, const pat_verify_request *req, pat_verify_outc
 
 /* Whether the live filter says hash is certainly no live value. On a
  * shared store a value created on another instance a moment ago may not
- * have reached this one's filter yet, so the filter alone cannot say no:
- * a client under its failure limit has the store asked (by hash, on the
- * thread's own connection, in parallel with every other); one over it (a
- * stream of guessed values) has the feed read instead, once for all
- * requests that arrived before the read began, which spares the store
- * one query per guess. */
-static bool certainly_not_live(pat_service *svc, const pat_verify_request *req,
-                               const uint8_t hash[PAT_HASH_LEN], int64_t arrived_us, int64_t now)
+ * have reached this one's filter yet: before saying no, the feed is read
+ * (once for all requests that arrived before the read began). */
+static bool certainly_not_live(pat_service *svc, const uint8_t hash[PAT_HASH_LEN],
+                               int64_t arrived_us)
 {
     if (pat_livefilter_may_contain(atomic_load(&svc->live), hash))
         return false;
     if (!svc->shared)
         return true;
-    if (!req->client_ip || !pat_ratelimit_blocked(svc->auth_failures, req->client_ip, now))
-        return false; /* the store says */
     if (pat_service_sync_since(svc, arrived_us) < 0)
         return false; /* cannot tell: ask the store */
     return !pat_livefilter_may_contain(atomic_load(&svc->live), hash);
@@ -90,7 +84,7 @@ static int load_token(pat_service *svc, const pat_verify_request *req,
     pat_metrics_cache(0);
     epoch = pat_cache_epoch(svc->cache);
     pat_token_hash(hash, svc->key, req->token, req->len);
-    if (trusted && certainly_not_live(svc, req, hash, arrived_us, now)) {
+    if (trusted && certainly_not_live(svc, hash, arrived_us)) {
         /* Certainly no token: no store lookup, and no cache entry to
          * crowd out live ones. */
         pat_metrics_live_filter_rejected();

@@ -83,9 +83,9 @@ class ScaleOut(unittest.TestCase):
             self.assertEqual(auth(self.b, t['token']), OK)
 
     def test_over_its_failure_limit_a_client_still_gets_a_token_made_elsewhere(self):
-        # B's client is over its failure limit: its unknown values are
-        # settled by reading the feed, not one store query each; a token
-        # made on A a moment ago is in it, and is served.
+        # B's client is over its failure limit: a value B's live filter has
+        # not heard of is settled by reading the feed, not a store query; a
+        # token made on A a moment ago is in it, and is served.
         a, b = instances(2, env={'PATD_AUTH_FAIL_LIMIT': '5'})
         try:
             admin = a.login()
