@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/org.h"
 
 static void org_usage(FILE *to)
 {
@@ -20,11 +21,10 @@ static void org_usage(FILE *to)
           to);
 }
 
-/* Letters, digits and '-' only: a slug goes into a path as it is. */
+/* A slug goes into a path as it is: anything else is a usage error. */
 static int check_slug(const char *slug)
 {
-    if (!*slug || strlen(slug) > 32 ||
-        strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(slug)) {
+    if (pat_org_slug_check(slug, "slug") < 0) {
         fputs("pat: not an organization's slug\n", stderr);
         return PAT_EXIT_USAGE;
     }

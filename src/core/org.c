@@ -77,6 +77,30 @@ int pat_orgs_add(char *out, size_t outsz, const char *slug)
     return PAT_OK;
 }
 
+void pat_orgs_remove(char *io, const char *slug)
+{
+    size_t sl = strlen(slug);
+    char *p = io;
+
+    while (*p) {
+        char *end = strchr(p, ' ');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == sl && memcmp(p, slug, sl) == 0) {
+            /* The word and one space next to it go. */
+            if (end)
+                memmove(p, end + 1, strlen(end + 1) + 1);
+            else if (p > io)
+                p[-1] = '\0';
+            else
+                *p = '\0';
+            return;
+        }
+        if (!end)
+            return;
+        p = end + 1;
+    }
+}
+
 void pat_orgs_usable(const char *member_orgs, const char *token_orgs, char *out, size_t outsz)
 {
     const char *p = member_orgs;

@@ -33,6 +33,9 @@ int pat_orgs_has(const char *list, const char *slug);
  * and without duplicates: PAT_OK, or PAT_EINVAL when it would not fit. */
 int pat_orgs_add(char *out, size_t outsz, const char *slug);
 
+/* Removes slug from the sorted list in io (no-op if absent). */
+void pat_orgs_remove(char *io, const char *slug);
+
 /* Where a token is usable: the organizations of member_orgs (its owner's,
  * those where the owner may use tokens) that token_orgs ("" = all of
  * them) names, into out (outsz bytes, cut at a slug if it must be). */

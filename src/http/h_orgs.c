@@ -59,8 +59,8 @@ int pat_h_orgs_create(pat_req *r)
         (rc = pat_json_only_keys(body, keys)) == PAT_OK &&
         (rc = pat_json_string(body, "slug", &slug, NULL)) == PAT_OK &&
         (rc = pat_json_string(body, "name", &name, NULL)) == PAT_OK &&
-        (rc = pat_orgs_create(pat_req_service(r), &r->who, &info, slug ? slug : "",
-                              name ? name : (slug ? slug : ""), &v)) == PAT_OK)
+        (rc = pat_orgs_create(pat_req_service(r), &r->who, &info, slug ? slug : "", name,
+                              &v)) == PAT_OK)
         pat_respond_json(r, 201, org_json(&v));
     json_decref(body);
     return rc;

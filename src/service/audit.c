@@ -150,13 +150,8 @@ int pat_audit_flush_deferred(pat_service *svc)
     return PAT_OK;
 }
 
-int pat_audit_list(pat_service *svc, const pat_principal *actor, pat_audit_filter *f,
-                   pat_audit_rec **out, size_t *n)
+int pat_audit_read(pat_service *svc, pat_audit_filter *f, pat_audit_rec **out, size_t *n)
 {
-    /* Anyone but a superuser (with the admin scope, through a token) sees
-     * their own events only. */
-    if (pat_service_may_administer(svc, actor) < 0)
-        f->user_id = actor->user_id;
     if (f->limit == 0)
         f->limit = PAT_AUDIT_PAGE_DEFAULT;
     if (f->limit > PAT_AUDIT_PAGE_MAX)
@@ -165,4 +160,14 @@ int pat_audit_list(pat_service *svc, const pat_principal *actor, pat_audit_filte
         return pat_error_set(PAT_EINVAL, "action", "action is too long");
     pat_error_clear();
     return pat_store_audit_list(svc->store, f, out, n);
+}
+
+int pat_audit_list(pat_service *svc, const pat_principal *actor, pat_audit_filter *f,
+                   pat_audit_rec **out, size_t *n)
+{
+    /* Anyone but a superuser (with the admin scope, through a token) sees
+     * their own events only. */
+    if (pat_service_may_administer(svc, actor) < 0)
+        f->user_id = actor->user_id;
+    return pat_audit_read(svc, f, out, n);
 }

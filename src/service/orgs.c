@@ -134,6 +134,8 @@ int pat_orgs_create(pat_service *svc, const pat_principal *actor, const pat_requ
     int rc;
 
     memset(out, 0, sizeof(*out));
+    if (!name)
+        name = slug; /* named as its slug until renamed */
     if ((rc = pat_service_may_change_admin(svc, actor)) < 0 ||
         (rc = pat_org_slug_check(slug, "slug")) < 0 || (rc = check_org_name(name)) < 0 ||
         (rc = pat_text_set(out->org.slug, sizeof(out->org.slug), slug)) < 0 ||
@@ -319,28 +321,6 @@ int pat_orgs_member_tokens(pat_service *svc, const pat_principal *actor, const c
     return pat_store_token_list(svc->store, user_id, out, n);
 }
 
-/* Removes slug from the sorted list in io. */
-static void orgs_remove(char *io, const char *slug)
-{
-    char kept[PAT_TOKEN_ORGS_MAX] = "";
-    const char *p = io;
-
-    while (*p) {
-        char one[PAT_ORG_SLUG_MAX + 1];
-        size_t n = strcspn(p, " ");
-        if (n && n <= PAT_ORG_SLUG_MAX) {
-            memcpy(one, p, n);
-            one[n] = '\0';
-            if (strcmp(one, slug) != 0)
-                pat_orgs_add(kept, sizeof(kept), one);
-        }
-        p += n;
-        while (*p == ' ')
-            p++;
-    }
-    memcpy(io, kept, sizeof(kept));
-}
-
 int pat_orgs_member_revoke_all(pat_service *svc, const pat_principal *actor,
                                const pat_request_info *info, const char *slug, int64_t user_id,
                                size_t *deleted, size_t *narrowed)
@@ -371,7 +351,7 @@ int pat_orgs_member_revoke_all(pat_service *svc, const pat_principal *actor,
         if (t->orgs[0] && !pat_orgs_has(t->orgs, o.org.slug))
             continue; /* not usable here */
         if (t->orgs[0])
-            orgs_remove(t->orgs, o.org.slug);
+            pat_orgs_remove(t->orgs, o.org.slug);
         else
             memcpy(t->orgs, others, sizeof(t->orgs));
         if (!t->orgs[0]) {
@@ -470,13 +450,7 @@ int pat_orgs_audit(pat_service *svc, const pat_principal *actor, const char *slu
     if ((rc = load_org(svc, actor, slug, true, &o)) < 0)
         return rc;
     f->org_id = o.org.id;
-    if (f->limit == 0)
-        f->limit = PAT_AUDIT_PAGE_DEFAULT;
-    if (f->limit > PAT_AUDIT_PAGE_MAX)
-        return pat_error_set(PAT_EINVAL, "limit", "limit must be 1 to %d", PAT_AUDIT_PAGE_MAX);
-    if (f->action && strlen(f->action) > PAT_AUDIT_ACTION_MAX)
-        return pat_error_set(PAT_EINVAL, "action", "action is too long");
-    return pat_store_audit_list(svc->store, f, out, n);
+    return pat_audit_read(svc, f, out, n);
 }
 
 /* ---- for the rest of the service ---- */

@@ -597,7 +597,8 @@ typedef struct pat_member_input {
 int pat_orgs_list(pat_service *svc, const pat_principal *actor, pat_org_view **out, size_t *n);
 
 /* Superuser: a new organization (slug per pat_org_slug_check, name 1..100
- * characters); PAT_EEXISTS (field "slug") if taken. Audited org.created. */
+ * characters, NULL: the slug); PAT_EEXISTS (field "slug") if taken.
+ * Audited org.created. */
 int pat_orgs_create(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
                     const char *slug, const char *name, pat_org_view *out);
 

@@ -158,6 +158,10 @@ int pat_audit_defer(pat_service *svc, const pat_principal *actor, const pat_requ
                     const char *action, const char *target, const char *detail_fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* The events f selects, f's page size and action checked as
+ * pat_audit_list says; who may read them is the caller's to decide. */
+int pat_audit_read(pat_service *svc, pat_audit_filter *f, pat_audit_rec **out, size_t *n);
+
 /* Writes the queued events (the flusher, and at stop). */
 int pat_audit_flush_deferred(pat_service *svc);
 

@@ -321,6 +321,9 @@ class Orgs(PatdTestCase):
                              400, 'invalid_request', field)
         self.assertError(self.req('GET', '/api/v1/orgs/nosuch', session=self.admin),
                          404, 'not_found')
+        unnamed = self.unique('unnamed')
+        r = self.req('POST', '/api/v1/orgs', {'slug': unnamed}, session=self.admin)
+        self.assertEqual((r.status, r.json['name']), (201, unnamed))
         u, s = self.person('zed')
         base = '/api/v1/orgs/%s/members' % slug
         for body, field in (({'username': 'nobody-here'}, 'username'),

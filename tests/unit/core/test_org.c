@@ -67,6 +67,16 @@ static void test_org__lists_stay_sorted_and_unique(void **state)
     /* Full: refused, the list unchanged. */
     assert_int_equal(pat_orgs_add(list, sizeof(list), "umbrella"), PAT_EINVAL);
     assert_string_equal(list, "ac acme globex initech");
+    pat_orgs_remove(list, "acm");
+    assert_string_equal(list, "ac acme globex initech");
+    pat_orgs_remove(list, "acme");
+    assert_string_equal(list, "ac globex initech");
+    pat_orgs_remove(list, "initech");
+    assert_string_equal(list, "ac globex");
+    pat_orgs_remove(list, "ac");
+    assert_string_equal(list, "globex");
+    pat_orgs_remove(list, "globex");
+    assert_string_equal(list, "");
 }
 
 static void test_org__where_a_token_is_usable(void **state)

@@ -94,8 +94,9 @@ export function init() {
     ev.preventDefault();
     $('#org-create-error').textContent = '';
     try {
-      await change('POST', '/api/v1/orgs', { slug: $('#org-create-slug').value,
-        name: $('#org-create-name').value || $('#org-create-slug').value });
+      const body = { slug: $('#org-create-slug').value };
+      if ($('#org-create-name').value) body.name = $('#org-create-name').value;
+      await change('POST', '/api/v1/orgs', body);
       ev.target.reset();
       await loadOrgs();
       load();
