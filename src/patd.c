@@ -151,6 +151,7 @@ static int apply_env(pat_config *cfg)
         {"PATD_AUTH_FAIL_WINDOW_SECONDS", "auth_fail_window_seconds"},
         {"PATD_AUTH_FAIL_EXEMPT", "auth_fail_exempt"},
         {"PATD_LOG_FORMAT", "log_format"},
+        {"PATD_LOG_FILE", "log_file"},
         {"PATD_CONNECTIONS_PER_ADDRESS", "connections_per_address"},
         {"PATD_REQUEST_DEADLINE_SECONDS", "request_deadline_seconds"},
         {"PATD_LAST_USE_GRANULARITY_SECONDS", "last_use_granularity_seconds"},
@@ -314,6 +315,8 @@ int main(int argc, char **argv)
     setvbuf(stderr, NULL, _IOLBF, 0);
     if ((rc = build_config(cfg, config_path, flag_listen, flag_data_dir, flag_db)) < 0)
         goto fail;
+    if (cfg->log_file[0] && (rc = pat_log_open_file(cfg->log_file)) < 0)
+        goto fail;
     pat_log_set_format(cfg->log_json ? PAT_LOG_JSON : PAT_LOG_TEXT);
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         rc = pat_error_set(PAT_EIO, NULL, "cannot create %s: %s", cfg->data_dir, strerror(errno));
@@ -393,6 +396,11 @@ int main(int argc, char **argv)
             free(fresh);
             continue;
         }
+        /* After logrotate moved the file: lines from now on go to a new
+         * one at the configured path. A path that cannot be opened keeps
+         * the current destination (and says so there). */
+        if (fresh->log_file[0] && pat_log_open_file(fresh->log_file) < 0)
+            pat_log_error("reload: %s; logging where it did", pat_error_last()->message);
         pat_log_set_format(fresh->log_json ? PAT_LOG_JSON : PAT_LOG_TEXT);
         pat_service_reconfigure(svc, fresh);
         pat_log_flush_all();

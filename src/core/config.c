@@ -256,6 +256,8 @@ int pat_config_set(pat_config *cfg, const char *key, const char *value)
             cfg->canary_alert_interval_seconds = (int)n;
         return rc;
     }
+    if (strcmp(key, "log_file") == 0)
+        return set_string(cfg->log_file, sizeof(cfg->log_file), key, value);
     if (strcmp(key, "smtp_ca_file") == 0)
         return set_string(cfg->smtp_ca_file, sizeof(cfg->smtp_ca_file), key, value);
     if (strcmp(key, "smtp_user") == 0)

@@ -51,6 +51,7 @@ typedef struct pat_config {
     int audit_retention_days;           /* 0 = keep audit events forever */
     int confirm_window_seconds;         /* how long a password confirmation lasts */
     bool log_json;                      /* log_format = json: one JSON object per line */
+    char log_file[PAT_CONFIG_PATH_MAX]; /* "" = standard error; reopened on SIGHUP */
     int connections_per_address;        /* open connections one client address may hold;
                                            trusted proxies may hold 3/4 of all (0 = no cap) */
     int request_deadline_seconds;       /* to receive a request's headers and body, whole */

@@ -1,6 +1,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "util/decimal.h"
+#include "util/error.h"
 #include "util/time.h"
 
 /* Each thread collects its lines in a buffer of its own and writes it to
@@ -368,4 +370,24 @@ void pat_log_flush_all(void)
         pthread_mutex_unlock(&b->lock);
     }
     pthread_mutex_unlock(&buffers_lock);
+}
+
+int pat_log_open_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+
+    if (fd < 0)
+        return pat_error_set(PAT_EIO, "log_file", "cannot open log file %s: %s", path,
+                             strerror(errno));
+    /* dup2 swaps the destination in one step: a thread writing meanwhile
+     * lands whole in the old file or the new one. */
+    pat_log_flush_all();
+    fflush(stderr);
+    if (dup2(fd, STDERR_FILENO) < 0) {
+        int e = errno;
+        close(fd);
+        return pat_error_set(PAT_EIO, "log_file", "cannot log to %s: %s", path, strerror(e));
+    }
+    close(fd);
+    return PAT_OK;
 }

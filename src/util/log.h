@@ -17,6 +17,14 @@ typedef enum pat_log_format { PAT_LOG_TEXT = 0, PAT_LOG_JSON } pat_log_format;
 /* Chooses the format of every line from now on (the default is text). */
 void pat_log_set_format(pat_log_format f);
 
+/* Sends every line from now on (patd's, and anything else written to
+ * standard error) to the file at path, created 0600 and appended to; lines
+ * already buffered go where they were meant to. Called at start and on
+ * SIGHUP, so a file moved by logrotate is followed by a new one. Returns
+ * PAT_OK, or PAT_EIO (error set, naming the path) leaving the destination
+ * unchanged. */
+int pat_log_open_file(const char *path);
+
 void pat_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* pat_log with a va_list (libmicrohttpd's messages come this way). */

@@ -1,9 +1,11 @@
 """SIGHUP (#18 part 5): patd reads its configuration again and puts scopes,
 sets, route rules and audiences in force without dropping a connection; a
-configuration that does not parse changes nothing."""
+configuration that does not parse changes nothing; a log file moved away
+(logrotate) is followed by a new one at the configured path."""
 import http.client
 import os
 import signal
+import tempfile
 import time
 import unittest
 
@@ -71,6 +73,57 @@ class Reload(unittest.TestCase):
             self.assertIn('reload:', p.read_log())
         finally:
             p.stop()
+
+    def test_sighup_reopens_the_log_file_after_it_was_moved(self):
+        log = os.path.join(tempfile.mkdtemp(prefix='patd-log-'), 'patd.log')
+        p = Patd(config='log_file = %s\n' % log).start()
+        try:
+            p.request('GET', '/healthz/moved-away')
+            deadline = time.time() + 10
+            while time.time() < deadline and '/healthz/moved-away' not in _read(log):
+                time.sleep(0.1)
+            self.assertIn('/healthz/moved-away', _read(log))
+            self.assertEqual(os.stat(log).st_mode & 0o777, 0o600)
+            os.rename(log, log + '.1')
+            p.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while time.time() < deadline and 'reload:' not in _read(log):
+                time.sleep(0.1)
+            p.request('GET', '/healthz/after-rotation')
+            deadline = time.time() + 10
+            while time.time() < deadline and '/healthz/after-rotation' not in _read(log):
+                time.sleep(0.1)
+            self.assertIn('/healthz/after-rotation', _read(log))
+            self.assertNotIn('/healthz/after-rotation', _read(log + '.1'))
+            self.assertNotIn('/healthz/moved-away', _read(log))
+            # A path that cannot be opened keeps the current file.
+            with open(os.path.join(p.dir, 'patd.conf'), 'w') as f:
+                f.write('log_file = /nonexistent/dir/patd.log\n')
+            p.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while time.time() < deadline and 'logging where it did' not in _read(log):
+                time.sleep(0.1)
+            self.assertIn('cannot open log file /nonexistent/dir/patd.log', _read(log))
+            self.assertIsNone(p.proc.poll())
+        finally:
+            p.stop()
+        # Sanitizer reports went to the file too.
+        self.assertNotIn('Sanitizer', _read(log) + _read(log + '.1'))
+        self.assertNotIn('runtime error:', _read(log) + _read(log + '.1'))
+
+    def test_a_log_file_that_cannot_be_opened_stops_the_start(self):
+        p = Patd(config='log_file = /nonexistent/dir/patd.log\n')
+        with self.assertRaises(Exception):
+            p.start()
+        self.assertIn('cannot open log file', p.read_log())
+
+
+def _read(path):
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            return f.read()
+    except FileNotFoundError:
+        return ''
 
 
 if __name__ == '__main__':
