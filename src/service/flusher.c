@@ -191,6 +191,8 @@ static void prune_old(pat_service *svc)
         pat_log_error("rotations: cannot prune: %s", pat_error_last()->message);
     if (pat_store_scope_uses_prune(svc->store) < 0)
         pat_log_error("scopes used: cannot prune: %s", pat_error_last()->message);
+    if (pat_keyring_prune(svc) < 0)
+        pat_log_error("keys: cannot prune: %s", pat_error_last()->message);
     if (pat_store_changes_prune(svc->store, pat_time_now() - CHANGES_RETENTION_SECONDS) < 0)
         pat_log_error("changes: cannot prune: %s", pat_error_last()->message);
     if (days <= 0)

@@ -6,8 +6,12 @@
  *    verifier holding a cached JWKS meets an unknown kid;
  *  - a key a newer one replaced stays published until every JWT it signed
  *    has expired (its successor's activation + the longest lifetime + the
- *    leeway), then it is gone from the JWKS and refused.
- * Reloaded whenever the changes feed names a key (every instance). */
+ *    leeway), then it is gone from the JWKS and refused, and the flusher
+ *    deletes it from the store (pat_keyring_prune): a private key that can
+ *    no longer be used is not kept.
+ * Reloaded whenever the changes feed names a key (every instance); a
+ * reload opens only the keys it has not opened yet, so rotating often
+ * costs one key's unsealing, not all of them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,10 +22,12 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 struct pat_keyring {
-    pthread_rwlock_t lock;
-    pat_sign_key *keys; /* oldest first */
+    pthread_rwlock_t lock;   /* readers: every use; writer: the swap in a load */
+    pthread_mutex_t loading; /* one load at a time (they reuse each other's keys) */
+    pat_sign_key *keys;      /* oldest first */
     size_t n;
 };
 
@@ -30,6 +36,7 @@ pat_keyring *pat_keyring_new(void)
     pat_keyring *r = pat_calloc(1, sizeof(*r));
 
     pthread_rwlock_init(&r->lock, NULL);
+    pthread_mutex_init(&r->loading, NULL);
     return r;
 }
 
@@ -46,6 +53,7 @@ void pat_keyring_free(pat_keyring *r)
         return;
     drop_keys(r->keys, r->n);
     pthread_rwlock_destroy(&r->lock);
+    pthread_mutex_destroy(&r->loading);
     free(r);
 }
 
@@ -72,21 +80,31 @@ static long signer_at(const pat_keyring *r, int64_t now)
     return best;
 }
 
-/* When key i stops being published (0: not yet decided, it has no active
- * successor). */
+/* Whether key j signs after key i: it activates later, or at the same
+ * second and is listed later (signer_at's choice among a tie). */
+static bool signs_after(const pat_keyring *r, size_t j, size_t i)
+{
+    return r->keys[j].activates_at > r->keys[i].activates_at ||
+           (r->keys[j].activates_at == r->keys[i].activates_at && j > i);
+}
+
+/* When key i stops being published (0: not yet decided, no key that signs
+ * after it is active). Keys rotated in one second are ordered too, so each
+ * of them retires. */
 static int64_t retires_at(const pat_keyring *r, size_t i, int64_t now, int64_t longest)
 {
     long signer = signer_at(r, now);
+    int64_t successor = 0;
 
     if (signer < 0 || (size_t)signer == i || r->keys[i].activates_at > now ||
-        r->keys[i].activates_at > r->keys[signer].activates_at)
+        !signs_after(r, (size_t)signer, i))
         return 0;
-    /* Its successor: the first key activated after it. */
+    /* Its successor took over at the earliest activation after it. */
     for (size_t j = 0; j < r->n; j++)
-        if (j != i && r->keys[j].activates_at > r->keys[i].activates_at &&
-            r->keys[j].activates_at <= now)
-            return r->keys[j].activates_at + longest;
-    return 0;
+        if (j != i && signs_after(r, j, i) && r->keys[j].activates_at <= now &&
+            (successor == 0 || r->keys[j].activates_at < successor))
+            successor = r->keys[j].activates_at;
+    return successor + longest;
 }
 
 static bool published(const pat_keyring *r, size_t i, int64_t now, int64_t longest)
@@ -96,38 +114,102 @@ static bool published(const pat_keyring *r, size_t i, int64_t now, int64_t longe
     return r->keys[i].created_at <= now && (until == 0 || now < until);
 }
 
+/* Whether k (in a load's new array) was moved there from r's keys, which
+ * still own it until the swap. */
+static bool key_reused(const pat_keyring *r, const bool *kept, const pat_sign_key *k)
+{
+    for (size_t j = 0; j < r->n; j++)
+        if (kept[j] && strcmp(r->keys[j].kid, k->kid) == 0)
+            return true;
+    return false;
+}
+
 int pat_keyring_load(pat_service *svc)
 {
+    pat_keyring *r = svc->keyring;
     pat_key_rec *recs = NULL;
     pat_sign_key *keys = NULL, *old;
+    bool *kept = NULL;
     size_t n = 0, nold;
     int rc;
 
+    pthread_mutex_lock(&r->loading);
     if ((rc = pat_store_key_list(svc->store, &recs, &n)) < 0)
-        return rc;
+        goto out;
+    /* Only loads change r->keys, and this one holds `loading`: the old
+     * array can be read without the rwlock. A key already open moves to
+     * the new array (kept), the others are opened. */
     keys = pat_calloc(n ? n : 1, sizeof(*keys));
+    kept = pat_calloc(r->n ? r->n : 1, sizeof(*kept));
     for (size_t i = 0; i < n; i++) {
-        if ((rc = pat_sign_key_open(recs[i].kid, strcmp(recs[i].algorithm, "EdDSA") == 0,
-                                    recs[i].sealed, recs[i].sealed_len, svc->key, &keys[i])) < 0) {
+        size_t j = 0;
+        while (j < r->n && (kept[j] || strcmp(r->keys[j].kid, recs[i].kid) != 0))
+            j++;
+        if (j < r->n) {
+            keys[i] = r->keys[j];
+            kept[j] = true;
+        } else if ((rc = pat_sign_key_open(recs[i].kid, strcmp(recs[i].algorithm, "EdDSA") == 0,
+                                           recs[i].sealed, recs[i].sealed_len, svc->key,
+                                           &keys[i])) < 0) {
             pat_log_error("keys: cannot open %s: %s", recs[i].kid, pat_error_last()->message);
-            drop_keys(keys, i);
+            for (size_t k = 0; k < i; k++)
+                if (!key_reused(r, kept, &keys[k]))
+                    pat_sign_key_dispose(&keys[k]);
+            free(keys);
             goto out;
         }
         keys[i].created_at = recs[i].created_at;
         keys[i].activates_at = recs[i].activates_at;
     }
-    pthread_rwlock_wrlock(&svc->keyring->lock);
-    old = svc->keyring->keys;
-    nold = svc->keyring->n;
-    svc->keyring->keys = keys;
-    svc->keyring->n = n;
-    pthread_rwlock_unlock(&svc->keyring->lock);
-    drop_keys(old, nold);
+    pthread_rwlock_wrlock(&r->lock);
+    old = r->keys;
+    nold = r->n;
+    r->keys = keys;
+    r->n = n;
+    pthread_rwlock_unlock(&r->lock);
+    for (size_t j = 0; j < nold; j++)
+        if (!kept[j])
+            pat_sign_key_dispose(&old[j]);
+    free(old);
 out:
+    pthread_mutex_unlock(&r->loading);
+    free(kept);
     if (recs) {
         sodium_memzero(recs, n * sizeof(*recs));
         free(recs);
     }
+    return rc;
+}
+
+int pat_keyring_prune(pat_service *svc)
+{
+    int64_t now = svc->clock(), longest = longest_lifetime(svc->config);
+    char(*gone)[PAT_KID_LEN + 1] = NULL;
+    size_t ngone = 0;
+    int rc = PAT_OK;
+
+    pthread_rwlock_rdlock(&svc->keyring->lock);
+    gone = pat_calloc(svc->keyring->n ? svc->keyring->n : 1, sizeof(*gone));
+    for (size_t i = 0; i < svc->keyring->n; i++) {
+        int64_t until = retires_at(svc->keyring, i, now, longest);
+        if (until != 0 && now >= until)
+            memcpy(gone[ngone++], svc->keyring->keys[i].kid, sizeof(gone[0]));
+    }
+    pthread_rwlock_unlock(&svc->keyring->lock);
+    for (size_t i = 0; i < ngone && rc == PAT_OK; i++) {
+        int del;
+        if ((rc = pat_unit_begin(svc)) < 0)
+            break;
+        /* Another instance may have deleted it first: nothing to record. */
+        if ((del = pat_store_key_delete(svc->store, gone[i])) == PAT_OK)
+            rc = pat_audit_record(svc, NULL, NULL, "key.deleted", "key",
+                                  "kid=%s (retired: no JWT it signed is still valid)", gone[i]);
+        else if (del != PAT_ENOTFOUND)
+            rc = del;
+        if ((rc = pat_unit_end(svc, rc)) == PAT_OK && del == PAT_OK)
+            pat_log_info("keys: deleted retired key %s", gone[i]);
+    }
+    free(gone);
     return rc;
 }
 
@@ -171,8 +253,53 @@ int pat_keyring_start(pat_service *svc)
     return pat_keyring_load(svc);
 }
 
-int pat_keyring_rotate(pat_service *svc, const pat_principal *actor,
-                       const pat_request_info *info, char kid[64])
+/* PAT_OK if the store's keys leave room for one more published key, else
+ * PAT_ECONFLICT saying when the first of them leaves the JWKS. Read inside
+ * the rotation's unit of work, where writers take turns, so instances
+ * rotating together cannot pass the bound between them. */
+static int room_for_a_key(pat_service *svc, int64_t now)
+{
+    int64_t longest = longest_lifetime(svc->config), first_out = 0;
+    pat_keyring view = {0};
+    pat_key_rec *recs = NULL;
+    size_t n = 0, live = 0;
+    int rc;
+
+    if ((rc = pat_store_key_list(svc->store, &recs, &n)) < 0)
+        return rc;
+    /* The life rules need only each key's times. */
+    view.keys = pat_calloc(n ? n : 1, sizeof(*view.keys));
+    view.n = n;
+    for (size_t i = 0; i < n; i++) {
+        view.keys[i].created_at = recs[i].created_at;
+        view.keys[i].activates_at = recs[i].activates_at;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t until = retires_at(&view, i, now, longest);
+        if (!published(&view, i, now, longest))
+            continue;
+        live++;
+        if (until != 0 && (first_out == 0 || until < first_out))
+            first_out = until;
+    }
+    if (live >= PAT_KEYS_PUBLISHED_MAX) {
+        char when[PAT_TIME_STR];
+        if (first_out != 0)
+            pat_time_format(first_out, when);
+        rc = pat_error_set(
+            PAT_ECONFLICT, NULL, "%d signing keys are published already; rotate again %s%s",
+            PAT_KEYS_PUBLISHED_MAX,
+            first_out != 0 ? "after " : "once the newest key signs and the older ones have retired",
+            first_out != 0 ? when : "");
+    }
+    free(view.keys);
+    sodium_memzero(recs, n * sizeof(*recs));
+    free(recs);
+    return rc;
+}
+
+int pat_keyring_rotate(pat_service *svc, const pat_principal *actor, const pat_request_info *info,
+                       char kid[64])
 {
     const pat_config *cfg = svc->config;
     int64_t now = svc->clock();
@@ -183,7 +310,8 @@ int pat_keyring_rotate(pat_service *svc, const pat_principal *actor,
 
     if ((rc = pat_unit_begin(svc)) < 0)
         return rc;
-    if ((rc = add_key(svc, now, now + ahead, &rec)) == PAT_OK)
+    if ((rc = room_for_a_key(svc, now)) == PAT_OK &&
+        (rc = add_key(svc, now, now + ahead, &rec)) == PAT_OK)
         rc = pat_audit_record(svc, actor, info, "key.rotated", "key",
                               "kid=%s alg=%s signs_from=%lld", rec.kid, rec.algorithm,
                               (long long)(now + ahead));

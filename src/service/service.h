@@ -279,9 +279,15 @@ typedef struct pat_key_info {
 int pat_service_keys_list(pat_service *svc, const pat_principal *actor, pat_key_info **out,
                           size_t *n);
 
+/* At most this many keys are in the JWKS at once: verifiers fetch a small
+ * document, and every instance holds few keys open. */
+#define PAT_KEYS_PUBLISHED_MAX 8
+
 /* A new key, published now and signing after jwks_publish_ahead_seconds
  * (superuser, or actor NULL for the operator's patd keys rotate; audited
- * key.rotated). kid receives its kid. */
+ * key.rotated). kid receives its kid. PAT_ECONFLICT (409) when
+ * PAT_KEYS_PUBLISHED_MAX keys are published already, saying when the first
+ * of them leaves the JWKS. */
 int pat_service_keys_rotate(pat_service *svc, const pat_principal *actor,
                             const pat_request_info *info, char kid[64]);
 

@@ -200,9 +200,17 @@ int pat_service_sync_since(pat_service *svc, int64_t since_us);
 pat_keyring *pat_keyring_new(void);
 void pat_keyring_free(pat_keyring *r);
 
-/* Opens every key of the store into the keyring (replacing what it held).
- * Called at start and whenever the changes feed names a key. */
+/* Makes the keyring hold exactly the store's keys, opening only those it
+ * does not hold yet. Called at start and whenever the changes feed names a
+ * key; one load runs at a time. */
 int pat_keyring_load(pat_service *svc);
+
+/* Deletes from the store, each in a unit of work with its audit event
+ * key.deleted, every key that is out of the JWKS for good (no JWT it signed
+ * can still be valid); the feed then drops it from every instance's
+ * keyring. A key another instance deleted first is skipped. Called by the
+ * flusher with its other pruning. */
+int pat_keyring_prune(pat_service *svc);
 
 /* At start: makes the first key if the store has none (one, even with
  * instances starting together), then loads the keyring. */

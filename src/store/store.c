@@ -243,6 +243,12 @@ int pat_store_key_list(pat_store *s, pat_key_rec **out, size_t *n)
     return s->vt->key_list(s, out, n);
 }
 
+int pat_store_key_delete(pat_store *s, const char *kid)
+{
+    pat_metrics_store_write();
+    return s->vt->key_delete(s, kid);
+}
+
 int pat_store_outbox_add(pat_store *s, pat_outbox_rec *m)
 {
     pat_metrics_store_write();

@@ -492,6 +492,11 @@ int pat_store_key_insert(pat_store *s, const pat_key_rec *k);
  * frees) and *n. */
 int pat_store_key_list(pat_store *s, pat_key_rec **out, size_t *n);
 
+/* Deletes a key for good (its sealed private key with it); PAT_ENOTFOUND if
+ * no key has that kid (another instance deleted it first). Appends a 'key'
+ * change. */
+int pat_store_key_delete(pat_store *s, const char *kid);
+
 /* ---- the outbox of emails ---- */
 
 #define PAT_MAIL_SUBJECT_MAX 256

@@ -82,6 +82,7 @@ typedef struct pat_store_vtable {
     int (*audit_prune)(pat_store *s, int64_t before);
     int (*key_insert)(pat_store *s, const pat_key_rec *k);
     int (*key_list)(pat_store *s, pat_key_rec **out, size_t *n);
+    int (*key_delete)(pat_store *s, const char *kid);
     int (*tokens_to_remind)(pat_store *s, int64_t after, int64_t until, int64_t threshold,
                             size_t limit, pat_token_rec **out, size_t *n);
     int (*reminder_add)(pat_store *s, int64_t token_id, int64_t threshold, int64_t at);

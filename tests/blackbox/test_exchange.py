@@ -366,6 +366,22 @@ class Keys(PatdTestCase):
         self.assertNotIn(old_jwt, self.patd.read_log())
 
 
+class KeyBound(PatdTestCase):
+    config = CONFIG
+
+    def test_at_most_eight_keys_are_published(self):
+        for _ in range(7):
+            r = self.req('POST', '/api/v1/keys/rotate', session=self.admin)
+            self.assertEqual(r.status, 200, r)
+        r = self.req('POST', '/api/v1/keys/rotate', session=self.admin)
+        self.assertEqual(r.status, 409, r)
+        self.assertEqual(r.json['error'], 'conflict')
+        self.assertIn('8 signing keys are published already', r.json['message'])
+        self.assertEqual(len(self.req('GET', '/.well-known/jwks.json').json['keys']), 8)
+        r = self.req('GET', '/api/v1/audit?action=key.rotated', session=self.admin)
+        self.assertEqual(len(r.json['events']), 7)
+
+
 class OperatorRotation(unittest.TestCase):
     def test_patd_keys_rotate_on_the_box(self):
         p = Patd(config='jwks_publish_ahead_seconds = 60\n').start()

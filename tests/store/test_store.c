@@ -857,7 +857,7 @@ static void test_store__upgrade_from_v1_keeps_rows(void **state)
 }
 
 /* Signing keys: kept sealed as given, listed oldest first, a kid once,
- * and fed, so every instance loads a new one. */
+ * and fed, so every instance loads a new one; deleted once retired. */
 static void test_store__signing_keys(void **state)
 {
     fixture *f = *state;
@@ -890,6 +890,16 @@ static void test_store__signing_keys(void **state)
     assert_memory_equal(list[0].sealed, a.sealed, 150);
     assert_string_equal(list[1].algorithm, "EdDSA");
     assert_int_equal(list[1].activates_at, 500);
+    free(list);
+    list = NULL;
+    /* Deleted for good, fed, and once only. */
+    assert_int_equal(pat_store_changes_last(f->s, &seq), PAT_OK);
+    assert_int_equal(pat_store_key_delete(f->s, "kid-a"), PAT_OK);
+    assert_int_equal(pat_store_key_delete(f->s, "kid-a"), PAT_ENOTFOUND);
+    assert_int_equal(count_changes(f->s, seq, PAT_CHANGE_KEY, 0), 1);
+    assert_int_equal(pat_store_key_list(f->s, &list, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].kid, "kid-b");
     free(list);
 }
 

@@ -655,6 +655,7 @@ static const pat_store_vtable pg_vtable = {
     .audit_prune = pg_audit_prune,
     .key_insert = pg_key_insert,
     .key_list = pg_key_list,
+    .key_delete = pg_key_delete,
     .tokens_to_remind = pg_tokens_to_remind,
     .reminder_add = pg_reminder_add,
     .outbox_add = pg_outbox_add,

@@ -44,3 +44,21 @@ int pg_key_list(pat_store *s, pat_key_rec **out, size_t *n)
                    "FROM signing_keys ORDER BY created_at, kid",
                    "");
 }
+
+int pg_key_delete(pat_store *s, const char *kid)
+{
+    pg_store *st = pg_of(s);
+    pg_conn *pc = NULL;
+    int64_t gone = 0;
+    int rc;
+
+    if ((rc = pg_tx_enter(st, &pc)) < 0)
+        return rc;
+    if ((rc = pg_run(st, &gone, "DELETE FROM signing_keys WHERE kid = $1", "t", kid)) ==
+            PAT_OK &&
+        gone == 0)
+        rc = pat_error_set(PAT_ENOTFOUND, NULL, "no such signing key");
+    if (rc == PAT_OK)
+        rc = pg_change_append(st, "key", 0, NULL);
+    return pg_tx_leave(pc, rc);
+}

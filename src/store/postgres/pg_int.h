@@ -170,6 +170,7 @@ int pg_audit_prune(pat_store *s, int64_t before);
 
 int pg_key_insert(pat_store *s, const pat_key_rec *k);
 int pg_key_list(pat_store *s, pat_key_rec **out, size_t *n);
+int pg_key_delete(pat_store *s, const char *kid);
 /* A bytea column of any length into dst (room for dstsz); PAT_EIO if it
  * does not fit. */
 int pg_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t dstsz, size_t *n);

@@ -525,6 +525,7 @@ static const pat_store_vtable sqlite_vtable = {
     .audit_prune = sq_audit_prune,
     .key_insert = sq_key_insert,
     .key_list = sq_key_list,
+    .key_delete = sq_key_delete,
     .tokens_to_remind = sq_tokens_to_remind,
     .reminder_add = sq_reminder_add,
     .outbox_add = sq_outbox_add,

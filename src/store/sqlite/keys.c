@@ -46,3 +46,20 @@ int sq_key_list(pat_store *s, pat_key_rec **out, size_t *n)
                    "FROM signing_keys ORDER BY created_at, kid",
                    "");
 }
+
+int sq_key_delete(pat_store *s, const char *kid)
+{
+    sqlite_store *st = sq_of(s);
+    int64_t gone = 0;
+    int rc;
+
+    if ((rc = sq_tx_enter(st)) < 0)
+        return rc;
+    if ((rc = sq_run(st, &gone, NULL, "DELETE FROM signing_keys WHERE kid = ?", "t", kid)) ==
+            PAT_OK &&
+        gone == 0)
+        rc = pat_error_set(PAT_ENOTFOUND, NULL, "no such signing key");
+    if (rc == PAT_OK)
+        rc = sq_change_append(st, "key", 0, NULL);
+    return sq_tx_leave(st, rc);
+}

@@ -161,6 +161,7 @@ int sq_audit_prune(pat_store *s, int64_t before);
 
 int sq_key_insert(pat_store *s, const pat_key_rec *k);
 int sq_key_list(pat_store *s, pat_key_rec **out, size_t *n);
+int sq_key_delete(pat_store *s, const char *kid);
 
 int sq_outbox_add(pat_store *s, pat_outbox_rec *m);
 int sq_outbox_claim(pat_store *s, int64_t now, int64_t lease_until, size_t limit,

@@ -343,7 +343,8 @@ static void test_tokens__regenerate_with_grace(void **state)
     char old[PAT_TOKEN_BUF], fresh[PAT_TOKEN_BUF];
 
     assert_int_equal(create(f, &f->member, "rot", &t, old), PAT_OK);
-    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 60, 0, &u, fresh), PAT_OK);
+    assert_int_equal(pat_tokens_regenerate(f->svc, &f->member, NULL, t.id, 60, 0, &u, fresh),
+                     PAT_OK);
     assert_string_not_equal(old, fresh);
     assert_int_equal(verify(f, fresh, &p), PAT_OK);
     assert_int_equal(verify(f, old, &p), PAT_OK);
@@ -1048,7 +1049,8 @@ static size_t jwks_kids(fixture *f, char kids[4][64])
     json_t *jwks = pat_service_jwks(f->svc), *k;
     size_t i, n = 0;
 
-    json_array_foreach(json_object_get(jwks, "keys"), i, k) {
+    json_array_foreach(json_object_get(jwks, "keys"), i, k)
+    {
         if (n < 4)
             snprintf(kids[n++], 64, "%s", json_string_value(json_object_get(k, "kid")));
     }
@@ -1081,6 +1083,27 @@ static int verify_jwt(fixture *f, const char *jwt)
     return pat_service_verify(f->svc, &vr, &p);
 }
 
+/* Key kid in keys[0..n), or NULL. */
+static const pat_key_info *key_of_or_null(const pat_key_info *keys, size_t n, const char *kid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].kid, kid) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* Whether the audit log holds an event named action. */
+static bool audit_has(fixture *f, const char *action)
+{
+    pat_audit_filter af = {.action = action, .limit = 10};
+    pat_audit_rec *events = NULL;
+    size_t n = 0;
+
+    assert_int_equal(pat_store_audit_list(f->store, &af, &events, &n), PAT_OK);
+    free(events);
+    return n > 0;
+}
+
 /* The state of key kid in keys[0..n). */
 static const pat_key_info *key_of(const pat_key_info *keys, size_t n, const char *kid)
 {
@@ -1101,6 +1124,7 @@ static void test_keys__rotation_lifecycle(void **state)
     pat_exchange_result old_jwt, new_jwt;
     pat_token_rec t;
     pat_key_info *keys = NULL;
+    pat_key_rec *recs = NULL;
     size_t n = 0;
 
     assert_int_equal(create(f, &f->admin, "rot", &t, v), PAT_OK);
@@ -1138,6 +1162,65 @@ static void test_keys__rotation_lifecycle(void **state)
     assert_string_not_equal(kids[0], old_kid);
     assert_string_equal(kids[0], new_kid);
     pat_buf_dispose(&old_jwt.jwt);
+    /* Out of the JWKS for good: pruning deletes it from the store (and so
+     * from the keyring), audited; the new key stays, and signs. */
+    assert_int_equal(pat_keyring_prune(f->svc), PAT_OK);
+    assert_int_equal(pat_store_key_list(f->store, &recs, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(recs[0].kid, new_kid);
+    free(recs);
+    assert_int_equal(pat_service_keys_list(f->svc, &f->admin, &keys, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    assert_null(key_of_or_null(keys, n, old_kid));
+    free(keys);
+    assert_true(audit_has(f, "key.deleted"));
+    assert_int_equal(pat_keyring_prune(f->svc), PAT_OK); /* nothing more to do */
+    assert_int_equal(exchange(f, v, &new_jwt), PAT_OK);
+    assert_int_equal(verify_jwt(f, new_jwt.jwt.data), PAT_OK);
+    pat_buf_dispose(&new_jwt.jwt);
+}
+
+/* Rotations in one second: at most PAT_KEYS_PUBLISHED_MAX keys are
+ * published (then 409, saying when one leaves), each load keeps the keys
+ * it had usable, and keys made together retire together once the newest
+ * signs, so rotating is possible again after the prune. */
+static void test_keys__published_keys_are_bounded_and_retire(void **state)
+{
+    fixture *f = *state;
+    char v[PAT_TOKEN_BUF], kid[64], kids[PAT_KEYS_PUBLISHED_MAX + 1][64];
+    pat_exchange_result jwt;
+    pat_token_rec t;
+    pat_key_info *keys = NULL;
+    size_t n = 0;
+
+    assert_int_equal(create(f, &f->admin, "many", &t, v), PAT_OK);
+    assert_int_equal(exchange(f, v, &jwt), PAT_OK);
+    for (int i = 1; i < PAT_KEYS_PUBLISHED_MAX; i++)
+        assert_int_equal(pat_service_keys_rotate(f->svc, &f->admin, NULL, kid), PAT_OK);
+    assert_int_equal(pat_service_keys_rotate(f->svc, &f->admin, NULL, kid), PAT_ECONFLICT);
+    assert_non_null(strstr(pat_error_last()->message, "published already"));
+    assert_int_equal(pat_keyring_load(f->svc), PAT_OK);
+    assert_int_equal(pat_service_keys_list(f->svc, &f->admin, &keys, &n), PAT_OK);
+    assert_int_equal(n, PAT_KEYS_PUBLISHED_MAX);
+    assert_string_equal(key_of(keys, n, kid)->state, "next");
+    free(keys);
+    assert_int_equal(verify_jwt(f, jwt.jwt.data), PAT_OK);
+    pat_buf_dispose(&jwt.jwt);
+    /* The newest signs: every other key retires after the longest life of
+     * a JWT (300 s + 60 s leeway); until then rotating says when. */
+    fake_now += 300;
+    assert_int_equal(pat_service_keys_rotate(f->svc, &f->admin, NULL, kids[0]), PAT_ECONFLICT);
+    assert_non_null(strstr(pat_error_last()->message, "rotate again after"));
+    assert_int_equal(exchange(f, v, &jwt), PAT_OK);
+    fake_now += 360;
+    assert_int_equal(jwks_kids(f, kids), 1); /* the one that signs */
+    assert_int_equal(pat_keyring_prune(f->svc), PAT_OK);
+    assert_int_equal(pat_service_keys_list(f->svc, &f->admin, &keys, &n), PAT_OK);
+    assert_int_equal(n, 1);
+    free(keys);
+    assert_int_equal(verify_jwt(f, jwt.jwt.data), PAT_EAUTH); /* expired */
+    pat_buf_dispose(&jwt.jwt);
+    assert_int_equal(pat_service_keys_rotate(f->svc, &f->admin, NULL, kids[0]), PAT_OK);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1178,6 +1261,7 @@ int main(void)
         T(test_tokens__failing_audit_write_undoes_the_change),
         T(test_tokens__stale_write_is_a_conflict),
         T(test_keys__rotation_lifecycle),
+        T(test_keys__published_keys_are_bounded_and_retire),
     };
     if (sodium_init() < 0)
         return 1;
