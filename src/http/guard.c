@@ -237,6 +237,26 @@ void pat_guard_answered(pat_guard *g, pat_guard_conn *c)
                           memory_order_relaxed);
 }
 
+bool pat_guard_drain(pat_guard *g, int timeout_ms)
+{
+    int64_t until = pat_time_mono_us() + (int64_t)timeout_ms * 1000;
+    bool empty;
+
+    for (;;) {
+        struct timespec pause = {0, 5 * 1000000L};
+        pthread_mutex_lock(&g->lock);
+        /* Under the lock no connection closes, so each fd is its own. */
+        for (pat_guard_conn *c = g->conns; c; c = c->next)
+            if (atomic_load(&c->deadline_us) != INT64_MAX)
+                shutdown(c->fd, SHUT_RDWR);
+        empty = g->conns == NULL;
+        pthread_mutex_unlock(&g->lock);
+        if (empty || pat_time_mono_us() >= until)
+            return empty;
+        nanosleep(&pause, NULL);
+    }
+}
+
 uint64_t pat_guard_dropped(const pat_guard *g)
 {
     return atomic_load(&((pat_guard *)g)->dropped);

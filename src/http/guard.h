@@ -50,6 +50,15 @@ void pat_guard_closed(pat_guard *g, pat_guard_conn *c);
 void pat_guard_answering(pat_guard_conn *c);
 void pat_guard_answered(pat_guard *g, pat_guard_conn *c);
 
+/* Before the server stops: shuts every connection that is not being
+ * answered (idle, or still receiving), again as each answer goes out,
+ * until none is open or timeout_ms has passed. True when none is open.
+ * libmicrohttpd 0.9.75 dereferences a NULL response when it meets a
+ * malformed request on a connection while it stops (MHD_queue_response
+ * answers yes without queueing during shutdown): stopping with no
+ * connection left never gets there, and requests under way finish. */
+bool pat_guard_drain(pat_guard *g, int timeout_ms);
+
 /* Connections shut for missing their deadline, and refused at accept. */
 uint64_t pat_guard_dropped(const pat_guard *g);
 uint64_t pat_guard_refused(const pat_guard *g);

@@ -70,8 +70,11 @@ static void form_dispose(oauth_form *f)
 /* RFC 6749 5.2's shape, with no-store (every answer of ours has it). */
 static int oauth_error(pat_req *r, unsigned status, const char *code, const char *description)
 {
-    pat_respond_json(r, status,
-                     json_pack("{ss ss}", "error", code, "error_description", description));
+    char clean[PAT_ERROR_MESSAGE_MAX];
+
+    /* As every error of ours: a description may quote the client. */
+    pat_text_copy_clean(clean, sizeof(clean), description);
+    pat_respond_json(r, status, json_pack("{ss ss}", "error", code, "error_description", clean));
     pat_respond_header(r, "Pragma", "no-cache");
     return PAT_OK;
 }

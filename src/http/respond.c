@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "http/request.h"
 #include "util/error.h"
+#include "util/log.h"
+#include "util/mem.h"
 
 /* 401 invalid_token answers, kept per HTTP thread by their message: a
  * handful of fixed sentences ("the token is not valid", "the token has
@@ -91,12 +94,17 @@ void pat_respond_prepared(pat_req *r, unsigned status, struct MHD_Response *resp
 
 void pat_respond_json(pat_req *r, unsigned status, json_t *obj)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     struct MHD_Response *resp;
 
     json_decref(obj);
-    if (!text)
-        abort(); /* only out of memory makes jansson fail here */
+    if (!text) {
+        /* jansson builds no value from text that is not UTF-8 (obj NULL):
+         * a defect of ours, answered, never a crash. */
+        pat_log_error("an answer could not be written as JSON; answered 500");
+        status = 500;
+        text = pat_strdup("{\"error\":\"internal\",\"message\":\"internal error\"}");
+    }
     resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     set_response(r, status, resp);
     MHD_add_response_header(resp, "Content-Type", "application/json");
@@ -161,7 +169,7 @@ void pat_respond_error(pat_req *r, int code)
     const char *message = "internal error";
     kept_failure *kept = NULL, *free_slot = NULL;
     json_t *obj;
-    char header[512], desc[300];
+    char header[512], desc[300], clean[PAT_ERROR_MESSAGE_MAX], field[PAT_ERROR_FIELD_MAX];
 
     if (code == PAT_EAUTH && e->code == code && strlen(e->message) < KEPT_MESSAGE_MAX &&
         (kept = kept_failures())) {
@@ -184,10 +192,16 @@ void pat_respond_error(pat_req *r, int code)
             break;
         }
     }
+    /* A message may quote what the client sent (a JSON parser's "near
+     * '...'"): JSON and a header take it as valid UTF-8 without controls. */
+    pat_text_copy_clean(clean, sizeof(clean), message);
+    message = clean;
     obj = json_pack("{s:s, s:s}", "error", error, "message", message);
     /* The field names the input at fault; for a missing scope, the scope. */
-    if (e->code == code && e->field[0] && code != PAT_ERATE)
-        json_object_set_new(obj, code == PAT_ESCOPE ? "scope" : "field", json_string(e->field));
+    if (obj && e->code == code && e->field[0] && code != PAT_ERATE) {
+        pat_text_copy_clean(field, sizeof(field), e->field);
+        json_object_set_new(obj, code == PAT_ESCOPE ? "scope" : "field", json_string(field));
+    }
     pat_respond_json(r, status, obj);
     /* RFC 6750: say how to authenticate, and why the credential failed. */
     quote(desc, sizeof(desc), message);

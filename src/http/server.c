@@ -26,6 +26,8 @@
  * limit is 8 KiB a line) at half the cost of the default 32 KiB. */
 #define CONNECTION_MEMORY (16 * 1024)
 #define CONNECTION_TIMEOUT_S 30
+/* How long a stop waits for open connections to finish (pat_guard_drain). */
+#define DRAIN_MS 5000
 #define CONNECTION_LIMIT_MAX 16384
 
 struct pat_server {
@@ -443,6 +445,8 @@ void pat_http_stop(pat_server *srv)
 {
     if (!srv)
         return;
+    if (!pat_guard_drain(srv->guard, DRAIN_MS))
+        pat_log_warn("stopping with connections still open after %d ms", DRAIN_MS);
     MHD_stop_daemon(srv->daemon);
     pat_guard_free(srv->guard);
     free(srv);

@@ -235,6 +235,34 @@ class Framing(unittest.TestCase):
         self.assertIn(b' 200 ', r)
 
 
+class BodiesFuzzedHard(unittest.TestCase):
+    """What the bodies fuzz target found: an error message that quotes the
+    client cut inside a UTF-8 character (an unknown field's name at 60
+    bytes) could not be written as JSON, and patd abort()ed."""
+
+    def test_an_error_quoting_client_text_cut_inside_a_character_is_answered(self):
+        with Patd() as p:
+            s = p.login()
+            for cut in range(55, 66):
+                name = 'a' * cut + '\u00e9\u20ac' * 3
+                r = p.request('POST', '/api/v1/orgs', {name: 1}, session=s)
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json['error'], 'invalid_request')
+                self.assertTrue(r.json['message'].startswith('unknown field aaaa'), r)
+                self.assertNotIn('\ufffd', r.json['message'])  # '?' stands for a cut byte
+            for cut in range(55, 66):  # the field's name too, cut at 63 bytes
+                r = p.request('POST', '/api/v1/orgs', {'a' * cut + '\u20ac' * 3: 1}, session=s)
+                self.assertTrue(r.json['field'].startswith('aaaa'), r)
+            for body in (b'{"a": 1}\\\x055\xefnU\x00\x00', b'\xff\xfe{', b'{"a": "\xc3"}'):
+                r = p.request('POST', '/api/v1/orgs', raw=body, session=s)
+                self.assertEqual(r.status, 400, r)
+                self.assertNotIn('\x00', r.json['message'])
+            r = p.request('POST', '/oauth/token', raw=b'grant_type=\xff\xfe', headers={
+                'Content-Type': 'application/x-www-form-urlencoded'})
+            self.assertEqual(r.status, 400, r)
+            self.assertIsNone(p.proc.poll())
+
+
 class FirstStart(unittest.TestCase):
 
     def test_a_busy_port_creates_no_account(self):
