@@ -114,22 +114,12 @@ static bool published(const pat_keyring *r, size_t i, int64_t now, int64_t longe
     return r->keys[i].created_at <= now && (until == 0 || now < until);
 }
 
-/* Whether k (in a load's new array) was moved there from r's keys, which
- * still own it until the swap. */
-static bool key_reused(const pat_keyring *r, const bool *kept, const pat_sign_key *k)
-{
-    for (size_t j = 0; j < r->n; j++)
-        if (kept[j] && strcmp(r->keys[j].kid, k->kid) == 0)
-            return true;
-    return false;
-}
-
 int pat_keyring_load(pat_service *svc)
 {
     pat_keyring *r = svc->keyring;
     pat_key_rec *recs = NULL;
     pat_sign_key *keys = NULL, *old;
-    bool *kept = NULL;
+    bool *kept = NULL, *moved = NULL;
     size_t n = 0, nold;
     int rc;
 
@@ -141,19 +131,20 @@ int pat_keyring_load(pat_service *svc)
      * the new array (kept), the others are opened. */
     keys = pat_calloc(n ? n : 1, sizeof(*keys));
     kept = pat_calloc(r->n ? r->n : 1, sizeof(*kept));
+    moved = pat_calloc(n ? n : 1, sizeof(*moved));
     for (size_t i = 0; i < n; i++) {
         size_t j = 0;
         while (j < r->n && (kept[j] || strcmp(r->keys[j].kid, recs[i].kid) != 0))
             j++;
         if (j < r->n) {
             keys[i] = r->keys[j];
-            kept[j] = true;
+            kept[j] = moved[i] = true;
         } else if ((rc = pat_sign_key_open(recs[i].kid, strcmp(recs[i].algorithm, "EdDSA") == 0,
                                            recs[i].sealed, recs[i].sealed_len, svc->key,
                                            &keys[i])) < 0) {
             pat_log_error("keys: cannot open %s: %s", recs[i].kid, pat_error_last()->message);
             for (size_t k = 0; k < i; k++)
-                if (!key_reused(r, kept, &keys[k]))
+                if (!moved[k]) /* the old array still owns the moved ones */
                     pat_sign_key_dispose(&keys[k]);
             free(keys);
             goto out;
@@ -174,6 +165,7 @@ int pat_keyring_load(pat_service *svc)
 out:
     pthread_mutex_unlock(&r->loading);
     free(kept);
+    free(moved);
     if (recs) {
         sodium_memzero(recs, n * sizeof(*recs));
         free(recs);

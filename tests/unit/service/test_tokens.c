@@ -1223,6 +1223,32 @@ static void test_keys__published_keys_are_bounded_and_retire(void **state)
     assert_int_equal(pat_service_keys_rotate(f->svc, &f->admin, NULL, kids[0]), PAT_OK);
 }
 
+/* A key that cannot be opened (sealed under another server key, say)
+ * fails the load and leaves the keyring as it was: its keys still sign and
+ * verify. */
+static void test_keys__a_key_that_cannot_be_opened_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    char v[PAT_TOKEN_BUF], kid[64];
+    pat_exchange_result jwt;
+    pat_token_rec t;
+    pat_key_rec bad;
+
+    assert_int_equal(create(f, &f->admin, "bad-key", &t, v), PAT_OK);
+    assert_int_equal(pat_service_keys_rotate(f->svc, &f->admin, NULL, kid), PAT_OK);
+    memset(&bad, 0, sizeof(bad));
+    snprintf(bad.kid, sizeof(bad.kid), "not-a-real-key");
+    snprintf(bad.algorithm, sizeof(bad.algorithm), "ES256");
+    memset(bad.sealed, 0x5a, 100);
+    bad.sealed_len = 100;
+    bad.created_at = bad.activates_at = fake_now + 1000;
+    assert_int_equal(pat_store_key_insert(f->store, &bad), PAT_OK);
+    assert_true(pat_keyring_load(f->svc) < 0);
+    assert_int_equal(exchange(f, v, &jwt), PAT_OK);
+    assert_int_equal(verify_jwt(f, jwt.jwt.data), PAT_OK);
+    pat_buf_dispose(&jwt.jwt);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1262,6 +1288,7 @@ int main(void)
         T(test_tokens__stale_write_is_a_conflict),
         T(test_keys__rotation_lifecycle),
         T(test_keys__published_keys_are_bounded_and_retire),
+        T(test_keys__a_key_that_cannot_be_opened_changes_nothing),
     };
     if (sodium_init() < 0)
         return 1;
