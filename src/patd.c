@@ -315,7 +315,10 @@ int main(int argc, char **argv)
     setvbuf(stderr, NULL, _IOLBF, 0);
     if ((rc = build_config(cfg, config_path, flag_listen, flag_data_dir, flag_db)) < 0)
         goto fail;
-    if (cfg->log_file[0] && (rc = pat_log_open_file(cfg->log_file)) < 0)
+    /* The server's lines only: a one-off command run by an operator
+     * (keys rotate, admin reset-password) answers on the terminal. */
+    if (cfg->log_file[0] && !rotate_keys && !reset_user &&
+        (rc = pat_log_open_file(cfg->log_file)) < 0)
         goto fail;
     pat_log_set_format(cfg->log_json ? PAT_LOG_JSON : PAT_LOG_TEXT);
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {

@@ -5,6 +5,7 @@ configuration that does not parse changes nothing; a log file moved away
 import http.client
 import os
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
@@ -105,6 +106,15 @@ class Reload(unittest.TestCase):
                 time.sleep(0.1)
             self.assertIn('cannot open log file /nonexistent/dir/patd.log', _read(log))
             self.assertIsNone(p.proc.poll())
+            # An operator's one-off command answers on the terminal, not in the file.
+            with open(os.path.join(p.dir, 'patd.conf'), 'w') as f:
+                f.write('log_file = %s\n' % log)
+            out = subprocess.run([p.binary, '--config', os.path.join(p.dir, 'patd.conf'),
+                                  '--data-dir', p.data_dir, 'admin', 'reset-password', 'nobody'] +
+                                 p.args[:-2], env=p.env, capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn('nobody', out.stderr)
+            self.assertNotIn('nobody', _read(log))
         finally:
             p.stop()
         # Sanitizer reports went to the file too.
