@@ -388,6 +388,31 @@ test('notification settings are saved; the Email page shows mail waiting unconfi
   await page.waitForSelector('#page-tokens:not([hidden])');
 });
 
+test('a superuser sees the signing keys and rotates one; a ninth published key is refused in view', async () => {
+  await page.click('#nav a[data-page="keys"]');
+  await page.waitForSelector('#page-keys:not([hidden])');
+  await page.locator('#keys-table tbody tr', { hasText: 'active' }).first().waitFor();
+  const before = await page.locator('#keys-table tbody tr').count();
+  await page.click('#keys-rotate');
+  assert.match(await page.textContent('#confirm-text'), /published now/);
+  await page.click('#confirm-yes');
+  await page.locator('#keys-table tbody tr', { hasText: 'next' }).first().waitFor();
+  assert.equal(await page.locator('#keys-table tbody tr').count(), before + 1);
+  const s = await patd.adminSession();
+  const listed = (await patd.api('GET', '/api/v1/keys', s)).json.keys;
+  assert.equal(listed.length, before + 1);
+  await page.screenshot({ path: join(shots, 'keys.png') });
+  // Up to eight published; the refusal stays on screen until dismissed.
+  for (let i = listed.length; i < 8; i++)
+    assert.equal((await patd.api('POST', '/api/v1/keys/rotate', s)).status, 200);
+  await page.click('#keys-rotate');
+  await page.click('#confirm-yes');
+  await page.locator('.toast', { hasText: 'published already' }).waitFor();
+  await page.click('.toast .dismiss');
+  await page.click('#nav a[data-page="tokens"]');
+  await page.waitForSelector('#page-tokens:not([hidden])');
+});
+
 test('bulk delete', async () => {
   const a = await generate(page, { name: 'bulk-a' });
   await closeValue(page);

@@ -10,11 +10,12 @@ import * as policy from './pages/policy.js';
 import * as audit from './pages/audit.js';
 import * as settings from './pages/settings.js';
 import * as email from './pages/email.js';
+import * as keys from './pages/keys.js';
 import * as team from './pages/team.js';
 import { forgetOrgs, initOrgs, loadOrgs, onOrgChange, ownsCurrent } from './orgs.js';
 
-const pages = { tokens, people, policy, audit, settings, email, team };
-const superuserPages = ['people', 'policy', 'email'];
+const pages = { tokens, people, policy, audit, settings, email, team, keys };
+const superuserPages = ['people', 'policy', 'email', 'keys'];
 let user = null;
 
 function show(page) {
