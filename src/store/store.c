@@ -452,3 +452,13 @@ int pat_store_token_list_exceeding_in(pat_store *s, int64_t org_id, int never_to
 {
     return s->vt->token_list_exceeding_in(s, org_id, never_too, latest, limit, out, n);
 }
+
+int pat_store_edit_refused(int lookup_rc, const char *what)
+{
+    if (lookup_rc == PAT_ENOTFOUND)
+        return pat_error_set(PAT_ENOTFOUND, NULL, "no such %s", what);
+    if (lookup_rc == PAT_OK)
+        return pat_error_set(PAT_ECONFLICT, NULL, "the %s changed meanwhile; reload and try again",
+                             what);
+    return lookup_rc;
+}

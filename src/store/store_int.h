@@ -113,6 +113,12 @@ struct pat_store {
     const pat_store_vtable *vt;
 };
 
+/* The answer to a conditional edit (WHERE id AND version) that changed no
+ * row, from the lookup of that row's version that followed it (lookup_rc):
+ * gone, PAT_ENOTFOUND "no such WHAT"; there, PAT_ECONFLICT "the WHAT changed
+ * meanwhile"; a failed lookup, its own error. Both backends answer alike. */
+int pat_store_edit_refused(int lookup_rc, const char *what);
+
 /* Backend constructors. */
 int pat_store_sqlite_open(pat_store **out, const char *path);
 int pat_store_postgres_open(pat_store **out, const char *url);

@@ -94,11 +94,7 @@ int pg_org_update(pat_store *s, pat_org *o)
     if (changed == 0) {
         rc = pg_one(st, pg_read_int64, &version, "SELECT version FROM orgs WHERE id = $1", "i",
                     o->id);
-        rc = rc == PAT_ENOTFOUND ? pat_error_set(PAT_ENOTFOUND, NULL, "no such organization")
-             : rc == PAT_OK
-                 ? pat_error_set(PAT_ECONFLICT, NULL,
-                                 "the organization changed meanwhile; reload and try again")
-                 : rc;
+        rc = pat_store_edit_refused(rc, "organization");
         goto out;
     }
     o->version++;

@@ -315,9 +315,7 @@ int pg_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
     if (changed == 0) {
         rc = pg_one(st, pg_read_int64, &version, "SELECT version FROM tokens WHERE id = $1", "i",
                     t->id);
-        if (rc == PAT_OK)
-            rc = pat_error_set(PAT_ECONFLICT, NULL,
-                               "the token changed meanwhile; reload and try again");
+        rc = pat_store_edit_refused(rc, "token");
         goto out;
     }
     if ((fields & PAT_TOKEN_F_SECRET) && (rc = note_hashes(st, t->id)) < 0)

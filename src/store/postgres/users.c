@@ -103,14 +103,11 @@ int pg_user_update(pat_store *s, pat_user *u)
     if (changed == 0) {
         rc = pg_one(st, pg_read_int64, &version, "SELECT version FROM users WHERE id = $1", "i",
                     u->id);
-        if (rc == PAT_ENOTFOUND)
-            rc = pat_error_set(PAT_ENOTFOUND, NULL, "no such user");
-        else if (rc == PAT_OK && version != u->version)
-            rc = pat_error_set(PAT_ECONFLICT, NULL,
-                               "the person changed meanwhile; reload and try again");
-        else if (rc == PAT_OK)
+        if (rc == PAT_OK && version == u->version)
             rc = pat_error_set(PAT_ECONFLICT, "superuser",
                                "this is the last enabled superuser; make another one first");
+        else
+            rc = pat_store_edit_refused(rc, "person");
         goto out;
     }
     if ((rc = pg_change_append(st, "user", u->id, NULL)) == PAT_OK)

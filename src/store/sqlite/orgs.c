@@ -92,11 +92,7 @@ int sq_org_update(pat_store *s, pat_org *o)
     if (changed == 0) {
         rc = sq_one(st, sq_read_int64, &version, "SELECT version FROM orgs WHERE id = ?", "i",
                     o->id);
-        rc = rc == PAT_ENOTFOUND ? pat_error_set(PAT_ENOTFOUND, NULL, "no such organization")
-             : rc == PAT_OK
-                 ? pat_error_set(PAT_ECONFLICT, NULL,
-                                 "the organization changed meanwhile; reload and try again")
-                 : rc;
+        rc = pat_store_edit_refused(rc, "organization");
         goto out;
     }
     o->version++;

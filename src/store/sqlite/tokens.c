@@ -324,9 +324,7 @@ int sq_token_update(pat_store *s, pat_token_rec *t, unsigned fields)
     if (changed == 0) {
         rc = sq_one(st, sq_read_int64, &version, "SELECT version FROM tokens WHERE id = ?", "i",
                     t->id);
-        if (rc == PAT_OK)
-            rc = pat_error_set(PAT_ECONFLICT, NULL,
-                               "the token changed meanwhile; reload and try again");
+        rc = pat_store_edit_refused(rc, "token");
         goto out;
     }
     if ((fields & PAT_TOKEN_F_SECRET) && (rc = note_hashes(st, t->id)) < 0)

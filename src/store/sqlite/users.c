@@ -102,14 +102,11 @@ int sq_user_update(pat_store *s, pat_user *u)
         /* Which condition failed decides the answer. */
         rc = sq_one(st, sq_read_int64, &version, "SELECT version FROM users WHERE id = ?", "i",
                     u->id);
-        if (rc == PAT_ENOTFOUND)
-            rc = pat_error_set(PAT_ENOTFOUND, NULL, "no such user");
-        else if (rc == PAT_OK && version != u->version)
-            rc = pat_error_set(PAT_ECONFLICT, NULL,
-                               "the person changed meanwhile; reload and try again");
-        else if (rc == PAT_OK)
+        if (rc == PAT_OK && version == u->version)
             rc = pat_error_set(PAT_ECONFLICT, "superuser",
                                "this is the last enabled superuser; make another one first");
+        else
+            rc = pat_store_edit_refused(rc, "person");
         goto out;
     }
     if ((rc = sq_change_append(st, "user", u->id, NULL)) == PAT_OK)
