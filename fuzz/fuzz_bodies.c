@@ -66,5 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(req + head, data + 1, size - 1);
     fuzz_server_send((const uint8_t *)req, (size_t)head + size - 1);
+    /* The credential is gone: later inputs would only meet 401. */
+    if (fuzz_server_status() == 401)
+        fuzz_server_restart();
     return 0;
 }

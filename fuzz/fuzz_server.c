@@ -196,11 +196,14 @@ static bool body_cut_short(const uint8_t *data, size_t size)
  * connection). Waiting on whole answers rather than on a timeout is what
  * makes this target run hundreds of executions a second instead of five;
  * the short waits after an answer and for a cut body, most of the rest. */
+static unsigned first_status; /* of the last input's first answer; 0: none */
+
 static void read_answers(int fd, size_t expected, int first_ms)
 {
     static char buf[1 << 16];
     size_t n = 0, answers = 0;
 
+    first_status = 0;
     while (answers < expected) {
         struct pollfd pfd = {fd, POLLIN, 0};
         size_t len;
@@ -212,6 +215,8 @@ static void read_answers(int fd, size_t expected, int first_ms)
             return;
         n += (size_t)got;
         while ((len = answer_length(buf, n)) > 0) {
+            if (answers == 0 && len > 12)
+                first_status = (unsigned)strtoul(buf + 9, NULL, 10);
             memmove(buf, buf + len, n - len);
             n -= len;
             answers++;
@@ -221,22 +226,28 @@ static void read_answers(int fd, size_t expected, int first_ms)
     }
 }
 
+static unsigned long inputs; /* sent to the current server */
+static bool started, restart;
+
 void fuzz_server_send(const uint8_t *data, size_t size)
 {
-    static unsigned long inputs;
     struct sockaddr_in a;
     int fd;
 
-    if (inputs++ % INPUTS_PER_SERVER == 0) {
-        if (inputs > 1)
+    if (!started || restart || inputs >= INPUTS_PER_SERVER) {
+        if (started)
             teardown();
         setup();
         /* After the first setup: atexit runs in reverse, so the server's
          * threads end before OpenSSL's cleanup, which would otherwise
          * leave their per-thread state behind. */
-        if (inputs == 1)
+        if (!started)
             atexit(teardown);
+        started = true;
+        restart = false;
+        inputs = 0;
     }
+    inputs++;
     if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
         return;
     memset(&a, 0, sizeof(a));
@@ -263,4 +274,17 @@ void fuzz_server_send(const uint8_t *data, size_t size)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
     }
     close(fd);
+}
+
+unsigned fuzz_server_status(void)
+{
+    return first_status;
+}
+
+void fuzz_server_restart(void)
+{
+    /* At most once per thousand inputs: an input that keeps deleting the
+     * credential must not make every input pay for a new server. */
+    if (inputs > 1000)
+        restart = true;
 }

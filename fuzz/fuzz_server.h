@@ -12,4 +12,12 @@
  * answers until they are all there or it closes. */
 void fuzz_server_send(const uint8_t *data, size_t size);
 
+/* The status of the last input's first answer (0: none came). */
+unsigned fuzz_server_status(void);
+
+/* Asks for a fresh server (and store) before the next input: for a target
+ * whose inputs need the credential, once an input has revoked it (a bulk
+ * delete of token 1, say). Honoured at most once per thousand inputs. */
+void fuzz_server_restart(void);
+
 #endif
