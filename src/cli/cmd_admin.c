@@ -1,5 +1,5 @@
-/* pat admin …: people, policy, audit (superusers; the CLI token of a
- * superuser carries the admin scope). */
+/* pat admin …: people, policy, audit, signing keys (superusers; the CLI
+ * token of a superuser carries the admin scope). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,8 @@ static void admin_usage(FILE *to)
           "  policy set KEY=VALUE...           default_expires_in_days, max_lifetime_days\n"
           "                                    (none to clear), allow_never_expires,\n"
           "                                    require_confirmation, query_tokens_enabled\n"
-          "  audit [--user ID] [--action A] [--since TIME] [--limit N]\n",
+          "  audit [--user ID] [--action A] [--since TIME] [--limit N]\n"
+          "  keys list | rotate                the keys that sign exchanged JWTs\n",
           to);
 }
 
@@ -341,6 +342,51 @@ static int cmd_audit(pat_cli *c, int argc, char **argv)
     return PAT_EXIT_OK;
 }
 
+/* The keys as the server lists them: kid, algorithm, state, when each
+ * signs from and leaves the JWKS. */
+static void print_keys(pat_cli *c, json_t *answer)
+{
+    static const char *header[] = {"KID", "ALG", "STATE", "SIGNS FROM", "LEAVES JWKS"};
+    json_t *keys = json_object_get(answer, "keys"), *k;
+    size_t n = json_array_size(keys), i;
+    const char **cells = calloc(n ? n * 5 : 1, sizeof(*cells));
+
+    if (!cells)
+        return;
+    json_array_foreach(keys, i, k) {
+        const char *retires = pat_cli_str(k, "retires_at");
+        cells[i * 5] = pat_cli_str(k, "kid");
+        cells[i * 5 + 1] = pat_cli_str(k, "alg");
+        cells[i * 5 + 2] = pat_cli_str(k, "state");
+        cells[i * 5 + 3] = pat_cli_str(k, "signs_from");
+        cells[i * 5 + 4] = *retires ? retires : "-";
+    }
+    pat_cli_table(c, header, 5, cells, n);
+    free(cells);
+}
+
+static int cmd_keys(pat_cli *c, int argc, char **argv)
+{
+    const char *verb = argc > 1 ? argv[1] : "";
+    json_t *answer = NULL;
+    int rc;
+
+    if (argc != 2 || (strcmp(verb, "list") != 0 && strcmp(verb, "rotate") != 0)) {
+        admin_usage(stderr);
+        return PAT_EXIT_USAGE;
+    }
+    rc = strcmp(verb, "list") == 0 ? pat_cli_call(c, "GET", "/api/v1/keys", NULL, &answer)
+                                   : pat_cli_call(c, "POST", "/api/v1/keys/rotate", NULL, &answer);
+    if (rc == PAT_EXIT_OK) {
+        if (c->json)
+            pat_cli_print_json(answer);
+        else
+            print_keys(c, answer);
+    }
+    json_decref(answer);
+    return rc;
+}
+
 int pat_cli_cmd_admin(pat_cli *c, int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -351,6 +397,8 @@ int pat_cli_cmd_admin(pat_cli *c, int argc, char **argv)
         return cmd_policy(c, argc - 1, argv + 1);
     if (strcmp(what, "audit") == 0)
         return cmd_audit(c, argc - 1, argv + 1);
+    if (strcmp(what, "keys") == 0)
+        return cmd_keys(c, argc - 1, argv + 1);
     if (strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0 || strcmp(what, "help") == 0) {
         admin_usage(stdout);
         return PAT_EXIT_OK;

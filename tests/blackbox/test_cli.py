@@ -301,6 +301,18 @@ class Cli(unittest.TestCase):
         out = self.pat('admin', 'users', 'disable', '999999')
         self.assertEqual(out.returncode, 4)
 
+    def test_admin_keys(self):
+        out = self.ok('admin', 'keys', 'list')
+        self.assertIn('KID', out.stdout)
+        self.assertIn('active', out.stdout)
+        before = len(json.loads(self.ok('admin', 'keys', 'list', '--json').stdout)['keys'])
+        out = self.ok('admin', 'keys', 'rotate')
+        self.assertIn('next', out.stdout)
+        keys = json.loads(self.ok('admin', 'keys', 'list', '--json').stdout)['keys']
+        self.assertEqual(len(keys), before + 1)
+        self.assertEqual(self.pat('admin', 'keys').returncode, 2)
+        self.assertEqual(self.pat('admin', 'keys', 'delete').returncode, 2)
+
     def test_org_commands(self):
         s = self.patd.login()
         r = self.patd.request('POST', '/api/v1/session/confirm', {'password': ADMIN_PASSWORD},
