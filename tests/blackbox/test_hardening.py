@@ -278,6 +278,10 @@ class FirstStart(unittest.TestCase):
         p.port = free_port()
         p.start()
         try:
+            # The port answers a moment before the line reaches the file.
+            deadline = time.time() + 10
+            while time.time() < deadline and not re.search(r"password: (\S+)", p.read_out()):
+                time.sleep(0.05)
             m = re.search(r"password: (\S+)", p.read_out())
             self.assertIsNotNone(m, p.read_out())
             p.login('admin', m.group(1))
