@@ -28,7 +28,11 @@ class FirstStart(unittest.TestCase):
             self.assertEqual(os.path.getsize(key), 32)
             self.assertTrue(os.path.exists(os.path.join(p.data_dir, 'patd.db')))
             p.login('admin', ADMIN_PASSWORD)
-            self.assertIn('http://127.0.0.1:%d/' % p.port, p.read_out())
+            url = 'http://127.0.0.1:%d/' % p.port
+            deadline = time.time() + 10  # the port answers before the line is in the file
+            while url not in p.read_out() and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertIn(url, p.read_out())
 
     def test_random_admin_password_printed_once_and_works(self):
         p = Patd(env={'PATD_ADMIN_PASSWORD': ''})
