@@ -245,7 +245,9 @@ test('the list shows prefix, status and expiry; edit', async () => {
   assert.equal(sent.expires_in_days, 60);
   assert.equal(sent.expires_at, undefined);
   await page.waitForSelector('#token-dialog:not([open])', { state: 'attached' });
-  assert.match(await (await rowByName(page, 'days-30')).textContent(), /in 60 days|in 2 months|in 9 weeks/);
+  // The list is fetched again after the dialog closes: wait for it, not
+  // for the row that was there before (a loaded machine showed the old one).
+  await row(page, 'days-30').filter({ hasText: /in 60 days|in 2 months|in 9 weeks/ }).first().waitFor();
 });
 
 test('disable dims the row and the token fails; enable restores', async () => {
