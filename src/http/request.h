@@ -51,6 +51,8 @@ typedef struct pat_req {
     pat_guard_conn guard;      /* the connection's deadline and address count */
     int framing_error;         /* < 0: answer it and close (http/server.c) */
     pat_req_headers hdr;       /* the verification's headers */
+    bool wait_feed;            /* the handler needs a read of the changes feed (PAT_EWAIT) */
+    bool deferred;             /* set aside for one already (http/defer.c): asked again, waits */
 } pat_req;
 
 /* Server facts a handler may need. */

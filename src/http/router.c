@@ -144,6 +144,11 @@ static int verify(pat_req *r, const char *token, size_t len, const char *require
     vr.method = method;
     vr.path = path;
     vr.user_agent = r->hdr.user_agent;
+    vr.arrived_us = r->start_us;
+    /* GET /auth, the gateway's path, has done nothing before its
+     * verification that it would do twice: it may be set aside for the
+     * changes feed (http/defer.c), once. */
+    vr.may_defer = allow_jwt && !r->deferred;
     return pat_service_verify(pat_req_service(r), &vr, &r->who);
 }
 
@@ -244,6 +249,9 @@ void pat_router_dispatch(pat_req *r)
         return;
     }
     pat_error_clear();
-    if ((rc = found->fn(r)) < 0)
+    rc = found->fn(r);
+    if (rc == PAT_EWAIT)
+        r->wait_feed = true; /* http/server.c sets the request aside */
+    else if (rc < 0)
         pat_respond_error(r, rc);
 }

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "http/defer.h"
 #include "http/handlers.h"
 #include "http/server.h"
 #include "util/error.h"
@@ -34,6 +35,7 @@ struct pat_server {
     struct MHD_Daemon *daemon;
     pat_service *svc;
     pat_guard *guard;
+    pat_defer *defer;
     char public_url[256];
 };
 
@@ -53,6 +55,8 @@ static void request_begin(pat_req *r, const char *url, const char *method)
     r->path = url;
     r->start_us = pat_time_mono_us();
     r->body_too_big = false;
+    r->wait_feed = false;
+    r->deferred = false;
     r->route = -1;
     r->route_pattern = "unmatched";
     r->id = 0;
@@ -190,10 +194,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_size, void **con_cls)
 {
+    pat_server *srv = cls;
     pat_req *r = *con_cls;
     enum MHD_Result ok;
 
-    (void)cls;
     if (!r) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -223,6 +227,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         pat_respond_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     } else {
         pat_router_dispatch(r);
+        if (r->wait_feed) {
+            /* Called again once the feed was read; the answer goes then. */
+            r->wait_feed = false;
+            r->deferred = true;
+            if (pat_defer_add(srv->defer, conn))
+                return MHD_YES;
+            pat_router_dispatch(r); /* stopping: asked again, it waits */
+        }
     }
     if (!r->resp)
         pat_respond_error(r, pat_error_set(PAT_EIO, NULL, "no response"));
@@ -394,7 +406,8 @@ int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *o
     struct sockaddr_storage addr;
     socklen_t addrlen = sizeof(addr);
     pat_server *srv;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads =
         opts->threads > 0 ? (unsigned)opts->threads : (unsigned)(cores > 0 ? cores : 1);
@@ -418,6 +431,11 @@ int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *o
         free(srv);
         return pat_error_set(PAT_EIO, NULL, "cannot start the connection watchdog");
     }
+    if (!(srv->defer = pat_defer_new(svc))) {
+        pat_guard_free(srv->guard);
+        free(srv);
+        return pat_error_set(PAT_EIO, NULL, "cannot start the feed reader of the HTTP server");
+    }
     if (opts->public_url && *opts->public_url)
         snprintf(srv->public_url, sizeof(srv->public_url), "%s", opts->public_url);
     else
@@ -433,6 +451,7 @@ int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *o
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         close(fd);
+        pat_defer_free(srv->defer);
         pat_guard_free(srv->guard);
         free(srv);
         return pat_error_set(PAT_EIO, "listen", "cannot listen on %s", opts->listen);
@@ -447,6 +466,8 @@ void pat_http_stop(pat_server *srv)
         return;
     if (!pat_guard_drain(srv->guard, DRAIN_MS))
         pat_log_warn("stopping with connections still open after %d ms", DRAIN_MS);
+    /* libmicrohttpd must not stop with a connection suspended. */
+    pat_defer_free(srv->defer);
     MHD_stop_daemon(srv->daemon);
     pat_guard_free(srv->guard);
     free(srv);

@@ -187,6 +187,8 @@ typedef struct pat_verify_request {
     const char *method;         /* recorded as last use; NULL = do not record */
     const char *path;           /* without query */
     const char *user_agent;
+    int64_t arrived_us; /* when the request came in (pat_time_mono_us); 0 = now */
+    bool may_defer;     /* PAT_EWAIT instead of waiting for a read of the feed */
 } pat_verify_request;
 
 /* The one verification, for the API, GET /auth and introspection alike:
@@ -196,8 +198,19 @@ typedef struct pat_verify_request {
  * in the organization required. Fills *out (with the organizations the
  * token is usable in) and records the use in memory. PAT_EAUTH, PAT_ESCOPE
  * (field: the scope needed, or "org:SLUG") or PAT_ERATE (field: seconds to
- * wait) otherwise. */
+ * wait) otherwise. On a shared store a value the live filter does not know
+ * may have been created elsewhere a moment ago: the answer then waits for a
+ * read of the changes feed begun after the request arrived, or, with
+ * may_defer, is PAT_EWAIT at once, with nothing recorded: the caller asks
+ * again, with the same arrived_us, after pat_service_sync_since. */
 int pat_service_verify(pat_service *svc, const pat_verify_request *req, pat_principal *out);
+
+/* Returns once this instance has read the changes feed in a read begun at
+ * or after since_us (pat_time_mono_us), reading it if no such read has
+ * ended; one read serves every caller waiting behind it. PAT_OK, or the
+ * store's error (then a PAT_EWAIT asked again waits and settles the value
+ * by a store lookup). */
+int pat_service_sync_since(pat_service *svc, int64_t since_us);
 
 /* ---- token exchange (service/exchange.c, keyring.c) ---- */
 

@@ -190,11 +190,6 @@ static inline bool pat_service_cache_trusted(pat_service *svc)
                                (int64_t)svc->config->cache_stale_seconds * 1000000;
 }
 
-/* Makes sure the feed was read after since_us (monotonic): reads it unless
- * a read that began later already finished. For a value the live filter
- * does not know on a shared store: another instance may have created it a
- * moment ago. PAT_OK when the feed is that fresh. */
-int pat_service_sync_since(pat_service *svc, int64_t since_us);
 
 /* ---- the keyring (service/keyring.c) ---- */
 pat_keyring *pat_keyring_new(void);

@@ -47,19 +47,25 @@ static int fail(pat_service *svc, const pat_verify_request *req, pat_verify_outc
     return pat_error_set(PAT_EAUTH, NULL, "%s", message);
 }
 
-/* Whether the live filter says hash is certainly no live value. On a
- * shared store a value created on another instance a moment ago may not
- * have reached this one's filter yet: before saying no, the feed is read
- * (once for all requests that arrived before the read began). */
-static bool certainly_not_live(pat_service *svc, const uint8_t hash[PAT_HASH_LEN],
-                               int64_t arrived_us)
+/* Whether the live filter says hash is certainly no live value: 1 if so,
+ * 0 if it may be one, PAT_EWAIT if that takes a read of the feed and the
+ * caller would rather not wait. On a shared store a value created on
+ * another instance a moment ago may not have reached this one's filter
+ * yet: before saying no, the feed is read (once for all requests that
+ * arrived before the read began). */
+static int certainly_not_live(pat_service *svc, const uint8_t hash[PAT_HASH_LEN],
+                              int64_t arrived_us, bool may_defer)
 {
     if (pat_livefilter_may_contain(atomic_load(&svc->live), hash))
-        return false;
+        return 0;
     if (!svc->shared)
-        return true;
-    if (pat_service_sync_since(svc, arrived_us) < 0)
-        return false; /* cannot tell: ask the store */
+        return 1;
+    if (atomic_load(&svc->synced_us) < arrived_us) {
+        if (may_defer)
+            return PAT_EWAIT;
+        if (pat_service_sync_since(svc, arrived_us) < 0)
+            return 0; /* cannot tell: ask the store */
+    }
     return !pat_livefilter_may_contain(atomic_load(&svc->live), hash);
 }
 
@@ -72,7 +78,7 @@ static int load_token(pat_service *svc, const pat_verify_request *req,
     uint8_t hash[PAT_HASH_LEN];
     pat_token_rec *t;
     uint64_t epoch;
-    int64_t arrived_us = svc->shared ? pat_time_mono_us() : 0;
+    int64_t arrived_us = !svc->shared ? 0 : req->arrived_us ? req->arrived_us : pat_time_mono_us();
     bool trusted = pat_service_cache_trusted(svc);
     int is_previous = 0;
     int rc;
@@ -81,10 +87,15 @@ static int load_token(pat_service *svc, const pat_verify_request *req,
         pat_metrics_cache(1);
         return PAT_OK;
     }
-    pat_metrics_cache(0);
     epoch = pat_cache_epoch(svc->cache);
     pat_token_hash(hash, svc->key, req->token, req->len);
-    if (trusted && certainly_not_live(svc, hash, arrived_us)) {
+    rc = trusted ? certainly_not_live(svc, hash, arrived_us, req->may_defer) : 0;
+    if (rc == PAT_EWAIT) {
+        pat_metrics_verify_deferred();
+        return pat_error_set(PAT_EWAIT, NULL, "waiting for the changes feed");
+    }
+    pat_metrics_cache(0);
+    if (rc == 1) {
         /* Certainly no token: no store lookup, and no cache entry to
          * crowd out live ones. */
         pat_metrics_live_filter_rejected();

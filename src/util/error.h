@@ -21,6 +21,8 @@ enum {
     PAT_ERATE = -13,      /* 429 rate_limited */
     PAT_EIO = -14,        /* storage or system failure: 500 internal */
     PAT_EUNAVAIL = -15,   /* the store cannot take a write now: 503 unavailable */
+    PAT_EWAIT = -16,      /* the answer waits for a read of the shared store's changes:
+                             never answered, the HTTP layer asks again after one */
 };
 
 #define PAT_ERROR_MESSAGE_MAX 256

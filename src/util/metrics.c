@@ -36,7 +36,7 @@ static const int64_t bucket_us[BUCKETS - 1] = {50,    100,   250,   500,    1000
 typedef struct lane {
     atomic_uint_fast64_t verify_count[PAT_VERIFY__COUNT];
     atomic_uint_fast64_t cache_hits, cache_misses;
-    atomic_uint_fast64_t live_filter_rejected;
+    atomic_uint_fast64_t live_filter_rejected, verify_deferred;
     atomic_uint_fast64_t latency[BUCKETS];
     atomic_uint_fast64_t latency_sum_us, latency_count;
 } __attribute__((aligned(64))) lane;
@@ -104,6 +104,11 @@ void pat_metrics_canary_tripped(void)
 void pat_metrics_live_filter_rejected(void)
 {
     bump(&lanes[lane_index()].live_filter_rejected, 1);
+}
+
+void pat_metrics_verify_deferred(void)
+{
+    bump(&lanes[lane_index()].verify_deferred, 1);
 }
 
 void pat_metrics_store_write(void)
@@ -205,6 +210,10 @@ int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped
         "(certainly no token: no store lookup).\n"
         "# TYPE patd_live_filter_rejected_total counter\n"
         "patd_live_filter_rejected_total %llu\n"
+        "# HELP patd_verify_deferred_total Verifications of values the live filter did not "
+        "know, set aside until the next read of the shared store's changes.\n"
+        "# TYPE patd_verify_deferred_total counter\n"
+        "patd_verify_deferred_total %llu\n"
         "# HELP patd_cache_entries Tokens in the verification cache.\n"
         "# TYPE patd_cache_entries gauge\n"
         "patd_cache_entries %llu\n"
@@ -226,6 +235,7 @@ int pat_metrics_format(pat_buf *o, uint64_t cache_size, uint64_t lastuse_dropped
         (unsigned long long)lanes_sum(offsetof(lane, cache_hits)),
         (unsigned long long)lanes_sum(offsetof(lane, cache_misses)),
         (unsigned long long)lanes_sum(offsetof(lane, live_filter_rejected)),
+        (unsigned long long)lanes_sum(offsetof(lane, verify_deferred)),
         (unsigned long long)cache_size,
         (unsigned long long)atomic_load(&store_writes),
         (unsigned long long)atomic_load(&flushed_tokens), (unsigned long long)lastuse_dropped,

@@ -26,6 +26,8 @@ void pat_metrics_verify(pat_verify_outcome o);
 void pat_metrics_cache(int hit);
 /* A cache miss the live filter answered without a store lookup. */
 void pat_metrics_live_filter_rejected(void);
+/* A verification set aside until a read of the shared store's changes. */
+void pat_metrics_verify_deferred(void);
 /* A canary token was presented. */
 void pat_metrics_canary_tripped(void);
 void pat_metrics_store_write(void);

@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "util/error.h"
 #include "util/metrics.h"
+#include "util/time.h"
 
 #define T0 1800000000
 
@@ -867,6 +868,67 @@ static void test_verify__unknown_values_skip_the_store(void **state)
     assert_int_equal(verify_anywhere(f, v, &p), PAT_EAUTH);
 }
 
+/* On a shared store (PostgreSQL; here the SQLite file, marked shared) a
+ * value the live filter does not know may have been created on another
+ * instance: it is settled only after a read of the changes feed begun
+ * after the request arrived. A request that may be set aside gets
+ * PAT_EWAIT instead of waiting, and nothing is counted for it; asked again
+ * after the read, it is served, or refused. */
+static void test_verify__shared_store_sets_unknown_values_aside_for_the_feed(void **state)
+{
+    fixture *f = *state;
+    pat_verify_request vr;
+    pat_token_rec t;
+    pat_principal p;
+    char elsewhere[PAT_TOKEN_BUF], bad[PAT_TOKEN_BUF];
+    long long deferred = metric(f, "patd_verify_deferred_total");
+    long long misses;
+    int rc;
+
+    f->svc->shared = true;
+    assert_int_equal(pat_service_sync_since(f->svc, pat_time_mono_us()), PAT_OK);
+    memset(&vr, 0, sizeof(vr));
+    vr.client_ip = "127.0.0.1";
+    vr.may_defer = true;
+
+    /* Unknown, and no read begun after it arrived: set aside. */
+    pat_token_generate(bad, "pat_");
+    vr.token = bad;
+    vr.len = strlen(bad);
+    vr.arrived_us = pat_time_mono_us() + 60 * 1000000LL;
+    misses = metric(f, "patd_cache_misses_total");
+    assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_EWAIT);
+    assert_int_equal(metric(f, "patd_verify_deferred_total") - deferred, 1);
+    assert_int_equal(metric(f, "patd_cache_misses_total"), misses);
+    /* Asked again without may_defer, it reads the feed itself and is refused. */
+    vr.may_defer = false;
+    vr.arrived_us = pat_time_mono_us();
+    assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_EAUTH);
+    /* Arrived before that read: refused at once, nothing set aside. */
+    vr.may_defer = true;
+    assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_EAUTH);
+    assert_int_equal(metric(f, "patd_verify_deferred_total") - deferred, 1);
+
+    /* A token another instance made: in the store and the feed, not yet in
+     * this instance's filter (unless the flusher read the feed meanwhile). */
+    memset(&t, 0, sizeof(t));
+    t.user_id = f->member.user_id;
+    strcpy(t.name, "made-elsewhere");
+    strcpy(t.scopes, "tokens");
+    pat_token_generate(elsewhere, "pat_");
+    pat_token_hash(t.hash, f->key, elsewhere, strlen(elsewhere));
+    pat_token_display(t.prefix, elsewhere);
+    assert_int_equal(pat_store_token_insert(f->store, &t), PAT_OK);
+    vr.token = elsewhere;
+    vr.len = strlen(elsewhere);
+    vr.arrived_us = pat_time_mono_us();
+    rc = pat_service_verify(f->svc, &vr, &p);
+    assert_true(rc == PAT_EWAIT || rc == PAT_OK);
+    assert_int_equal(pat_service_sync_since(f->svc, vr.arrived_us), PAT_OK);
+    assert_int_equal(pat_service_verify(f->svc, &vr, &p), PAT_OK);
+    assert_int_equal(p.token_id, t.id);
+}
+
 static void test_verify__full_last_use_table_loses_no_count(void **state)
 {
     fixture *f = *state;
@@ -1281,6 +1343,7 @@ int main(void)
         T(test_verify__failures_rate_limited_per_address),
         T(test_verify__exempt_networks_are_never_limited),
         T(test_verify__unknown_values_skip_the_store),
+        T(test_verify__shared_store_sets_unknown_values_aside_for_the_feed),
         T(test_verify__full_last_use_table_loses_no_count),
         T(test_store__expired_sessions_pruned),
         T(test_verify__deleted_tokens_uses_never_reach_another),
