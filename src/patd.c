@@ -366,6 +366,7 @@ int main(int argc, char **argv)
     ho.connections_per_address = cfg->connections_per_address;
     ho.request_deadline_seconds = cfg->request_deadline_seconds;
     ho.trusted_proxies = &cfg->trusted_proxies;
+    ho.shared_store = pat_store_shared(store);
     /* Bind before creating the first superuser (a busy port must not leave
      * behind an account whose password was never shown), and serve after
      * it (the first request may be its sign-in). */

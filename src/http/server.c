@@ -231,7 +231,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             /* Called again once the feed was read; the answer goes then. */
             r->wait_feed = false;
             r->deferred = true;
-            if (pat_defer_add(srv->defer, conn))
+            if (srv->defer && pat_defer_add(srv->defer, conn))
                 return MHD_YES;
             pat_router_dispatch(r); /* stopping: asked again, it waits */
         }
@@ -406,8 +406,7 @@ int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *o
     struct sockaddr_storage addr;
     socklen_t addrlen = sizeof(addr);
     pat_server *srv;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads =
         opts->threads > 0 ? (unsigned)opts->threads : (unsigned)(cores > 0 ? cores : 1);
@@ -431,10 +430,15 @@ int pat_http_start(pat_server **out, pat_service *svc, const pat_http_options *o
         free(srv);
         return pat_error_set(PAT_EIO, NULL, "cannot start the connection watchdog");
     }
-    if (!(srv->defer = pat_defer_new(svc))) {
-        pat_guard_free(srv->guard);
-        free(srv);
-        return pat_error_set(PAT_EIO, NULL, "cannot start the feed reader of the HTTP server");
+    /* Only where it is used: allowing libmicrohttpd to suspend costs every
+     * request a few hundred instructions (bench/instructions.py). */
+    if (opts->shared_store) {
+        flags |= MHD_ALLOW_SUSPEND_RESUME;
+        if (!(srv->defer = pat_defer_new(svc))) {
+            pat_guard_free(srv->guard);
+            free(srv);
+            return pat_error_set(PAT_EIO, NULL, "cannot start the feed reader of the HTTP server");
+        }
     }
     if (opts->public_url && *opts->public_url)
         snprintf(srv->public_url, sizeof(srv->public_url), "%s", opts->public_url);

@@ -13,6 +13,8 @@ typedef struct pat_http_options {
     int connections_per_address;        /* 0 = no cap (http/guard.h) */
     int request_deadline_seconds;       /* to receive a request whole */
     const pat_cidr_set *trusted_proxies; /* borrowed; outlives the server */
+    bool shared_store; /* other instances write to the store: GET /auth may set a
+                          request aside for its changes feed (http/defer.h) */
 } pat_http_options;
 
 /* Binds and listens on listen_addr ("ADDR:PORT"), without serving yet:
