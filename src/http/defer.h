@@ -22,7 +22,7 @@ pat_defer *pat_defer_new(pat_service *svc);
 
 /* From the access handler: suspends conn until the next read of the feed,
  * after which libmicrohttpd calls the handler again. False (nothing done)
- * once pat_defer_stop has begun: the caller then answers at once. */
+ * once pat_defer_free has begun: the caller then answers at once. */
 bool pat_defer_add(pat_defer *d, struct MHD_Connection *conn);
 
 /* Resumes every connection still set aside and ends the thread; before

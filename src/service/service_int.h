@@ -190,7 +190,6 @@ static inline bool pat_service_cache_trusted(pat_service *svc)
                                (int64_t)svc->config->cache_stale_seconds * 1000000;
 }
 
-
 /* ---- the keyring (service/keyring.c) ---- */
 pat_keyring *pat_keyring_new(void);
 void pat_keyring_free(pat_keyring *r);
