@@ -19,6 +19,7 @@ struct pat_defer {
     pthread_cond_t wake;
     waiting *head; /* set aside since the last round began */
     bool stopping;
+    bool joined; /* the thread has ended */
 };
 
 /* Resumes every connection of list and frees it. */
@@ -94,9 +95,9 @@ bool pat_defer_add(pat_defer *d, struct MHD_Connection *conn)
     return true;
 }
 
-void pat_defer_free(pat_defer *d)
+void pat_defer_stop(pat_defer *d)
 {
-    if (!d)
+    if (!d || d->joined)
         return;
     pthread_mutex_lock(&d->lock);
     d->stopping = true;
@@ -104,6 +105,14 @@ void pat_defer_free(pat_defer *d)
     pthread_mutex_unlock(&d->lock);
     /* The thread settles what is set aside before it ends. */
     pthread_join(d->thread, NULL);
+    d->joined = true;
+}
+
+void pat_defer_free(pat_defer *d)
+{
+    if (!d)
+        return;
+    pat_defer_stop(d);
     pthread_cond_destroy(&d->wake);
     pthread_mutex_destroy(&d->lock);
     free(d);

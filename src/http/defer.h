@@ -22,12 +22,17 @@ pat_defer *pat_defer_new(pat_service *svc);
 
 /* From the access handler: suspends conn until the next read of the feed,
  * after which libmicrohttpd calls the handler again. False (nothing done)
- * once pat_defer_free has begun: the caller then answers at once. */
+ * once pat_defer_stop has begun: the caller then answers at once. */
 bool pat_defer_add(pat_defer *d, struct MHD_Connection *conn);
 
-/* Resumes every connection still set aside and ends the thread; before
- * MHD_stop_daemon, which must not meet a suspended connection. Then frees
- * d. NULL is a no-op. */
+/* Resumes every connection still set aside and ends the thread: before
+ * MHD_stop_daemon, which must not meet a suspended connection. d stays
+ * valid (its HTTP threads may still call pat_defer_add until the daemon
+ * has stopped). NULL is a no-op. */
+void pat_defer_stop(pat_defer *d);
+
+/* Stops d if it was not, and frees it: after MHD_stop_daemon. NULL is a
+ * no-op. */
 void pat_defer_free(pat_defer *d);
 
 #endif

@@ -470,9 +470,11 @@ void pat_http_stop(pat_server *srv)
         return;
     if (!pat_guard_drain(srv->guard, DRAIN_MS))
         pat_log_warn("stopping with connections still open after %d ms", DRAIN_MS);
-    /* libmicrohttpd must not stop with a connection suspended. */
-    pat_defer_free(srv->defer);
+    /* libmicrohttpd must not stop with a connection suspended; its threads
+     * may still ask to set one aside until it has stopped (refused). */
+    pat_defer_stop(srv->defer);
     MHD_stop_daemon(srv->daemon);
+    pat_defer_free(srv->defer);
     pat_guard_free(srv->guard);
     free(srv);
 }

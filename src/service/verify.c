@@ -60,12 +60,10 @@ static int certainly_not_live(pat_service *svc, const uint8_t hash[PAT_HASH_LEN]
         return 0;
     if (!svc->shared)
         return 1;
-    if (atomic_load(&svc->synced_us) < arrived_us) {
-        if (may_defer)
-            return PAT_EWAIT;
-        if (pat_service_sync_since(svc, arrived_us) < 0)
-            return 0; /* cannot tell: ask the store */
-    }
+    if (may_defer && atomic_load(&svc->synced_us) < arrived_us)
+        return PAT_EWAIT;
+    if (pat_service_sync_since(svc, arrived_us) < 0)
+        return 0; /* cannot tell: ask the store */
     return !pat_livefilter_may_contain(atomic_load(&svc->live), hash);
 }
 
